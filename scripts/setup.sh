@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Breakthrough needs on a fresh Debian 12 machine with Python 3.11:
+# a JDK (javac builds the module and the host), a virtualenv in .venv with the project,
+# and with "--test" the test tools and Debian's chromium for the browser tests.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+apt_missing=()
+command -v javac >/dev/null 2>&1 || apt_missing+=(openjdk-17-jdk-headless)
+if [ "$want_test" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+    apt_missing+=(chromium fonts-dejavu-core)
+fi
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt_missing+=(python3-venv)
+fi
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+    echo "setup: installing Debian packages: ${apt_missing[*]}"
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+extras=""
+[ "$want_test" = 1 ] && extras="[test]"
+stamp=".venv/.installed${extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e ".${extras}"
+    touch "$stamp"
+fi

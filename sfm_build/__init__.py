@@ -1,0 +1,1 @@
+"""The vendor's build: turns module_src/ into dist/*.sfm."""
