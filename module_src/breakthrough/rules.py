@@ -1,0 +1,184 @@
+"""One instance's rule: compiled once per configuration change, then decided per call.
+
+A rule matches when the called number is in "Aktiv für" and not in "Ausnahmen" of the called
+numbers, AND the caller number is in "Aktiv für" and not in "Ausnahmen" of the caller numbers.
+A number is "in" a list when any of its forms (see `breakthrough.numbers`) matches a pattern.
+An empty "Aktiv für" matches nothing; a withheld caller matches nothing, not even `*`; an
+inactive instance never matches. Every decision comes with an explanation naming the list and
+the pattern that decided it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from breakthrough.config import InstanceConfig
+from breakthrough.numbers import NumberPlan, is_withheld
+from breakthrough.wildcards import Match, PatternList
+
+# The product's own words for the two lists of each side.
+ACTIVE_LABEL = "Aktiv für"
+EXCEPTIONS_LABEL = "Ausnahmen"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether the rule matched, the effects it switches on (empty if not), and why."""
+
+    match: bool
+    effects: tuple[str, ...]
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side (called or caller) of a rule: its two compiled lists."""
+
+    name: str  # "called" or "caller"
+    active: PatternList
+    exceptions: PatternList
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """How one number fared against one side: the deciding patterns, if any."""
+
+    number: str  # as signalled
+    withheld: bool
+    active: Match | None
+    exception: Match | None
+
+    @property
+    def passes(self) -> bool:
+        return self.active is not None and self.exception is None
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledInstance:
+    """An instance ready for calls: its lists compiled, its effects and log switches fixed.
+
+    Immutable once made; build a new one when the configuration changes.
+    """
+
+    config: InstanceConfig
+    plan: NumberPlan
+    called: Side
+    caller: Side
+    effects: tuple[str, ...]  # switched-on settings, in form order
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def log_level(self) -> str:
+        return self.config.log_level
+
+    @property
+    def active(self) -> bool:
+        return self.config.active
+
+
+def compile_instance(cfg: InstanceConfig, plan: NumberPlan) -> CompiledInstance:
+    """Compile `cfg`'s four lists for `plan`; ConfigError (naming field and line) if malformed.
+
+    Done once per configuration change, so that `decide` costs the same for 1 or 10,000
+    patterns.
+    """
+    source = f"instance {cfg.name!r}"
+    return CompiledInstance(
+        config=cfg,
+        plan=plan,
+        called=Side(
+            "called",
+            PatternList(cfg.called_active, f"{source}: numbers.called.active"),
+            PatternList(cfg.called_exceptions, f"{source}: numbers.called.exceptions"),
+        ),
+        caller=Side(
+            "caller",
+            PatternList(cfg.caller_active, f"{source}: numbers.caller.active"),
+            PatternList(cfg.caller_exceptions, f"{source}: numbers.caller.exceptions"),
+        ),
+        effects=cfg.settings.switched_on(),
+    )
+
+
+def check_side(side: Side, number: str | None, forms: tuple[str, ...]) -> SideResult:
+    """Match the `forms` of `number` against one side's lists (exceptions only if active hit)."""
+    if number is None or not forms:
+        return SideResult(number or "", True, None, None)
+    active = side.active.first_match(forms)
+    exception = side.exceptions.first_match(forms) if active is not None else None
+    return SideResult(number, False, active, exception)
+
+
+def decide_forms(
+    compiled: CompiledInstance,
+    called: str,
+    called_forms: tuple[str, ...],
+    caller: str | None,
+    caller_forms: tuple[str, ...],
+) -> tuple[bool, SideResult, SideResult]:
+    """The rule on numbers whose forms are already known (empty caller forms: withheld).
+
+    For the hook, which works the forms out once per call for all instances.
+    """
+    called_result = check_side(compiled.called, called, called_forms)
+    caller_result = check_side(compiled.caller, caller, caller_forms)
+    match = compiled.active and called_result.passes and caller_result.passes
+    return match, called_result, caller_result
+
+
+def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decision:
+    """The rule's decision for one call, with its effects and explanation.
+
+    A withheld caller (None, "", "anonymous", ...) gives no match, a normal answer. A
+    malformed number raises ConfigError naming it.
+    """
+    called_forms = compiled.plan.forms(called, "called number")
+    caller_forms = () if is_withheld(caller) else compiled.plan.forms(caller or "", "caller number")
+    match, called_result, caller_result = decide_forms(
+        compiled, called, called_forms, caller, caller_forms
+    )
+    return Decision(
+        match=match,
+        effects=compiled.effects if match else (),
+        explanation=explain(compiled, called_result, caller_result),
+    )
+
+
+def _describe_side(side: Side, result: SideResult) -> str:
+    who = side.name
+    if result.withheld:
+        shown = f" ({result.number!r})" if result.number else ""
+        return f"{who} is withheld{shown}, which no pattern matches, not even '*'"
+    number = result.number
+
+    def via(found: Match) -> str:
+        return f" (as {found.number})" if found.number != number else ""
+
+    if result.active is None:
+        if not len(side.active):
+            return f"{who} {number}: '{ACTIVE_LABEL}' is empty, which matches nothing"
+        return f"{who} {number} matched no '{ACTIVE_LABEL}' pattern"
+    text = (
+        f"{who} {number} matched '{ACTIVE_LABEL}' pattern '{result.active.pattern}'"
+        f"{via(result.active)}"
+    )
+    if result.exception is None:
+        return text + f" and no '{EXCEPTIONS_LABEL}'"
+    return (
+        text + f" but also '{EXCEPTIONS_LABEL}' pattern '{result.exception.pattern}'"
+        f"{via(result.exception)}, which wins"
+    )
+
+
+def explain(compiled: CompiledInstance, called: SideResult, caller: SideResult) -> str:
+    """The explanation of a decision: each side's deciding list and pattern, then the verdict."""
+    sides = f"{_describe_side(compiled.called, called)}; {_describe_side(compiled.caller, caller)}"
+    if not compiled.active:
+        return f"instance {compiled.name!r} is inactive (active = false), so no match; {sides}"
+    if called.passes and caller.passes:
+        effects = ", ".join(compiled.effects) if compiled.effects else "no settings switched on"
+        return f"{sides}: match ({effects})"
+    return f"{sides}: no match"
