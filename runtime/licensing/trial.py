@@ -148,4 +148,3 @@ def note_time_seen(
 def known_modules(conn: sqlite3.Connection) -> list[str]:
     """Module ids that have a trial on this PBX (every module ever installed here)."""
     return [str(r[0]) for r in conn.execute("SELECT DISTINCT module_id FROM licence_trials")]
-

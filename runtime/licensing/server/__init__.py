@@ -1,0 +1,1 @@
+"""The vendor's licence service (`sfm licence-server`): purchases, e-mailed codes, licences."""
