@@ -1,0 +1,111 @@
+package de.sfhost.core;
+
+import de.sfhost.module.api.CallContext;
+import de.sfhost.module.api.CallOverrides;
+import de.sfhost.module.api.KernelHook;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The bridge to a hook written in Python. A routing worker does not call Python itself (a
+ * Java-owned thread entering Python pays for a fresh Python thread state on every call);
+ * it queues a {@link HookRequest}, and long-lived Python-started threads take requests from
+ * {@link #take()} and answer them. The worker waits for the answer within the time budget.
+ */
+public final class QueuedHook implements KernelHook, AsyncHook {
+    private static final HookRequest CLOSED = new HookRequest("", null);
+    private final LinkedBlockingQueue<HookRequest> queue = new LinkedBlockingQueue<>();
+    private final int spinNanos;
+    private volatile boolean closed;
+
+    /** {@code spinNanos}: how long {@link #take()} polls before it parks (0: park at once). */
+    public QueuedHook(int spinNanos) {
+        this.spinNanos = spinNanos;
+    }
+
+    public QueuedHook() {
+        this(0);
+    }
+
+    @Override
+    public CompletableFuture<CallOverrides> start(CallContext ctx) {
+        HookRequest r = new HookRequest(ctx.getCalledNumber(), ctx.getCallerNumber());
+        if (closed) {
+            r.fail("the module's hook is closed", null);
+        } else {
+            queue.add(r);
+        }
+        return r.future;
+    }
+
+    /** The synchronous form, for callers outside the core: waits without a budget. */
+    @Override
+    public void onCall(CallContext ctx, CallOverrides overrides) throws Exception {
+        try {
+            overrides.addAll(start(ctx).get());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
+        }
+    }
+
+    /**
+     * The next request still waiting for an answer; blocks. Returns null once the hook is
+     * closed, which tells the Python thread to end. Requests whose worker gave up are dropped.
+     */
+    public HookRequest take() throws InterruptedException {
+        while (true) {
+            HookRequest r = null;
+            if (spinNanos > 0) {
+                long until = System.nanoTime() + spinNanos;
+                while ((r = queue.poll()) == null && System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+            }
+            if (r == null) {
+                r = queue.take();
+            }
+            if (r == CLOSED) {
+                queue.add(CLOSED); // wake the next taker too
+                return null;
+            }
+            if (!r.isDone()) {
+                return r;
+            }
+        }
+    }
+
+    /** Like {@link #take()} but gives up after {@code millis} and returns null. */
+    public HookRequest poll(long millis) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (true) {
+            long left = until - System.nanoTime();
+            HookRequest r = queue.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
+            if (r == null || r == CLOSED) {
+                if (r == CLOSED) {
+                    queue.add(CLOSED);
+                }
+                return null;
+            }
+            if (!r.isDone()) {
+                return r;
+            }
+        }
+    }
+
+    /** Stop: pending and later requests fail at once, and every taker gets null. */
+    public void close() {
+        closed = true;
+        HookRequest r;
+        while ((r = queue.poll()) != null) {
+            if (r != CLOSED) {
+                r.fail("the module's hook is closed", null);
+            }
+        }
+        queue.add(CLOSED);
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+}
