@@ -1,10 +1,278 @@
-"""`sfm instance`: not built yet (placeholder so the dispatcher stays one list)."""
+"""`sfm instance create|list|show|export|update|activate|deactivate|delete|log`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from runtime import db
+from runtime.errors import Refused
+from runtime.modules import instance_log, instances, store
+from sfm_cli.output import emit
+
+SETTING_FLAGS = (
+    ("bypass_dnd", "Ruhe umgehen"),
+    ("bypass_redirects", "Anrufumleitungen umgehen"),
+    ("bypass_self_redirects_only", "Anrufumleitungen auf sich selbst umgehen"),
+    ("force_call_waiting", "Anklopfen erzwingen"),
+)
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    """The instance fields as flags (instead of, or on top of, --config FILE)."""
+    parser.add_argument("--config", type=Path, metavar="FILE", help="an instance TOML file")
+    parser.add_argument("--name", help="the instance's name (unique per module)")
+    parser.add_argument("--description")
+    parser.add_argument("--log-level", choices=instance_log.LEVELS, type=str.upper)
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--active", dest="active", action="store_true", default=None)
+    state.add_argument("--inactive", dest="active", action="store_false")
+    for flag, dest, what in (
+        ("--called", "called_active", "called numbers: active for (Aktiv für)"),
+        ("--called-exception", "called_exceptions", "called numbers: exception (Ausnahme)"),
+        ("--caller", "caller_active", "caller numbers: active for (Aktiv für)"),
+        ("--caller-exception", "caller_exceptions", "caller numbers: exception (Ausnahme)"),
+    ):
+        parser.add_argument(flag, dest=dest, action="append", metavar="PATTERN", help=what)
+    for setting, label in SETTING_FLAGS:
+        parser.add_argument(
+            "--" + setting.replace("_", "-"),
+            dest=setting,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f'"{label}"',
+        )
+
+
+def _module_option(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument(
+        "--module",
+        dest="module_id",
+        metavar="ID",
+        required=required,
+        help="the module's id (needed only when several modules are installed)",
+    )
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the `instance` subcommand (not built yet)."""
+    """Add the `instance` subcommand and its actions."""
+    parser = sub.add_parser(
+        "instance",
+        parents=[common],
+        help="instances of installed modules: create, configure, activate, read their log",
+        description="Create and configure the instances of installed modules.",
+    )
+    actions = parser.add_subparsers(dest="instance_action", required=True, metavar="ACTION")
+
+    create = actions.add_parser(
+        "create", parents=[common], help="create an instance from --config FILE or flags"
+    )
+    _module_option(create)
+    _config_flags(create)
+    create.set_defaults(func=run_create)
+
+    listing = actions.add_parser("list", parents=[common], help="list instances")
+    _module_option(listing)
+    listing.set_defaults(func=run_list)
+
+    update = actions.add_parser(
+        "update", parents=[common], help="change an instance's configuration"
+    )
+    update.add_argument("instance", metavar="NAME")
+    _module_option(update)
+    _config_flags(update)
+    update.set_defaults(func=run_update)
+
+    for action, helptext, func in (
+        ("show", "show an instance and its configuration", run_show),
+        ("export", "print (or write with -o) the instance TOML", run_export),
+        ("activate", "let the instance act on calls", run_activate),
+        ("deactivate", "keep the instance but let it act on no call", run_deactivate),
+        ("delete", "delete the instance and its log", run_delete),
+        ("log", "print the instance's log, or save it as a ZIP with --download", run_log),
+    ):
+        one = actions.add_parser(action, parents=[common], help=helptext)
+        one.add_argument("instance", metavar="NAME")
+        _module_option(one)
+        if action == "export":
+            one.add_argument("-o", "--output", type=Path, metavar="FILE")
+        if action == "log":
+            one.add_argument("--download", type=Path, metavar="FILE.zip")
+        one.set_defaults(func=func)
+
+
+def _flags_mapping(args: argparse.Namespace) -> dict[str, Any]:
+    settings = {s: getattr(args, s) for s, _ in SETTING_FLAGS if getattr(args, s) is not None}
+    return instances.mapping_from_flags(
+        name=args.name,
+        description=args.description,
+        log_level=args.log_level,
+        active=args.active,
+        called_active=args.called_active,
+        called_exceptions=args.called_exceptions,
+        caller_active=args.caller_active,
+        caller_exceptions=args.caller_exceptions,
+        settings=settings,
+    )
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _pick_module(args: argparse.Namespace) -> str:
+    if args.module_id:
+        return str(args.module_id)
+    conn = db.connect(args.data)
+    try:
+        runnable = [m for m in store.list_modules(conn) if m.current.runnable]
+    finally:
+        conn.close()
+    if len(runnable) == 1:
+        return runnable[0].id
+    if not runnable:
+        raise Refused("--module: no runnable module is installed; install one first")
+    ids = ", ".join(f"{m.id} ({m.name})" for m in runnable)
+    raise Refused(f"--module: several modules are installed ({ids}); say which")
+
+
+def _find(args: argparse.Namespace) -> store.InstanceRow:
+    conn = db.connect(args.data)
+    try:
+        return store.find_instance(conn, args.instance, args.module_id)
+    finally:
+        conn.close()
+
+
+def _summary(instance: store.InstanceRow) -> str:
+    state = "active" if instance.active else "inactive"
+    description = f" - {instance.description}" if instance.description else ""
+    return f"{instance.name} [{state}, log {instance.log_level}]{description}"
+
+
+def run_create(args: argparse.Namespace) -> int:
+    module_id = _pick_module(args)
+    flags = _flags_mapping(args)
+    if args.config is not None and not flags:
+        created = instances.create_from_file(args.data, module_id, args.config)
+    else:
+        base: dict[str, Any] = {}
+        source = "the command line"
+        if args.config is not None:
+            conn = db.connect(args.data)
+            try:
+                module = store.require_module(conn, module_id)
+            finally:
+                conn.close()
+            package = instances.module_package(args.data, module)
+            base = instances.to_mapping(package, instances.check_file(package, args.config))
+            source = f"{args.config} with the command line's changes"
+        created = instances.create(args.data, module_id, _merge(base, flags), source)
+    emit(args, created.to_json(), f"Created instance {_summary(created)}.")
+    return 0
+
+
+def run_update(args: argparse.Namespace) -> int:
+    instance = _find(args)
+    flags = _flags_mapping(args)
+    if args.config is not None and not flags:
+        updated = instances.update_from_file(args.data, instance.id, args.config)
+    else:
+        if not flags and args.config is None:
+            raise Refused("update: give --config FILE or at least one field flag to change")
+        base = instance.config
+        source = "the command line"
+        if args.config is not None:
+            conn = db.connect(args.data)
+            try:
+                module = store.require_module(conn, instance.module_id)
+            finally:
+                conn.close()
+            package = instances.module_package(args.data, module)
+            base = instances.to_mapping(package, instances.check_file(package, args.config))
+            source = f"{args.config} with the command line's changes"
+        updated = instances.update(args.data, instance.id, _merge(base, flags), source)
+    emit(args, updated.to_json(), f"Updated instance {_summary(updated)}.")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    conn = db.connect(args.data)
+    try:
+        if args.module_id:
+            store.require_module(conn, args.module_id)
+        rows = store.list_instances(conn, args.module_id)
+        names = {m.id: m.name for m in store.list_modules(conn)}
+    finally:
+        conn.close()
+    lines = [f"{names.get(i.module_id, i.module_id)}: {_summary(i)}" for i in rows]
+    emit(args, [i.to_json() for i in rows], "\n".join(lines) if lines else "No instances.")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    instance = _find(args)
+    conn = db.connect(args.data)
+    try:
+        text = instances.export_toml(args.data, conn, instance)
+    finally:
+        conn.close()
+    emit(args, instance.to_json(), f"# {_summary(instance)} (module {instance.module_id})\n{text}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    instance = _find(args)
+    conn = db.connect(args.data)
+    try:
+        text = instances.export_toml(args.data, conn, instance)
+    finally:
+        conn.close()
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+        emit(args, {"written": str(args.output)}, f"Wrote {args.output}.")
+    elif args.json:
+        emit(args, {"name": instance.name, "toml": text}, text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def run_activate(args: argparse.Namespace) -> int:
+    changed = instances.set_active(args.data, _find(args).id, True)
+    emit(args, changed.to_json(), f"Activated instance {_summary(changed)}.")
+    return 0
+
+
+def run_deactivate(args: argparse.Namespace) -> int:
+    changed = instances.set_active(args.data, _find(args).id, False)
+    emit(args, changed.to_json(), f"Deactivated instance {_summary(changed)}.")
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    deleted = instances.delete(args.data, _find(args).id)
+    emit(args, {"deleted": deleted.name, "id": deleted.id}, f"Deleted instance {deleted.name}.")
+    return 0
+
+
+def run_log(args: argparse.Namespace) -> int:
+    instance = _find(args)
+    if args.download is not None:
+        args.download.write_bytes(instance_log.log_zip(args.data, instance.id, instance.name))
+        emit(args, {"written": str(args.download)}, f"Wrote the log of {instance.name} to "
+             f"{args.download}.")
+        return 0
+    text = instance_log.read_log(args.data, instance.id)
+    if args.json:
+        emit(args, {"name": instance.name, "level": instance.log_level, "log": text}, text)
+    else:
+        print(text or f"(the log of {instance.name} is empty)", end="" if text else "\n")
+    return 0
