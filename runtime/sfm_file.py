@@ -193,9 +193,7 @@ def _safe_member_name(name: str) -> bool:
 
 def _xml_parser() -> etree.XMLParser:
     # No entity expansion, no network, no DTD: a descriptor is data from an upload.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def parse_descriptor(data: bytes, source: str) -> etree._Element:

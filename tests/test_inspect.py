@@ -96,8 +96,17 @@ def test_real_export_identity_and_integrity(tmp_path: Path, name: str) -> None:
     assert document["integrity"]["no_license_id_valid"] is True
     assert document["files"] == ["META-INF/MANIFEST.MF", "module-descriptor.xml"]
     assert list(document) == [
-        "id", "name", "vendor", "version", "display_version", "spec_version", "variant",
-        "min_pbx_version", "entry_points", "integrity", "files",
+        "id",
+        "name",
+        "vendor",
+        "version",
+        "display_version",
+        "spec_version",
+        "variant",
+        "min_pbx_version",
+        "entry_points",
+        "integrity",
+        "files",
     ]
 
 
@@ -156,8 +165,10 @@ def test_manifest_for_another_module_does_not_match(tmp_path: Path) -> None:
 
 
 def test_spec_version_above_five_does_not_match(tmp_path: Path) -> None:
-    manifest = (REFERENCE / "reloader.MANIFEST.MF").read_bytes().replace(
-        b"StarfaceModule_SpecVersion: 5", b"StarfaceModule_SpecVersion: 6"
+    manifest = (
+        (REFERENCE / "reloader.MANIFEST.MF")
+        .read_bytes()
+        .replace(b"StarfaceModule_SpecVersion: 5", b"StarfaceModule_SpecVersion: 6")
     )
     descriptor = (REFERENCE / "reloader.module-descriptor.xml").read_bytes()
     assert read_sfm(pack(tmp_path, "spec6", manifest, descriptor)).integrity.ok is False
@@ -203,8 +214,10 @@ def test_refuses_descriptor_that_is_not_xml(tmp_path: Path) -> None:
 
 
 def test_refuses_non_integer_version(tmp_path: Path) -> None:
-    descriptor = (REFERENCE / "reloader.module-descriptor.xml").read_bytes().replace(
-        b'version="24030722"', b'version="2.6.1"'
+    descriptor = (
+        (REFERENCE / "reloader.module-descriptor.xml")
+        .read_bytes()
+        .replace(b'version="24030722"', b'version="2.6.1"')
     )
     path = pack(tmp_path, "ver", (REFERENCE / "reloader.MANIFEST.MF").read_bytes(), descriptor)
     with pytest.raises(Refused, match="@version"):

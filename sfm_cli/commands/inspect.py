@@ -24,6 +24,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def describe(info: SfmInfo) -> str:
     """The human text of `sfm inspect` for one file."""
+
     def mark(ok: bool) -> str:
         return "ok" if ok else "FAILED"
 
