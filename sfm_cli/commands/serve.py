@@ -1,10 +1,83 @@
-"""`sfm serve`: not built yet (placeholder so the dispatcher stays one list)."""
+"""`sfm serve`: the PBX host with the admin's web page, the JSON API and the routing core."""
 
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
+
+from runtime.errors import Refused
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the `serve` subcommand (not built yet)."""
+    """Add the `serve` subcommand."""
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the PBX host: web page, HTTP API (/api/), routing core",
+        description=(
+            "Run the PBX host on the data folder: the admin's web page (login needed), the "
+            "module manager's JSON API under /api/, and the routing core. On the first start it "
+            "prints a one-time link to set the admin password."
+        ),
+    )
+    serve.add_argument(
+        "--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only)",
+    )
+    serve.set_defaults(func=run)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is printed, so the URL we print works."""
+    if not 0 <= port <= 65535:
+        raise Refused(f"--port {port}: a port is a number from 0 to 65535.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refused(f"--host {host!r}: not an address of this machine ({exc}).") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise Refused(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror})."
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted. Prints the URL, and the setup link while no password is set."""
+    import uvicorn
+
+    from runtime.web.app import create_app, setup_link
+
+    sock = _bind(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown_host = args.host if args.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    if ":" in shown_host:
+        shown_host = f"[{shown_host}]"
+    url = f"http://{shown_host}:{port}/"
+    app = create_app(args.data)
+    link = setup_link(args.data, url)
+    print(f"sfm serve: data folder {args.data.resolve()}", flush=True)
+    if link is not None:
+        print("sfm serve: no admin password yet; set it once with this link:", flush=True)
+        print(f"  {link}", flush=True)
+    print(f"sfm serve: the PBX host runs on {url}", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0

@@ -1,0 +1,112 @@
+"""The web host's ASGI application: pages, login, the JSON API, all behind one login gate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import Signer
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from runtime.db import connect
+from runtime.web import auth, i18n
+from runtime.web.breakthroughs import BreakthroughRecorder
+from runtime.web.gate import LoginGate
+from runtime.web.login import LoginPages
+from runtime.web.pages import Pages
+from runtime.web.rendering import STATIC_DIR, render
+
+log = logging.getLogger("sfm.serve")
+
+
+def _api_routes(data_dir: Path) -> list[BaseRoute]:
+    """The module manager's JSON API (runtime.api), mounted behind our login and CSRF gate."""
+    try:
+        from runtime.api import api_routes
+    except ImportError:  # another engineer's part; the pages work without it
+        log.warning("runtime.api is not available: no JSON API under /api/ except ours")
+        return []
+    return list(api_routes(data_dir))
+
+
+def create_app(data_dir: Path, *, host: Any | None = None, start_host: bool = True) -> Starlette:
+    """The `sfm serve` application for the PBX host state in `data_dir`.
+
+    Every page and every /api/ route needs a login session, and every change needs the
+    session's CSRF token (see runtime.web.gate). `host` is the running routing host
+    (runtime.host.Host); without one it is loaded at startup when `start_host` is true.
+    Breakthroughs seen by the call tester are recorded by a writer thread off the call path.
+    """
+    data_dir = Path(data_dir)
+    conn = connect(data_dir)
+    try:
+        secret = auth.secret_key(conn)
+    finally:
+        conn.close()
+
+    @cache
+    def signer() -> Signer:
+        return Signer(secret, salt="sfm-web")
+
+    recorder = BreakthroughRecorder(data_dir)
+    pages = Pages(data_dir, recorder, host)
+    login = LoginPages(data_dir, signer)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        recorder.start()
+        if start_host and pages.host is None:
+            pages.start_host()
+        try:
+            yield
+        finally:
+            recorder.stop()
+
+    routes: list[BaseRoute] = [
+        *login.routes(),
+        *pages.routes(),
+        *_api_routes(data_dir),
+        *pages.api_routes(),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        detail = getattr(exc, "detail", None) or i18n.text("common.not_found", "en")
+        status = getattr(exc, "status_code", 404)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": detail}, status_code=status)
+        return render(request, "error.html.j2", {"message": detail}, status)
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(LoginGate, data_dir=data_dir, signer=signer)],
+        exception_handlers={HTTPException: not_found},
+        lifespan=lifespan,
+    )
+    app.state.data_dir = data_dir
+    app.state.pages = pages
+    app.state.recorder = recorder
+    return app
+
+
+def setup_link(data_dir: Path, base_url: str) -> str | None:
+    """The one-time link to set the admin password, while none is set; else None.
+
+    Each call issues a new token, so only the link printed last works.
+    """
+    conn = connect(data_dir)
+    try:
+        token = auth.issue_setup_token(conn)
+    finally:
+        conn.close()
+    return None if token is None else f"{base_url.rstrip('/')}/setup/{token}"
