@@ -1,0 +1,105 @@
+"""A real `sfm serve` for tests: a subprocess on a free port of 127.0.0.1, against a tmp data
+folder, with its printed setup link and URL read from its stdout."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_PBX = REPO / "runtime" / "web" / "sample_pbx.toml"
+URL_LINE = re.compile(r"the PBX host runs on (http://\S+/)")
+SETUP_LINE = re.compile(r"^\s+(http://\S+/setup/\S+)$")
+
+
+def build_sfm(out: Path) -> Path:
+    """Build the module with `sfm build` into `out`; the current variant's .sfm."""
+    from sfm_cli.main import main
+
+    code = main(["build", "--out", str(out)])
+    assert code == 0, f"sfm build failed with exit code {code}"
+    (current,) = sorted(out.glob("*-current.sfm"))
+    return current
+
+
+def load_sample_pbx(data_dir: Path) -> None:
+    """Make the sample PBX directory the data folder's directory (as `sfm pbx load` does)."""
+    from runtime.pbx_directory import store_directory
+
+    store_directory(SAMPLE_PBX, data_dir)
+
+
+class ServeProcess:
+    """`sfm serve --port 0` running on `data_dir` until `stop()`."""
+
+    def __init__(self, data_dir: Path, startup_timeout: float = 90.0) -> None:
+        self.data_dir = data_dir
+        self.lines: list[str] = []
+        self.url = ""
+        self.setup_link: str | None = None
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sfm_cli.main", "serve", "--data", str(data_dir), "--port", "0"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._wait_ready(startup_timeout)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError("sfm serve ended early:\n" + "\n".join(self.lines))
+            for line in list(self.lines):
+                if match := URL_LINE.search(line):
+                    self.url = match.group(1)
+                if match := SETUP_LINE.match(line):
+                    self.setup_link = match.group(1)
+            if self.url:
+                try:
+                    if httpx.get(self.url + "login", timeout=2).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError("sfm serve did not answer in time:\n" + "\n".join(self.lines))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def stop(self) -> None:
+        """End the server we started (by its own process handle) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (except the SQLite WAL side files) with its bytes."""
+    result = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.endswith(("-wal", "-shm")):
+            result[str(path.relative_to(folder))] = path.read_bytes()
+    return result

@@ -1,0 +1,243 @@
+"""`sfm serve` at the HTTP level: nothing without login, nothing changed without the CSRF token,
+the setup link works once, logout ends the session, and a bad .sfm is refused in words with
+nothing changed. A real server (subprocess) on 127.0.0.1 against a tmp data folder."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.browser.harness import ServeProcess, build_sfm, load_sample_pbx, snapshot
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sfm(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    data = tmp_path_factory.mktemp("web-http") / "data"
+    load_sample_pbx(data)
+    serve = ServeProcess(data)
+    try:
+        yield serve
+    finally:
+        serve.stop()
+
+
+def _token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token field"
+    return match.group(1)
+
+
+def _manager_state(data: Path) -> tuple[list[tuple], list[tuple], dict[str, bytes]]:
+    """The module manager's rows and installed files: what an upload could change."""
+    conn = sqlite3.connect(data / "pbx.sqlite3")
+    try:
+        modules = conn.execute("SELECT * FROM modules ORDER BY id").fetchall()
+        instances = conn.execute("SELECT * FROM instances ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    folder = data / "modules"
+    files = snapshot(folder) if folder.exists() else {}
+    return modules, instances, files
+
+
+@pytest.fixture(scope="module")
+def admin(server: ServeProcess) -> Iterator[httpx.Client]:
+    """A client logged in through the setup link the server printed."""
+    assert server.setup_link is not None, server.output()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        page = client.get(server.setup_link)
+        assert page.status_code == 200
+        answer = client.post(
+            server.setup_link,
+            data={"csrf_token": _token(page.text), "password": PASSWORD, "repeat": PASSWORD},
+        )
+        assert answer.status_code == 303
+        assert "sfm_session" in client.cookies
+        yield client
+
+
+def test_pages_and_api_need_login(server: ServeProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        for path in ("/", "/modules", "/instances", "/licence", "/call", "/breakthroughs"):
+            answer = anonymous.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/login?next=")
+        for path in ("/api/modules", "/api/breakthroughs"):
+            answer = anonymous.get(path)
+            assert answer.status_code == 401, path
+            assert answer.json()["error"]
+        assert anonymous.post("/api/web/call", json={"from": "210", "to": "203"}).status_code == 401
+        # The login page itself and static files answer.
+        assert anonymous.get("/login").status_code == 200
+        assert anonymous.get("/static/app.css").status_code == 200
+
+
+def test_setup_link_refuses_without_csrf_and_short_passwords(server: ServeProcess) -> None:
+    # Runs before `admin` takes the link (pytest keeps file order): the link is still fresh.
+    assert server.setup_link is not None
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        page = client.get(server.setup_link)
+        assert page.status_code == 200
+        no_token = client.post(server.setup_link, data={"password": PASSWORD, "repeat": PASSWORD})
+        assert no_token.status_code == 403
+        short = client.post(
+            server.setup_link,
+            data={"csrf_token": _token(page.text), "password": "short", "repeat": "short"},
+        )
+        assert short.status_code == 400
+        assert "8" in short.text
+        assert "sfm_session" not in client.cookies
+        assert client.get("/login").text.count("Einrichtungslink") == 1  # still no admin
+
+
+def test_setup_link_works_once_and_session_cookie_is_strict(
+    server: ServeProcess, admin: httpx.Client
+) -> None:
+    assert server.setup_link is not None
+    again = httpx.get(server.setup_link, timeout=30)
+    assert again.status_code == 404
+    # The cookie the setup set: HttpOnly and SameSite=Strict (plain http here, so no Secure).
+    login_page = httpx.get(server.url + "login", timeout=30)
+    answer = httpx.post(
+        server.url + "login",
+        data={
+            "csrf_token": _token(login_page.text),
+            "username": "admin",
+            "password": PASSWORD,
+        },
+        cookies=login_page.cookies,
+        timeout=30,
+    )
+    assert answer.status_code == 303
+    cookie = next(
+        value for name, value in answer.headers.multi_items() if name == "set-cookie"
+        and value.startswith("sfm_session=")
+    )
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
+    assert "secure" not in cookie.lower()
+    conn = sqlite3.connect(server.data_dir / "pbx.sqlite3")
+    try:
+        (stored,) = conn.execute("SELECT password_hash FROM web_users").fetchone()
+    finally:
+        conn.close()
+    assert stored.startswith("$argon2") and PASSWORD not in stored
+
+
+def test_wrong_password_is_refused(server: ServeProcess, admin: httpx.Client) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        page = client.get("/login")
+        answer = client.post(
+            "/login",
+            data={"csrf_token": _token(page.text), "username": "admin", "password": "wrong one"},
+        )
+        assert answer.status_code == 401
+        assert "sfm_session" not in client.cookies
+        assert client.get("/modules").status_code == 303
+
+
+def test_login_without_csrf_is_refused(server: ServeProcess, admin: httpx.Client) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.get("/login")
+        answer = client.post("/login", data={"username": "admin", "password": PASSWORD})
+        assert answer.status_code == 403
+        assert "sfm_session" not in client.cookies
+
+
+def test_changes_need_the_csrf_token(
+    server: ServeProcess, admin: httpx.Client, dist: Path
+) -> None:
+    before = _manager_state(server.data_dir)
+    sfm = dist.read_bytes()
+    files = {"file": (dist.name, sfm, "application/octet-stream")}
+    for data in ({}, {"csrf_token": "forged"}):
+        answer = admin.post("/modules/upload", data=data, files=files)
+        assert answer.status_code == 403
+    answer = admin.post(
+        "/modules/upload", files=files, headers={"X-CSRF-Token": "forged"}
+    )
+    assert answer.status_code == 403
+    # The JSON API too: a POST without the header or with a wrong one never reaches a handler.
+    assert admin.post("/api/web/call", json={"from": "210", "to": "203"}).status_code == 403
+    assert (
+        admin.post(
+            "/api/web/call", json={"from": "210", "to": "203"}, headers={"X-CSRF-Token": "x"}
+        ).status_code
+        == 403
+    )
+    # Logout without the token does not log out.
+    assert admin.post("/logout").status_code == 403
+    assert admin.get("/modules").status_code == 200
+    assert _manager_state(server.data_dir) == before
+
+
+def test_bad_sfm_is_refused_in_words_and_changes_nothing(
+    server: ServeProcess, admin: httpx.Client, tmp_path: Path, dist: Path
+) -> None:
+    token = _token(admin.get("/modules").text)
+    before = _manager_state(server.data_dir)
+
+    not_a_zip = admin.post(
+        "/modules/upload",
+        data={"csrf_token": token},
+        files={"file": ("broken.sfm", b"this is no zip file", "application/octet-stream")},
+    )
+    assert not_a_zip.status_code == 400
+    assert "broken.sfm" in not_a_zip.text
+    assert re.search(r"(?i)zip", not_a_zip.text)
+    assert 'class="error refusal"' in not_a_zip.text
+
+    # A real build with one entry that climbs out of the install folder.
+    evil = tmp_path / "evil.sfm"
+    with zipfile.ZipFile(dist) as source, zipfile.ZipFile(evil, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("../../escape.txt", b"out")
+    climbing = admin.post(
+        "/modules/upload",
+        data={"csrf_token": token},
+        files={"file": ("evil.sfm", evil.read_bytes(), "application/octet-stream")},
+    )
+    assert climbing.status_code == 400
+    assert "evil.sfm" in climbing.text and "escape.txt" in climbing.text
+    assert _manager_state(server.data_dir) == before
+    assert not (server.data_dir.parent / "escape.txt").exists()
+
+
+def test_logout_ends_the_session_for_copies_of_the_cookie(server: ServeProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        page = client.get("/login")
+        client.post(
+            "/login",
+            data={"csrf_token": _token(page.text), "username": "admin", "password": PASSWORD},
+        )
+        cookie = client.cookies["sfm_session"]
+        token = _token(client.get("/modules").text)
+        assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    copied = httpx.get(server.url + "modules", cookies={"sfm_session": cookie}, timeout=30)
+    assert copied.status_code == 303
+    assert copied.headers["location"].startswith("/login")
+    forged = httpx.get(
+        server.url + "api/modules", cookies={"sfm_session": cookie + "x"}, timeout=30
+    )
+    assert forged.status_code == 401
+
+
+def test_pages_carry_protective_headers(admin: httpx.Client) -> None:
+    answer = admin.get("/modules")
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["referrer-policy"] == "no-referrer"
