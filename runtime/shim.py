@@ -274,6 +274,8 @@ class RoutingHost:
         `caller` None, "" or "anonymous" is a withheld number. A malformed number, or a
         called number that no user or group has, is refused (Refused names it).
         """
+        if self._directory is None:
+            raise Refused("no PBX directory is loaded; load one with `sfm pbx load FILE`.")
         called_n = normalise(called, "called number")
         caller_n = None if is_withheld(caller) else normalise(str(caller), "caller number")
         try:
@@ -319,11 +321,17 @@ class RoutingHost:
                 self._log_busy = self._log_queue.pending() > 0
 
     def close(self) -> None:
-        """Stop the hook threads and the log writer (the Java core's daemon threads stay)."""
+        """Stop the hook threads, the log writer and the core's threads; idempotent.
+
+        The host routes no calls afterwards.
+        """
+        if self._closed.is_set():
+            return
         for module_id in list(self._modules):
             self.unregister_hook(module_id)
         self.flush_log(timeout=1.0)
         self._closed.set()
+        self._core.shutdown()
         if self._log_thread is not threading.current_thread():
             self._log_thread.join(timeout=1.0)
         _HOSTS.discard(self)

@@ -152,6 +152,12 @@ public final class RoutingCore implements HookRegistry {
         return workerCount;
     }
 
+    /** Stop the core's threads; calls already running finish, later ones are refused. */
+    public void shutdown() {
+        workers.shutdown();
+        hookThreads.shutdown();
+    }
+
     ExecutorService workers() {
         return workers;
     }
