@@ -155,6 +155,10 @@ class InstanceLogSink:
         """Replace the name -> (instance id, level) map (one assignment: safe for readers)."""
         self._instances = dict(instances)
 
+    def names(self) -> tuple[str, ...]:
+        """The instances this sink writes for."""
+        return tuple(self._instances)
+
     def enabled(self, instance_name: str, level: str) -> bool:
         known = self._instances.get(instance_name)
         return known is not None and level_enabled(level, known[1])
