@@ -59,3 +59,19 @@ def test_edited_trial_row_is_not_authentic(tmp_path: Path) -> None:
     trial = read_trial(conn, MODULE)
     assert trial is not None and not trial.authentic
     assert not trial.running(later)
+
+
+def test_record_install_joins_the_callers_transaction(tmp_path: Path) -> None:
+    from runtime.db import transaction
+
+    conn = connect(tmp_path)
+    with transaction(conn):
+        record_install(conn, MODULE, T0)
+    assert read_trial(conn, MODULE) is not None
+    try:
+        with transaction(conn):
+            record_install(conn, "another-module", T0)
+            raise RuntimeError("the install failed")
+    except RuntimeError:
+        pass
+    assert read_trial(conn, "another-module") is None

@@ -8,8 +8,10 @@ reading seen, so setting the clock back does not give back trial days.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,6 +68,11 @@ class TrialRecord:
         return self.authentic and self.effective_now(now_epoch) < self.ends_at
 
 
+def _changing(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[object]:
+    """A transaction of our own, or none when the caller already holds one (joining it)."""
+    return nullcontext() if conn.in_transaction else transaction(conn)
+
+
 def _message(module_id: str, hw: str, started_at: int, latest_seen: int) -> str:
     return f"trial/v1|{module_id}|{hw}|{started_at}|{latest_seen}"
 
@@ -87,7 +94,7 @@ def record_install(
     hw = this_hardware_id(data_dir, hardware_id)
     key = pbx_key(data_dir, hw)
     at = epoch_of(now)
-    with transaction(conn):
+    with _changing(conn):
         conn.execute(
             "INSERT OR IGNORE INTO licence_trials VALUES (?, ?, ?, ?, ?)",
             (module_id, hw, at, at, sign(key, _message(module_id, hw, at, at))),
@@ -125,7 +132,7 @@ def note_time_seen(
     data_dir = data_dir_of(conn)
     hw = this_hardware_id(data_dir, hardware_id)
     key = pbx_key(data_dir, hw)
-    with transaction(conn):
+    with _changing(conn):
         row = conn.execute(
             "SELECT started_at, latest_seen, mac FROM licence_trials"
             " WHERE module_id = ? AND hardware_id = ?",
