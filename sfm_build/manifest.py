@@ -47,8 +47,9 @@ def to_jar_manifest(text: str, source: str) -> bytes:
     """`Name: value` lines as JAR manifest bytes (UTF-8, CRLF, wrapped at 72 bytes)."""
     out: list[bytes] = []
     seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    # Only CR and LF end a manifest line (str.splitlines would also split at U+0085 etc.).
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
+        if line == "":
             continue
         name, sep, value = line.partition(": ")
         if not sep or not _HEADER_NAME.match(name):
@@ -56,7 +57,7 @@ def to_jar_manifest(text: str, source: str) -> bytes:
         if name in seen:
             raise BuildError(f"{source}, line {number}: header {name} appears twice.")
         seen.add(name)
-        if not value.strip() or "\r" in value:
+        if not value.strip() or "\r" in value or "\x00" in value:
             raise BuildError(f"{source}, line {number}: header {name} has no usable value.")
         out.extend(_wrap(f"{name}: {value}".encode()))
     return b"".join(line + b"\r\n" for line in out) + b"\r\n"
