@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runtime.db import connect
 from runtime.licensing.hardware_id import hardware_id
@@ -181,3 +183,19 @@ def test_trial_lasts_exactly_14_times_24_hours_across_a_dst_change(tmp_path: Pat
         assert (state, days_left) == ("trial", 1) and gate.allows(time.time())
     with time_machine.travel(end, tick=False):
         assert status_from_disk(data)[0] == "expired"
+
+
+@given(now=st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+def test_a_licensed_gate_allows_at_every_clock_reading(now: float) -> None:
+    gate = ModuleGate(MODULE, "licensed", None, "licensed")
+    assert gate.allows(now)
+
+
+@given(
+    end=st.integers(min_value=0, max_value=2**40),
+    now=st.floats(min_value=-1e12, max_value=1e13, allow_nan=False),
+)
+def test_a_trial_gate_is_one_comparison_with_the_fixed_end(end: int, now: float) -> None:
+    """Reference: allowed exactly while now < end; an expired gate never allows."""
+    assert ModuleGate(MODULE, "trial", end, "trial").allows(now) == (now < end)
+    assert not ModuleGate(MODULE, "expired", end, "expired").allows(now)
