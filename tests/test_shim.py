@@ -1,0 +1,287 @@
+"""The shim's seams: the PBX directory loader, the number plan, the JPype bridge itself."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import jpype
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from breakthrough.hook import HookAnswer
+from runtime.errors import Refused
+from runtime.numbering import PbxNumberPlan, is_withheld, normalise
+from runtime.pbx_directory import (
+    load_directory,
+    load_stored_directory,
+    parse_directory_text,
+    store_directory,
+    stored_path,
+)
+from runtime.shim import RoutingHost, direct_proxy, encode_answer
+
+OFFICE = Path(__file__).parent / "data" / "pbx" / "office.toml"
+PLAN = PbxNumberPlan("49", "251", "00", "0")
+PBX_TABLE = (
+    '[pbx]\nversion = "8.1.0.4"\ncountry_code = "49"\narea_code = "251"\n'
+    'international_prefix = "00"\nnational_prefix = "0"\n'
+)
+
+
+# ---- number plan ------------------------------------------------------------------------------
+
+
+def test_forms_of_a_national_number() -> None:
+    # DESIGN: 00492515906850, +492515906850 and 02515906850 are forms of one number.
+    assert set(PLAN.forms("02515906850")) == {"00492515906850", "+492515906850", "02515906850"}
+    assert PLAN.forms("+492515906850")[0] == "+492515906850"
+
+
+def test_foreign_number_has_no_national_form() -> None:
+    assert set(PLAN.forms("0041441234567")) == {"0041441234567", "+41441234567"}
+
+
+def test_extension_has_one_form() -> None:
+    # "A number without a prefix is an internal extension and has one form."
+    assert PLAN.forms("201") == ("201",)
+
+
+def test_formatting_is_dropped_and_junk_refused() -> None:
+    assert normalise("(0251) 5906-850 / 1") == "025159068501"
+    with pytest.raises(Refused, match="'x'"):
+        normalise("0251x")
+    with pytest.raises(Refused, match="no digits"):
+        normalise("+")
+
+
+def test_withheld_words() -> None:
+    assert is_withheld(None) and is_withheld("") and is_withheld(" Anonymous ")
+    assert not is_withheld("201")
+
+
+@given(st.from_regex(r"\A(\+|00|0)?[1-9][0-9]{2,12}\Z"))
+def test_forms_are_one_equivalence_class(number: str) -> None:
+    # Every form of a number has exactly the same forms: "forms of one number".
+    forms = set(PLAN.forms(number))
+    assert number in forms
+    for f in forms:
+        assert set(PLAN.forms(f)) == forms
+
+
+# ---- PBX directory ---------------------------------------------------------------------------
+
+
+def test_office_directory_loads() -> None:
+    d = load_directory(OFFICE)
+    assert [u.id for u in d.users] == ["boss", "secretary", "lead", "dev"]
+    assert d.version == "8.1.0.4"
+    boss = d.users[0]
+    assert boss.redirect("always").enabled and boss.redirect("always").destination == "202"
+    assert boss.redirect("timeout").seconds == 20
+    # every form of every number leads to its party
+    assert d.number_owner["+492515906201"] == "boss"
+    assert d.number_owner["02515906201"] == "boss"
+    assert d.number_owner["203"] == "lead" and d.number_owner["02515906203"] == "lead"
+    assert d.number_owner["300"] == "support"
+
+
+def refusal(text: str) -> str:
+    with pytest.raises(Refused) as info:
+        parse_directory_text(text.encode(), "dir.toml")
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ('[[users]]\nid = "a"\nnumbers = ["2x1"]\n', ["dir.toml", "users[0]", "numbers[0]", "'x'"]),
+        ('[[users]]\nid = "a"\ndnd = "yes"\n', ["dir.toml", "users[0]", "dnd"]),
+        (
+            '[[users]]\nid = "a"\nredirects.always = { enabled = true }\n',
+            ["users[0]", "redirects.always.destination"],
+        ),
+        (
+            '[[users]]\nid = "a"\nredirects.timeout = { enabled = true, destination = "202", '
+            "seconds = 0 }\n",
+            ["redirects.timeout.seconds"],
+        ),
+        (
+            '[[users]]\nid = "a"\nredirects.sometimes = { enabled = false }\n',
+            ["redirects.sometimes", "unknown field"],
+        ),
+        (
+            '[[users]]\nid = "a"\nnumbers = ["201"]\n[[users]]\nid = "b"\nnumbers = ["201"]\n',
+            ["users[1]", "numbers[0]", "'a'"],
+        ),
+        (
+            '[[users]]\nid = "a"\nnumbers = ["00492515906201"]\n[[users]]\nid = "b"\n'
+            'numbers = ["0251 5906201"]\n',
+            ["users[1]", "numbers[0]"],
+        ),
+        ('[[users]]\nid = "a"\n[[users]]\nid = "a"\n', ["users[1]", "id", "already used"]),
+        ('[[groups]]\nid = "g"\nmembers = ["nobody"]\n', ["groups[0]", "members[0]", "nobody"]),
+        ('[[groups]]\nid = "g"\nstrategy = "random"\n', ["groups[0]", "strategy"]),
+        ('[[users]]\nid = "a"\ndnd_on = true\n', ["users[0]", "dnd_on", "unknown field"]),
+    ],
+)
+def test_bad_directories_are_refused_naming_file_and_field(body: str, names: list[str]) -> None:
+    message = refusal(PBX_TABLE + body)
+    for name in names:
+        assert name in message, (name, message)
+
+
+def test_pbx_table_is_required_and_checked() -> None:
+    assert "[pbx]" in refusal('[[users]]\nid = "a"\n')
+    assert "pbx.version" in refusal(PBX_TABLE.replace('"8.1.0.4"', '"latest"'))
+    assert "pbx.country_code" in refusal(PBX_TABLE.replace('country_code = "49"', ""))
+    assert "pbx.national_prefix" in refusal(
+        PBX_TABLE.replace('national_prefix = "0"', 'national_prefix = "00"')
+    )
+
+
+def test_invalid_toml_is_refused_with_its_position() -> None:
+    message = refusal("[pbx\n")
+    assert "dir.toml" in message and "line 1" in message
+
+
+def test_store_replaces_atomically_and_keeps_the_old_on_refusal(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store_directory(OFFICE, data)
+    assert stored_path(data).read_bytes() == OFFICE.read_bytes()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(PBX_TABLE + '[[users]]\nid = "a"\nbusy = 1\n')
+    with pytest.raises(Refused, match="busy"):
+        store_directory(bad, data)
+    assert stored_path(data).read_bytes() == OFFICE.read_bytes()
+    assert sorted(p.name for p in data.iterdir()) == ["pbx.toml"]
+    assert [u.id for u in load_stored_directory(data).users][0] == "boss"
+
+
+def test_no_stored_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(Refused, match="sfm pbx load"):
+        load_stored_directory(tmp_path)
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(Refused, match="no such"):
+        load_directory(tmp_path / "nope.toml")
+
+
+# ---- the bridge --------------------------------------------------------------------------------
+
+
+def test_encode_answer() -> None:
+    answer = HookAnswer(
+        ignore_dnd=True,
+        force_call_waiting=True,
+        applied=(("A", ("bypass_dnd",)), ("B", ("force_call_waiting",))),
+    )
+    flags, applied = encode_answer(answer)
+    assert flags == 1 | 8
+    assert applied == "A\x1fbypass_dnd\x1eB\x1fforce_call_waiting"
+    assert encode_answer(HookAnswer()) == (0, None)
+
+
+def test_route_without_directory_is_refused(jvm: None) -> None:
+    h = RoutingHost()
+    try:
+        with pytest.raises(Refused, match="no PBX directory"):
+            h.route("201", "202")
+    finally:
+        h.close()
+
+
+def test_direct_proxy_hands_java_the_python_message(jvm: None) -> None:
+    # "A Python exception raised inside a JProxy reaches Java with no message": the proxy
+    # turns it into a Java HookFailure carrying the text and the traceback.
+    class Boom:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            raise ValueError(f"cannot decide {called}")
+
+    bench = jpype.JClass("de.sfhost.core.RoutingBench")
+    h = RoutingHost()
+    try:
+        h.load_directory(load_directory(OFFICE))
+        ctx = bench.contextFor(h.core, "202", "201")
+        with pytest.raises(jpype.JClass("de.sfhost.core.HookFailure")) as info:
+            bench.callHookHere(direct_proxy(Boom()), ctx, 1)
+        assert "ValueError: cannot decide 201" in str(info.value.getMessage())
+        assert "Traceback" in str(info.value.getDetail())
+    finally:
+        h.close()
+
+
+def test_direct_proxy_registered_as_java_hook_still_routes(jvm: None) -> None:
+    # The core accepts any KernelHook; a plain JProxy works (slowly) through it too.
+    class Dnd:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            return HookAnswer(ignore_dnd=True, applied=(("X", ("bypass_dnd",)),))
+
+    h = RoutingHost()
+    try:
+        h.load_directory(load_directory(OFFICE))
+        h.core.register("direct", "PostTargetDeterminationIncoming", direct_proxy(Dnd()))
+        r = h.route("0049301234567", "203")
+    finally:
+        h.close()
+    assert (r["outcome"], r["applied"]) == ("ring", [{"instance": "X", "effects": ["bypass_dnd"]}])
+
+
+def test_registering_again_replaces_the_hook(jvm: None) -> None:
+    calls: list[str] = []
+
+    class Named:
+        def __init__(self, name: str, dnd: bool) -> None:
+            self.name, self.dnd = name, dnd
+
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            calls.append(self.name)
+            return HookAnswer(ignore_dnd=self.dnd)
+
+    h = RoutingHost()
+    try:
+        h.load_directory(load_directory(OFFICE))
+        h.register_hook("m", Named("first", True))
+        assert h.route("0049301234567", "203")["outcome"] == "ring"
+        h.register_hook("m", Named("second", False))
+        assert h.route("0049301234567", "203")["outcome"] == "busy"
+    finally:
+        h.close()
+    assert calls == ["first", "second"]
+
+
+def test_hook_threads_are_long_lived(jvm: None) -> None:
+    # The design's point: the hook runs on the same few Python-started threads every call,
+    # never on a fresh thread per call.
+    seen: set[int] = set()
+
+    class Where:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            seen.add(threading.get_ident())
+            return HookAnswer()
+
+    h = RoutingHost(hook_threads=2)
+    try:
+        h.load_directory(load_directory(OFFICE))
+        h.register_hook("m", Where())
+        for _ in range(200):
+            h.route("0049301234567", "203")
+        names = {t.name for t in threading.enumerate() if t.ident in seen}
+    finally:
+        h.close()
+    assert 1 <= len(seen) <= 2
+    assert all(n.startswith("sfhost-hook-m-") for n in names)
+
+
+def test_close_ends_the_hook_threads(jvm: None) -> None:
+    class Noop:
+        def on_call(self, called: str, caller: str | None) -> Any:
+            return HookAnswer()
+
+    h = RoutingHost(hook_threads=3)
+    h.register_hook("closing", Noop())
+    h.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("sfhost-hook-closing-")]
