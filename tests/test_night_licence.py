@@ -199,3 +199,28 @@ def test_a_trial_gate_is_one_comparison_with_the_fixed_end(end: int, now: float)
     """Reference: allowed exactly while now < end; an expired gate never allows."""
     assert ModuleGate(MODULE, "trial", end, "trial").allows(now) == (now < end)
     assert not ModuleGate(MODULE, "expired", end, "expired").allows(now)
+
+
+def test_a_locked_database_at_night_does_not_end_the_trial(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The trial's latest-seen mark cannot be written (another writer holds the database):
+    the status is still judged on the record as read."""
+    import sqlite3
+
+    data = tmp_path / "pbx"
+    night = berlin(2026, 11, 27, 3, 0, 0)
+    prepare(data, "trial", night)
+    blocker = sqlite3.connect(data / "pbx.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with time_machine.travel(night, tick=False):
+            conn = connect(data)
+            conn.execute("PRAGMA busy_timeout=50")
+            status = licence_status(conn, data, MODULE)
+            conn.close()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert (status.state, status.days_left) == ("trial", 9)
+    assert "could not note the time" in caplog.text

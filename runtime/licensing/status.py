@@ -8,6 +8,7 @@ that in memory; the call path evaluates only `ModuleGate.allows`.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from runtime.licensing.installed import installed_module, vendor_public_key
 from runtime.licensing.licence import Licence, check_fits, read_licence
 from runtime.licensing.licence_store import stored_licence_document
 from runtime.licensing.trial import TRIAL_DAYS, epoch_of, note_time_seen, read_trial
+
+log = logging.getLogger(__name__)
 
 State = Literal["trial", "licensed", "expired"]
 
@@ -124,7 +127,12 @@ def licence_status(
             "The trial record on this PBX was altered (its signature does not match), so the "
             "trial counts as ended; verify the purchase by e-mail." + licence_problem,
         )
-    note_time_seen(conn, module_id, now_epoch, hardware_id=hw)
+    try:
+        note_time_seen(conn, module_id, now_epoch, hardware_id=hw)
+    except (sqlite3.Error, OSError) as exc:
+        # A full disk or a locked database must not turn a running trial off (2.6.1): the
+        # trial is judged on the record as read; only the latest-seen mark waits for later.
+        log.warning("could not note the time for the trial of %s: %s", module_id, exc)
     if trial.running(now_epoch):
         days = trial.days_left(now_epoch)
         return LicenceStatus(
