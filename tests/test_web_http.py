@@ -123,8 +123,9 @@ def test_setup_link_works_once_and_session_cookie_is_strict(
     )
     assert answer.status_code == 303
     cookie = next(
-        value for name, value in answer.headers.multi_items() if name == "set-cookie"
-        and value.startswith("sfm_session=")
+        value
+        for name, value in answer.headers.multi_items()
+        if name == "set-cookie" and value.startswith("sfm_session=")
     )
     assert "httponly" in cookie.lower()
     assert "samesite=strict" in cookie.lower()
@@ -157,18 +158,14 @@ def test_login_without_csrf_is_refused(server: ServeProcess, admin: httpx.Client
         assert "sfm_session" not in client.cookies
 
 
-def test_changes_need_the_csrf_token(
-    server: ServeProcess, admin: httpx.Client, dist: Path
-) -> None:
+def test_changes_need_the_csrf_token(server: ServeProcess, admin: httpx.Client, dist: Path) -> None:
     before = _manager_state(server.data_dir)
     sfm = dist.read_bytes()
     files = {"file": (dist.name, sfm, "application/octet-stream")}
     for data in ({}, {"csrf_token": "forged"}):
         answer = admin.post("/modules/upload", data=data, files=files)
         assert answer.status_code == 403
-    answer = admin.post(
-        "/modules/upload", files=files, headers={"X-CSRF-Token": "forged"}
-    )
+    answer = admin.post("/modules/upload", files=files, headers={"X-CSRF-Token": "forged"})
     assert answer.status_code == 403
     # The JSON API too: a POST without the header or with a wrong one never reaches a handler.
     assert admin.post("/api/web/call", json={"from": "210", "to": "203"}).status_code == 403

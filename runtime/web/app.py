@@ -71,6 +71,7 @@ def create_app(data_dir: Path, *, host: Any | None = None, start_host: bool = Tr
             yield
         finally:
             recorder.stop()
+            pages.stop_host()
 
     routes: list[BaseRoute] = [
         *login.routes(),

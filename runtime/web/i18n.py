@@ -45,8 +45,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "setup.intro": {
         "de": "Dieser Link gilt einmal. Lege das Passwort für den Benutzer „admin“ fest "
         "(mindestens 8 Zeichen).",
-        "en": "This link works once. Set the password of the user \"admin\" (at least 8 "
-        "characters).",
+        "en": 'This link works once. Set the password of the user "admin" (at least 8 characters).',
     },
     "setup.repeat": {"de": "Passwort wiederholen", "en": "Repeat the password"},
     "setup.submit": {"de": "Passwort setzen", "en": "Set password"},
@@ -182,8 +181,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "instances.requires": {
         "de": "„{field}“ geht nur zusammen mit „{needed}“: bitte „{needed}“ einschalten oder "
         "„{field}“ ausschalten.",
-        "en": "\"{field}\" works only together with \"{needed}\": switch on \"{needed}\" or "
-        "switch off \"{field}\".",
+        "en": '"{field}" works only together with "{needed}": switch on "{needed}" or '
+        'switch off "{field}".',
     },
     # licence
     "licence.title": {"de": "Lizenz", "en": "Licence"},

@@ -126,7 +126,7 @@ def check_submitted(
                 if not line.strip():
                     continue
                 try:
-                    parse_pattern(line.strip(), f"{_label(spec, lang)}, {line_word} {number}")
+                    parse_pattern(line.strip(), f"{line_word} {number}")
                 except ConfigError as exc:
                     result.errors.setdefault(spec.key, []).append(FieldError(str(exc), number))
                 patterns.append(line.strip())

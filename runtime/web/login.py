@@ -237,7 +237,11 @@ class LoginPages:
         if code in i18n.LANGUAGES:
             # A preference, not a secret: readable cookie is fine, but keep it same-site.
             response.set_cookie(
-                i18n.LANG_COOKIE, code, samesite="strict", secure=_secure(request), path="/",
+                i18n.LANG_COOKIE,
+                code,
+                samesite="strict",
+                secure=_secure(request),
+                path="/",
                 max_age=365 * 24 * 3600,
             )
         return response

@@ -75,6 +75,7 @@ class Pages:
         self.data_dir = data_dir
         self.recorder = recorder
         self.host = host
+        self._own_host = False
         self.host_error: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------
@@ -91,22 +92,40 @@ class Pages:
         return await run_in_threadpool(work, *args)
 
     def start_host(self) -> None:
-        """Load the routing host (JVM, installed modules, their instances), once."""
+        """Load the routing host (JVM, PBX directory, installed modules, their instances)."""
         try:
-            from runtime.host import load_host
+            from runtime.host import open_host
         except ImportError as exc:
             self.host_error = f"the routing host (runtime.host) is not available: {exc}"
             log.warning(self.host_error)
             return
-        self.host = load_host(self.data_dir)
+        self.host = open_host(self.data_dir)
+        self._own_host = True
 
-    def host_changed(self) -> None:
-        """Tell the host that modules, instances or licences changed: new calls see it at once."""
+    def host_changed(self, what: str, module_id: str) -> None:
+        """Tell the host what changed, so that new calls see it at once.
+
+        `what` is "module" (install, upgrade, rollback, removal), "instances" or "licence".
+        """
         if self.host is None:
             return
-        reload = getattr(self.host, "reload", None)
-        if callable(reload):
-            reload()
+        reload = {
+            "module": "reload_module",
+            "instances": "reload_instances",
+            "licence": "reload_licence",
+        }[what]
+        getattr(self.host, reload)(module_id)
+
+    def stop_host(self) -> None:
+        """Close the host this page set started (its log lines are written first)."""
+        if self.host is not None and self._own_host:
+            self.host.close()
+            self.host = None
+
+    def flush_host_logs(self) -> None:
+        """Put the host's queued log lines on disk before a log is read."""
+        if self.host is not None:
+            self.host.flush_logs(2.0)
 
     def route_call(self, caller: str, called: str) -> dict[str, Any]:
         """Route one test call through the host; the `sfm call` document."""
@@ -212,7 +231,7 @@ class Pages:
         outcome = await self._run(self._install_upload, file_name, content, allow_downgrade)
         if outcome.get("refusal"):
             return await self._modules_page(request, upload=outcome, status_code=400)
-        self.host_changed()
+        await self._run(self.host_changed, "module", outcome["module"].id)
         return await self._modules_page(request, upload=outcome)
 
     def _install_upload(self, file_name: str, content: bytes, allow_downgrade: bool) -> dict:
@@ -291,7 +310,7 @@ class Pages:
             await self._run(installer.rollback, self.data_dir, module_id)
         except Refused as exc:
             return await self._module_page(request, module_id, str(exc), 409)
-        self.host_changed()
+        await self._run(self.host_changed, "module", module_id)
         return RedirectResponse(f"/modules/{module_id}?done=rolled_back", status_code=303)
 
     async def remove(self, request: Request) -> Response:
@@ -302,7 +321,7 @@ class Pages:
             await self._run(self._remove, installer, module_id)
         except Refused as exc:
             return await self._module_page(request, module_id, str(exc), 409)
-        self.host_changed()
+        await self._run(self.host_changed, "module", module_id)
         return RedirectResponse("/modules?done=removed", status_code=303)
 
     def _remove(self, installer: Any, module_id: str) -> None:
@@ -376,6 +395,7 @@ class Pages:
     def _log_tail(self, instance_id: int) -> str:
         from runtime.modules import instance_log
 
+        self.flush_host_logs()
         return instance_log.read_log(self.data_dir, instance_id, max_bytes=LOG_TAIL_BYTES)
 
     async def instance_new(self, request: Request) -> Response:
@@ -442,7 +462,7 @@ class Pages:
                     error=i18n.text("instances.refused", lang),
                 )
             )
-        self.host_changed()
+        await self._run(self.host_changed, "instances", module.id)
         return RedirectResponse(f"/instances/{created.id}?done=created", status_code=303)
 
     @staticmethod
@@ -485,7 +505,7 @@ class Pages:
             except Refused as exc:
                 self._place_refusal(the_form, str(exc))
             else:
-                self.host_changed()
+                await self._run(self.host_changed, "instances", module.id)
                 tab = _form_text(form_data, "tab")
                 suffix = f"&tab={tab}" if tab in {t.id for t in form.load_form()} else ""
                 return RedirectResponse(
@@ -514,6 +534,7 @@ class Pages:
 
         instance_id = request.path_params["instance_id"]
         instance, _ = await self._run(self._instance, instance_id)
+        await self._run(self.flush_host_logs)
         data = await self._run(instance_log.log_zip, self.data_dir, instance_id, instance.name)
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in instance.name)
         return Response(
@@ -549,16 +570,16 @@ class Pages:
             raise HTTPException(404, f"There is no action {action!r}.")
         try:
             if action == "delete":
-                await self._run(instances.delete, self.data_dir, instance_id)
+                row = await self._run(instances.delete, self.data_dir, instance_id)
             else:
-                await self._run(
+                row = await self._run(
                     instances.set_active, self.data_dir, instance_id, action == "activate"
                 )
         except Refused as exc:
             return render(
                 request, "error.html.j2", {"message": str(exc), "back": "/instances"}, 409
             )
-        self.host_changed()
+        await self._run(self.host_changed, "instances", row.module_id)
         if action == "delete":
             return RedirectResponse("/instances?done=deleted", status_code=303)
         return RedirectResponse("/instances?done=saved", status_code=303)
@@ -642,7 +663,7 @@ class Pages:
             await self._run(work)
         except Refused as exc:
             return await self._licence_page(request, str(exc), 400)
-        self.host_changed()
+        await self._run(self.host_changed, "licence", module_id)
         done = {"verify": "verify_sent", "confirm": "confirmed", "import": "imported"}[action]
         return RedirectResponse(f"/licence?done={done}&module={module_id}", status_code=303)
 
@@ -679,9 +700,7 @@ class Pages:
                 except ConfigError as exc:
                     explained.append((module.name, instance.name, False, str(exc)))
                     continue
-                explained.append(
-                    (module.name, instance.name, decision.match, decision.explanation)
-                )
+                explained.append((module.name, instance.name, decision.match, decision.explanation))
         return explained
 
     def _test_call(self, caller: str, called: str) -> dict[str, Any]:
@@ -693,6 +712,9 @@ class Pages:
         lang = _lang(request)
         context: dict[str, Any] = {"caller": "", "called": "", "result": None, "explained": []}
         context["directory"] = await self._run(self._directory)
+        context["names"] = {
+            str(u.get("id")): str(u.get("name") or u.get("id")) for u in context["directory"]
+        }
         if request.method == "GET":
             return render(request, "call.html.j2", context)
         form_data = await request.form()
