@@ -216,8 +216,25 @@ class Host:
         return tuple(self._modules)
 
     def close(self) -> None:
+        """Write the queued log lines and stop the routing core."""
+        with _running_lock:
+            if _running.get(self.data_dir.resolve()) is self:
+                del _running[self.data_dir.resolve()]
         self.flush_logs(1.0)
         self.routing.close()
+
+
+_running: dict[Path, Host] = {}
+_running_lock = threading.Lock()
+
+
+def running_host(data_dir: Path) -> Host | None:
+    """The Host this process opened for `data_dir` and has not closed (e.g. in `sfm serve`).
+
+    The JSON API uses it to make a change take effect at once for new calls.
+    """
+    with _running_lock:
+        return _running.get(Path(data_dir).resolve())
 
 
 def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> tuple[bool, str]:
@@ -230,8 +247,11 @@ def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> tu
     return gate.allows(time.time()), gate.reason
 
 
-def open_host(data_dir: Path, **routing_options: Any) -> Host:
-    """A Host for the data folder: directory, every installed module, their active instances."""
+def open_host(data_dir: Path, *, register: bool = True, **routing_options: Any) -> Host:
+    """A Host for the data folder: directory, every installed module, their active instances.
+
+    With `register`, `running_host(data_dir)` finds it until it is closed.
+    """
     writer = writer_for(data_dir)
     holder: dict[str, Host] = {}
 
@@ -247,9 +267,16 @@ def open_host(data_dir: Path, **routing_options: Any) -> Host:
     # the core's last lines reach the writer, and the writer then empties its queue.
     atexit.register(host.flush_logs, 2.0)
     host.load()
+    if register:
+        with _running_lock:
+            _running[data_dir.resolve()] = host
     return host
 
 
 def load_host(data_dir: Path) -> RoutingHost:
-    """The RoutingHost built from the data folder (see `open_host` for the whole Host)."""
-    return open_host(data_dir).routing
+    """The RoutingHost built from the data folder (see `open_host` for the whole Host).
+
+    For one-off use (`sfm call`): the caller closes the RoutingHost; log lines are written
+    at exit at the latest.
+    """
+    return open_host(data_dir, register=False).routing
