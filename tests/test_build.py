@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -46,11 +47,15 @@ def run_build(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    # Both builds read one snapshot of module_src, so that an edit in the working tree between
+    # them (engineers share it) cannot tell them apart; on a clean clone this changes nothing.
+    snapshot = tmp_path_factory.mktemp("src") / "module_src"
+    shutil.copytree(MODULE_SRC, snapshot, ignore=shutil.ignore_patterns("__pycache__"))
     first = tmp_path_factory.mktemp("dist1")
     second = tmp_path_factory.mktemp("dist2")
-    one = run_build(first)
+    one = run_build(first, "--source", str(snapshot))
     assert one.returncode == 0, one.stderr
-    two = run_build(second)
+    two = run_build(second, "--source", str(snapshot))
     assert two.returncode == 0, two.stderr
     return first, second, one.stdout
 
