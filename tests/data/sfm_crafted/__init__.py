@@ -166,20 +166,10 @@ def assemble_from_module_src(
 
 
 def module_files(out: Path) -> dict[str, Path]:
-    """The vendor's .sfm files: from `sfm build` when it works, else assembled stand-ins."""
-    try:
-        built = build_dist(out)
-    except (AssertionError, SystemExit):
-        built = {}
-    if built:
-        return built
-    out.mkdir(parents=True, exist_ok=True)
-    return {
-        "current": assemble_from_module_src(out / "Breakthrough-2.6.1.sfm"),
-        "legacy": assemble_from_module_src(
-            out / "Breakthrough-2.6.1-legacy.sfm", variant="legacy", min_pbx_version="7.0.0.2"
-        ),
-    }
+    """The vendor's .sfm files, made by `sfm build` (current and legacy)."""
+    built = build_dist(out)
+    assert set(built) == {"current", "legacy"}, built
+    return built
 
 
 # ----------------------------------------------------------------------------- fixtures
