@@ -238,3 +238,86 @@ def test_pages_carry_protective_headers(admin: httpx.Client) -> None:
     assert answer.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+def test_cookies_are_secure_behind_an_https_proxy(
+    server: ServeProcess, admin: httpx.Client
+) -> None:
+    # A TLS-terminating proxy on this machine says so with X-Forwarded-Proto (uvicorn trusts
+    # 127.0.0.1); the browser then gets cookies it sends over https only.
+    https = {"X-Forwarded-Proto": "https"}
+    page = httpx.get(server.url + "login", headers=https, timeout=30)
+    prelogin = page.headers["set-cookie"]
+    assert "; secure" in prelogin.lower() and "httponly" in prelogin.lower()
+    cookie = prelogin.split(";", 1)[0]
+    answer = httpx.post(
+        server.url + "login",
+        data={"csrf_token": _token(page.text), "username": "admin", "password": PASSWORD},
+        headers={**https, "Cookie": cookie},
+        timeout=30,
+    )
+    assert answer.status_code == 303
+    session = next(
+        value
+        for name, value in answer.headers.multi_items()
+        if name == "set-cookie" and value.startswith("sfm_session=")
+    )
+    assert "; secure" in session.lower()
+    assert "httponly" in session.lower() and "samesite=strict" in session.lower()
+
+
+def test_the_server_refuses_the_self_redirect_switch_alone(
+    server: ServeProcess, admin: httpx.Client, dist: Path
+) -> None:
+    token = _token(admin.get("/modules").text)
+    installed = admin.post(
+        "/modules/upload",
+        data={"csrf_token": token},
+        files={"file": (dist.name, dist.read_bytes(), "application/octet-stream")},
+    )
+    assert installed.status_code == 200
+    module_id = re.search(r'href="/modules/([0-9a-f-]{36})"', installed.text)
+    assert module_id is not None
+    fields = {
+        "csrf_token": token,
+        "module_id": module_id.group(1),
+        "name": "Sekretariat",
+        "log_level": "INFO",
+        "numbers.called.active": "201",
+        "numbers.caller.active": "202",
+        # What a browser with the disabled attribute removed would send.
+        "settings.bypass_self_redirects_only": "1",
+    }
+    refused = admin.post("/instances/new", data=fields)
+    assert refused.status_code == 400
+    assert 'id="err-settings-bypass_self_redirects_only"' in refused.text
+    assert _manager_state(server.data_dir)[1] == []
+
+    saved = admin.post("/instances/new", data={**fields, "settings.bypass_redirects": "1"})
+    assert saved.status_code == 303
+    (row,) = _manager_state(server.data_dir)[1]
+    assert "Sekretariat" in row
+
+
+def test_the_json_call_test_records_breakthroughs(
+    server: ServeProcess, admin: httpx.Client
+) -> None:
+    # After the previous test: "Sekretariat" lets 202 through the boss's forward to 202.
+    token = _token(admin.get("/modules").text)
+    answer = admin.post(
+        "/api/web/call", json={"from": "202", "to": "201"}, headers={"X-CSRF-Token": token}
+    )
+    assert answer.status_code == 200
+    result = answer.json()
+    assert result["outcome"] == "ring"
+    assert result["rings"] == ["boss"]
+    assert [entry["instance"] for entry in result["applied"]] == ["Sekretariat"]
+    records = admin.get("/api/breakthroughs").json()
+    assert [(r["instance"], r["caller"], r["called"]) for r in records] == [
+        ("Sekretariat", "202", "201")
+    ]
+    refused = admin.post(
+        "/api/web/call", json={"from": "202", "to": "12ab"}, headers={"X-CSRF-Token": token}
+    )
+    assert refused.status_code == 400
+    assert "12ab" in refused.json()["error"]
