@@ -150,14 +150,21 @@ class Host:
         finally:
             conn.close()
         package = loaded.package
-        rules = package.submodule("rules")
-        plan = self._plan(package)
-        compiled = []
-        levels: dict[str, tuple[int, str]] = {}
-        for row in rows:
-            levels[row.name] = (row.id, row.log_level)
         # The sink learns the names first, so the lines about a refused config reach its log.
-        loaded.sink.set_instances(levels)
+        loaded.sink.set_instances({row.name: (row.id, row.log_level) for row in rows})
+        compiled: list[Any] = []
+        try:
+            rules = package.submodule("rules")
+            plan = self._plan(package)
+        except Exception as exc:  # uploaded code, or a plan it refuses: no instance runs
+            self._problem(
+                loaded.module_id,
+                f"no instance of module {loaded.module_id} is used: its rules cannot be "
+                f"compiled ({type(exc).__name__}: {exc})",
+            )
+            loaded.hook.replace_instances(())
+            loaded.instance_names = ()
+            return
         for row in rows:
             if not row.active:
                 continue

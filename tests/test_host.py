@@ -172,3 +172,49 @@ def test_a_removed_module_is_dropped_by_the_running_host(data: Path, host: Host)
     host.reload_module(MODULE_ID)
     assert host.module_ids() == ()
     assert host.route("00492515906850", "201")["applied"] == []
+
+
+def _hook_source(sfm: Path) -> bytes:
+    from tests.data.sfm_crafted import entries
+
+    return entries(sfm)["python/breakthrough/hook.py"]
+
+
+def test_a_build_whose_code_does_not_load_is_skipped_and_calls_go_on(
+    data: Path, host: Host, tmp_path: Path, sfm_files: dict[str, Path]
+) -> None:
+    from tests.data.sfm_crafted import rewrite
+
+    broken = rewrite(
+        with_version(sfm_files["current"], tmp_path / "v262.sfm", 262),
+        tmp_path / "broken.sfm",
+        replace={"python/breakthrough/hook.py": b"raise RuntimeError('kaputt beim Laden')\n"},
+    )
+    assert run_sfm("--data", data, "module", "install", broken)[0] == 0
+    host.reload_module(MODULE_ID)
+    assert any("kaputt beim Laden" in p for p in host.problems)
+    result = host.route("00492515906850", "201")
+    assert result["applied"] == [] and result["outcome"] == "busy"
+
+
+def test_a_hook_that_raises_leaves_the_call_alone_and_the_log_says_why(
+    data: Path, tmp_path: Path, sfm_files: dict[str, Path]
+) -> None:
+    from tests.data.sfm_crafted import rewrite
+
+    raising = _hook_source(sfm_files["current"]) + (
+        b"\n\ndef _boom(self, called, caller):\n"
+        b"    raise RuntimeError('kaputt im Anruf')\n\n\n"
+        b"BreakthroughHook.on_call = _boom\n"
+    )
+    bad = rewrite(
+        with_version(sfm_files["current"], tmp_path / "v262.sfm", 262),
+        tmp_path / "raising.sfm",
+        replace={"python/breakthrough/hook.py": raising},
+    )
+    assert run_sfm("--data", data, "module", "install", bad)[0] == 0
+    result = _call(data, "00492515906850", "201")
+    assert result["outcome"] == "busy" and result["applied"] == []
+    assert any("kaputt im Anruf" in str(e) for e in result["module_errors"])  # type: ignore[attr-defined]
+    code, out, _ = run_sfm("--data", data, "instance", "log", "Teamleiter")
+    assert code == 0 and "kaputt im Anruf" in out
