@@ -260,6 +260,7 @@ def run_server(args: argparse.Namespace) -> int:
     from runtime.licensing.server.app import ServiceConfig, create_app
 
     smtp_host, smtp_port = _smtp_address(args.smtp)
+    sender = normalise_email(args.mail_from, "--mail-from")
     if not 0 < args.port < 65536:
         raise Refused(f"--port: {args.port} is not a port number")
     key_file: Path = args.signing_key or DEVELOPMENT_SIGNING_KEY
@@ -283,7 +284,7 @@ def run_server(args: argparse.Namespace) -> int:
             smtp_host=smtp_host,
             smtp_port=smtp_port,
             signing_key=signing_key,
-            sender=args.mail_from,
+            sender=sender,
             module_names=names,
         )
     )
