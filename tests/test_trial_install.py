@@ -75,3 +75,23 @@ def test_record_install_joins_the_callers_transaction(tmp_path: Path) -> None:
     except RuntimeError:
         pass
     assert read_trial(conn, "another-module") is None
+
+
+def test_hardware_id_from_machine_id_is_hashed_and_stable(tmp_path: Path) -> None:
+    from runtime.licensing.hardware_id import hardware_id
+
+    machine_id = tmp_path / "machine-id"
+    machine_id.write_text("4b1f0c6e2d3a4f5b8c9d0e1f2a3b4c5d\n")
+    first = hardware_id(tmp_path / "a", machine_id_file=machine_id)
+    assert first == hardware_id(tmp_path / "b", machine_id_file=machine_id)
+    assert len(first) == 32 and "4b1f0c6e" not in first
+
+
+def test_hardware_id_without_machine_id_is_created_once_per_data_folder(tmp_path: Path) -> None:
+    from runtime.licensing.hardware_id import hardware_id
+
+    missing = tmp_path / "no-machine-id"
+    first = hardware_id(tmp_path / "a", machine_id_file=missing)
+    assert first == hardware_id(tmp_path / "a", machine_id_file=missing)
+    assert first != hardware_id(tmp_path / "b", machine_id_file=missing)
+    assert (tmp_path / "a" / "licensing" / "hardware-id").read_text() == first
