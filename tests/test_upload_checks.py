@@ -3,6 +3,7 @@ data folder (database and installed files) byte-for-byte as it was."""
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import zipfile
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runtime.errors import Refused
 from runtime.modules import installer
@@ -275,3 +278,20 @@ def test_pbx_version_default_and_from_directory(tmp_path: Path) -> None:
     assert installer.pbx_version(tmp_path) == "8.1.0.4"
     (tmp_path / "pbx.toml").write_text('[pbx]\nversion = "7.0.0.2"\n')
     assert installer.pbx_version(tmp_path) == "7.0.0.2"
+
+
+@given(st.text(alphabet="ab./\\:C\x00", min_size=0, max_size=12))
+def test_an_accepted_entry_name_never_leaves_the_install_folder(name: str) -> None:
+    from runtime.modules.upload_checks import _check_name
+
+    root = Path("/install/root")
+    info = zipfile.ZipInfo()
+    info.filename = name  # set directly: ZipInfo() would normalise it
+    try:
+        _check_name(Path("x.sfm"), info)
+    except Refused:
+        return
+    parts = name.rstrip("/").split("/")
+    assert ".." not in parts and "\\" not in name and not name.startswith("/")
+    target = Path(os.path.normpath(root / name))
+    assert root in target.parents
