@@ -79,7 +79,7 @@ def test_pages_and_api_need_login(server: ServeProcess) -> None:
             answer = anonymous.get(path)
             assert answer.status_code == 401, path
             assert answer.json()["error"]
-        assert anonymous.post("/api/web/call", json={"from": "210", "to": "203"}).status_code == 401
+        assert anonymous.post("/api/call", json={"from": "210", "to": "203"}).status_code == 401
         # The login page itself and static files answer.
         assert anonymous.get("/login").status_code == 200
         assert anonymous.get("/static/app.css").status_code == 200
@@ -168,10 +168,10 @@ def test_changes_need_the_csrf_token(server: ServeProcess, admin: httpx.Client, 
     answer = admin.post("/modules/upload", files=files, headers={"X-CSRF-Token": "forged"})
     assert answer.status_code == 403
     # The JSON API too: a POST without the header or with a wrong one never reaches a handler.
-    assert admin.post("/api/web/call", json={"from": "210", "to": "203"}).status_code == 403
+    assert admin.post("/api/call", json={"from": "210", "to": "203"}).status_code == 403
     assert (
         admin.post(
-            "/api/web/call", json={"from": "210", "to": "203"}, headers={"X-CSRF-Token": "x"}
+            "/api/call", json={"from": "210", "to": "203"}, headers={"X-CSRF-Token": "x"}
         ).status_code
         == 403
     )
@@ -305,7 +305,7 @@ def test_the_json_call_test_records_breakthroughs(
     # After the previous test: "Sekretariat" lets 202 through the boss's forward to 202.
     token = _token(admin.get("/modules").text)
     answer = admin.post(
-        "/api/web/call", json={"from": "202", "to": "201"}, headers={"X-CSRF-Token": token}
+        "/api/call", json={"from": "202", "to": "201"}, headers={"X-CSRF-Token": token}
     )
     assert answer.status_code == 200
     result = answer.json()
@@ -317,7 +317,24 @@ def test_the_json_call_test_records_breakthroughs(
         ("Sekretariat", "202", "201")
     ]
     refused = admin.post(
-        "/api/web/call", json={"from": "202", "to": "12ab"}, headers={"X-CSRF-Token": token}
+        "/api/call", json={"from": "202", "to": "12ab"}, headers={"X-CSRF-Token": token}
     )
     assert refused.status_code == 400
     assert "12ab" in refused.json()["error"]
+
+
+def test_the_module_managers_api_is_behind_login_and_csrf(
+    server: ServeProcess, admin: httpx.Client
+) -> None:
+    # After the previous tests: one module with the instance "Sekretariat".
+    (module,) = admin.get("/api/modules").json()
+    assert module["name"] == "Breakthrough"
+    (instance,) = admin.get("/api/instances").json()
+    before = _manager_state(server.data_dir)
+    for headers in ({}, {"X-CSRF-Token": "forged"}):
+        assert admin.delete(f"/api/instances/{instance['id']}", headers=headers).status_code == 403
+        assert (
+            admin.post(f"/api/modules/{module['id']}/rollback", headers=headers).status_code == 403
+        )
+    assert _manager_state(server.data_dir) == before
+    assert httpx.get(server.url + "api/instances", timeout=30).status_code == 401

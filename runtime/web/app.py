@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runtime.db import connect
@@ -29,14 +30,40 @@ from runtime.web.rendering import STATIC_DIR, render
 log = logging.getLogger("sfm.serve")
 
 
-def _api_routes(data_dir: Path) -> list[BaseRoute]:
-    """The module manager's JSON API (runtime.api), mounted behind our login and CSRF gate."""
+def _api_routes(data_dir: Path, recorder: BreakthroughRecorder) -> list[BaseRoute]:
+    """The module manager's JSON API (runtime.api), mounted behind our login and CSRF gate.
+
+    Its test call (POST /api/call) is wrapped so that its breakthroughs are recorded too.
+    """
     try:
         from runtime.api import api_routes
     except ImportError:  # another engineer's part; the pages work without it
         log.warning("runtime.api is not available: no JSON API under /api/ except ours")
         return []
-    return list(api_routes(data_dir))
+    routes: list[BaseRoute] = []
+    for route in api_routes(data_dir):
+        if route.path == "/api/call" and "POST" in (route.methods or ()):
+            route = Route(route.path, _recording(route.endpoint, recorder), methods=["POST"])
+        routes.append(route)
+    return routes
+
+
+def _recording(
+    endpoint: Callable[[Request], Awaitable[Response]], recorder: BreakthroughRecorder
+) -> Callable[[Request], Awaitable[Response]]:
+    """The call-test endpoint, handing each answered call to the breakthrough recorder."""
+
+    async def recorded(request: Request) -> Response:
+        response = await endpoint(request)
+        if response.status_code == 200 and isinstance(response, JSONResponse):
+            body = await request.json()  # cached by Starlette: the endpoint read it already
+            result = json.loads(bytes(response.body))
+            recorder.record(
+                result, str(body.get("from") or ""), str(body.get("to") or ""), "api call test"
+            )
+        return response
+
+    return recorded
 
 
 def create_app(data_dir: Path, *, host: Any | None = None, start_host: bool = True) -> Starlette:
@@ -76,7 +103,7 @@ def create_app(data_dir: Path, *, host: Any | None = None, start_host: bool = Tr
     routes: list[BaseRoute] = [
         *login.routes(),
         *pages.routes(),
-        *_api_routes(data_dir),
+        *_api_routes(data_dir, recorder),
         *pages.api_routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -164,10 +164,9 @@ class Pages:
         ]
 
     def api_routes(self) -> list[Route]:
-        """Our own JSON under /api/ (the module manager's is runtime.api)."""
+        """Our own JSON under /api/ (the module manager's is runtime.api, with /api/call)."""
         return [
             Route("/api/breakthroughs", self.api_breakthroughs, methods=["GET"]),
-            Route("/api/web/call", self.api_call, methods=["POST"]),
         ]
 
     async def home(self, request: Request) -> Response:
@@ -238,7 +237,8 @@ class Pages:
         """Install an uploaded .sfm; its inspect document and the result, or the refusal."""
         from runtime.modules import installer
 
-        folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.data_dir))
+        # Outside the data folder: a refused upload leaves the data folder as it was.
+        folder = Path(tempfile.mkdtemp(prefix="sfm-upload-"))
         try:
             path = folder / (file_name if file_name.endswith(".sfm") else "upload.sfm")
             path.write_bytes(content)
@@ -645,7 +645,7 @@ class Pages:
                     upload = form_data.get("file")
                     if not isinstance(upload, UploadFile) or not upload.filename:
                         raise Refused("file: please choose the licence file.")
-                    folder = Path(tempfile.mkdtemp(prefix=".licence-", dir=self.data_dir))
+                    folder = Path(tempfile.mkdtemp(prefix="sfm-licence-"))
                     try:
                         path = folder / Path(upload.filename).name
                         upload.file.seek(0)
@@ -743,22 +743,6 @@ class Pages:
             return []
         users = document.get("users", [])
         return [u for u in users if isinstance(u, dict)]
-
-    async def api_call(self, request: Request) -> Response:
-        """POST /api/web/call {"from", "to"}: the `sfm call` document, breakthroughs recorded."""
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "the body is not JSON"}, status_code=400)
-        caller = str(body.get("from", "")).strip() if isinstance(body, dict) else ""
-        called = str(body.get("to", "")).strip() if isinstance(body, dict) else ""
-        if not caller or not called:
-            return JSONResponse({"error": "from and to are both needed"}, status_code=400)
-        try:
-            result = await self._run(self._test_call, caller, called)
-        except Refused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse(result)
 
     # -- breakthroughs -------------------------------------------------------------------
 
