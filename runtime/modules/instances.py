@@ -74,8 +74,10 @@ def _refuse_taken(
     conn: sqlite3.Connection, module: store.ModuleRow, name: str, except_id: int | None
 ) -> None:
     if store.name_taken(conn, module.id, name, except_id):
+        existing = store.find_instance(conn, name, module.id).name
+        same = "" if existing == name else f" ({existing!r}: case does not count)"
         raise Refused(
-            f"name: module {module.name} already has an instance named {name!r}; "
+            f"name: module {module.name} already has an instance named {name!r}{same}; "
             "instance names are unique per module"
         )
 
