@@ -15,8 +15,8 @@ from typing import Protocol
 
 from breakthrough import form
 from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan, is_withheld
-from breakthrough.rules import CompiledInstance, decide_forms, explain
+from breakthrough.numbers import NumberPlan, check_number, is_withheld
+from breakthrough.rules import CompiledInstance, decide_canonical, explain
 
 # Log levels from least to most verbose, as the form offers them (ERROR ... TRACE).
 LOG_LEVELS: tuple[str, ...] = form.field("log_level").choices
@@ -118,7 +118,8 @@ class BreakthroughHook:
         """
         prepared = self._prepared  # one read: this call sticks to this tuple
         log = self._log
-        forms_by_plan: dict[NumberPlan, tuple[tuple[str, ...], tuple[str, ...]] | str] = {}
+        # Numbers are read once per number plan, not once per instance.
+        read_by_plan: dict[NumberPlan, _ReadNumbers | str] = {}
         ignore_dnd = ignore_redirects = ignore_to_caller = force_waiting = False
         applied: list[tuple[str, tuple[str, ...]]] = []
         for p in prepared:
@@ -126,16 +127,14 @@ class BreakthroughHook:
             if not compiled.config.active:
                 continue
             plan = compiled.plan
-            forms = forms_by_plan.get(plan)
-            if forms is None:
-                forms = forms_by_plan[plan] = _forms(plan, called, caller)
-            if isinstance(forms, str):  # a number that is not a number
+            numbers = read_by_plan.get(plan)
+            if numbers is None:
+                numbers = read_by_plan[plan] = _read(plan, called, caller)
+            if isinstance(numbers, str):  # a number that is not a number
                 if log is not None and p.logs_errors:
-                    log(compiled.name, ERROR_LEVEL, f"call left alone: {forms}")
+                    log(compiled.name, ERROR_LEVEL, f"call left alone: {numbers}")
                 continue
-            match, called_result, caller_result = decide_forms(
-                compiled, called, forms[0], caller, forms[1]
-            )
+            match, called_result, caller_result = decide_canonical(compiled, *numbers)
             if match:
                 applied.append(p.applied)
                 ignore_dnd = ignore_dnd or p.ignore_dnd
@@ -157,13 +156,21 @@ class BreakthroughHook:
         )
 
 
-def _forms(
-    plan: NumberPlan, called: str, caller: str | None
-) -> tuple[tuple[str, ...], tuple[str, ...]] | str:
-    """The forms of both numbers (none for a withheld caller), or why one cannot be read."""
+_ReadNumbers = tuple[str, str, str | None, str | None]
+
+
+def _read(plan: NumberPlan, called: str, caller: str | None) -> _ReadNumbers | str:
+    """Both numbers checked and in canonical form (None for a withheld caller), or why not."""
     try:
-        called_forms = plan.forms(called or "", "called number")
-        caller_forms = () if is_withheld(caller) else plan.forms(caller or "", "caller number")
+        called_clean = check_number(called or "", "called number")
+        if is_withheld(caller):
+            return called_clean, plan.canonical_of_checked(called_clean), caller, None
+        caller_clean = check_number(caller or "", "caller number")
     except ConfigError as exc:
         return str(exc)
-    return called_forms, caller_forms
+    return (
+        called_clean,
+        plan.canonical_of_checked(called_clean),
+        caller_clean,
+        plan.canonical_of_checked(caller_clean),
+    )

@@ -31,7 +31,7 @@ _DIGITS = frozenset("0123456789")
 
 def strip_formatting(text: str) -> str:
     """`text` without the spaces, dashes, slashes and parentheses people paste into numbers."""
-    if not any(ch in FORMATTING_CHARACTERS for ch in text):
+    if FORMATTING_CHARACTERS.isdisjoint(text):
         return text
     return "".join(ch for ch in text if ch not in FORMATTING_CHARACTERS)
 
@@ -52,6 +52,8 @@ def check_number(number: str, what: str = "number") -> str:
     """
     clean = strip_formatting(number.strip())
     body = clean[1:] if clean.startswith("+") else clean
+    if body.isascii() and body.isdigit():
+        return clean
     if not body:
         raise ConfigError(f"{what} {number!r} has no digits.")
     for ch in body:
@@ -162,6 +164,24 @@ class NumberPlan:
         if clean in forms:
             forms.remove(clean)
         return (clean, *forms)
+
+    def canonical(self, number: str, what: str = "number") -> str:
+        """The one form that compiled pattern lists are matched against.
+
+        The international form (`00492515906850`) of a number with a prefix; an internal
+        extension (or a bare prefix such as "0") as it is. Raises ConfigError like `forms`.
+        """
+        return self.canonical_of_checked(check_number(number, what))
+
+    def canonical_of_checked(self, clean: str) -> str:
+        """`canonical` of a number that `check_number` already returned."""
+        intl = self.international_prefix
+        if clean.startswith("+"):
+            return intl + clean[1:]
+        national = self.national_prefix
+        if clean.startswith(intl) or not clean.startswith(national) or clean == national:
+            return clean
+        return intl + self.country_code + clean[len(national) :]
 
 
 DEFAULT_PLAN = NumberPlan()

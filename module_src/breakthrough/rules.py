@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from breakthrough.config import InstanceConfig
-from breakthrough.numbers import NumberPlan, is_withheld
+from breakthrough.numbers import NumberPlan, check_number, is_withheld
 from breakthrough.wildcards import Match, PatternList
 
 # The product's own words for the two lists of each side.
@@ -91,42 +91,50 @@ def compile_instance(cfg: InstanceConfig, plan: NumberPlan) -> CompiledInstance:
         plan=plan,
         called=Side(
             "called",
-            PatternList(cfg.called_active, f"{source}: numbers.called.active"),
-            PatternList(cfg.called_exceptions, f"{source}: numbers.called.exceptions"),
+            PatternList(cfg.called_active, f"{source}: numbers.called.active", plan),
+            PatternList(cfg.called_exceptions, f"{source}: numbers.called.exceptions", plan),
         ),
         caller=Side(
             "caller",
-            PatternList(cfg.caller_active, f"{source}: numbers.caller.active"),
-            PatternList(cfg.caller_exceptions, f"{source}: numbers.caller.exceptions"),
+            PatternList(cfg.caller_active, f"{source}: numbers.caller.active", plan),
+            PatternList(cfg.caller_exceptions, f"{source}: numbers.caller.exceptions", plan),
         ),
         effects=cfg.settings.switched_on(),
     )
 
 
-def check_side(side: Side, number: str | None, forms: tuple[str, ...]) -> SideResult:
-    """Match the `forms` of `number` against one side's lists (exceptions only if active hit)."""
-    if number is None or not forms:
+def check_side(side: Side, number: str | None, canonical: str | None) -> SideResult:
+    """Match a number (its `plan.canonical` form; None: withheld) against one side's lists.
+
+    The exceptions are only looked at when "Aktiv für" matched.
+    """
+    if number is None or canonical is None:
         return SideResult(number or "", True, None, None)
-    active = side.active.first_match(forms)
-    exception = side.exceptions.first_match(forms) if active is not None else None
+    active = side.active.first_match(canonical)
+    exception = side.exceptions.first_match(canonical) if active is not None else None
     return SideResult(number, False, active, exception)
 
 
-def decide_forms(
+def decide_canonical(
     compiled: CompiledInstance,
     called: str,
-    called_forms: tuple[str, ...],
+    called_canonical: str,
     caller: str | None,
-    caller_forms: tuple[str, ...],
-) -> tuple[bool, SideResult, SideResult]:
-    """The rule on numbers whose forms are already known (empty caller forms: withheld).
+    caller_canonical: str | None,
+) -> tuple[bool, SideResult | None, SideResult | None]:
+    """The rule on checked numbers whose canonical forms are known (None: withheld caller).
 
-    For the hook, which works the forms out once per call for all instances.
+    For the hook, which works the canonical forms out once per call for all instances. The
+    AND stops early: an inactive instance looks at neither number (both results None), and a
+    called number that does not pass leaves the caller unchecked (caller result None).
     """
-    called_result = check_side(compiled.called, called, called_forms)
-    caller_result = check_side(compiled.caller, caller, caller_forms)
-    match = compiled.active and called_result.passes and caller_result.passes
-    return match, called_result, caller_result
+    if not compiled.active:
+        return False, None, None
+    called_result = check_side(compiled.called, called, called_canonical)
+    if not called_result.passes:
+        return False, called_result, None
+    caller_result = check_side(compiled.caller, caller, caller_canonical)
+    return caller_result.passes, called_result, caller_result
 
 
 def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decision:
@@ -135,10 +143,19 @@ def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decis
     A withheld caller (None, "", "anonymous", ...) gives no match, a normal answer. A
     malformed number raises ConfigError naming it.
     """
-    called_forms = compiled.plan.forms(called, "called number")
-    caller_forms = () if is_withheld(caller) else compiled.plan.forms(caller or "", "caller number")
-    match, called_result, caller_result = decide_forms(
-        compiled, called, called_forms, caller, caller_forms
+    plan = compiled.plan
+    called_clean = check_number(called, "called number")
+    if is_withheld(caller):
+        caller_clean = caller_canonical = None
+    else:
+        caller_clean = check_number(caller or "", "caller number")
+        caller_canonical = plan.canonical_of_checked(caller_clean)
+    match, called_result, caller_result = decide_canonical(
+        compiled,
+        called_clean,
+        plan.canonical_of_checked(called_clean),
+        caller_clean if caller_clean is not None else caller,
+        caller_canonical,
     )
     return Decision(
         match=match,
@@ -147,7 +164,7 @@ def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decis
     )
 
 
-def _describe_side(side: Side, result: SideResult) -> str:
+def _describe_side(side: Side, result: SideResult, plan: NumberPlan) -> str:
     who = side.name
     if result.withheld:
         shown = f" ({result.number!r})" if result.number else ""
@@ -155,7 +172,8 @@ def _describe_side(side: Side, result: SideResult) -> str:
     number = result.number
 
     def via(found: Match) -> str:
-        return f" (as {found.number})" if found.number != number else ""
+        form = found.form(plan, number)
+        return f" (as {form})" if form != number else ""
 
     if result.active is None:
         if not len(side.active):
@@ -173,12 +191,18 @@ def _describe_side(side: Side, result: SideResult) -> str:
     )
 
 
-def explain(compiled: CompiledInstance, called: SideResult, caller: SideResult) -> str:
+def explain(
+    compiled: CompiledInstance, called: SideResult | None, caller: SideResult | None
+) -> str:
     """The explanation of a decision: each side's deciding list and pattern, then the verdict."""
-    sides = f"{_describe_side(compiled.called, called)}; {_describe_side(compiled.caller, caller)}"
-    if not compiled.active:
-        return f"instance {compiled.name!r} is inactive (active = false), so no match; {sides}"
-    if called.passes and caller.passes:
-        effects = ", ".join(compiled.effects) if compiled.effects else "no settings switched on"
-        return f"{sides}: match ({effects})"
-    return f"{sides}: no match"
+    if called is None:
+        return f"instance {compiled.name!r} is inactive (active = false): no match"
+    plan = compiled.plan
+    said = _describe_side(compiled.called, called, plan)
+    if caller is None:
+        return f"{said}, so the caller was not looked at: no match"
+    said += "; " + _describe_side(compiled.caller, caller, plan)
+    if not caller.passes:
+        return f"{said}: no match"
+    effects = ", ".join(compiled.effects) if compiled.effects else "no settings switched on"
+    return f"{said}: match ({effects})"

@@ -4,28 +4,34 @@ A pattern holds digits, an optional leading `+`, `?` (exactly one digit) and `*`
 digits), and is matched against the whole number. Spaces, `-`, `/` and parentheses that people
 paste are dropped; any other character is refused with a message naming the line and it.
 
-`PatternList` answers "which is the first pattern in list order that matches this number" in
-time that depends on the number's length, not on how many patterns the list holds. It sorts the
-patterns by shape, because each shape has a structure that needs no loop over patterns:
-
-- exact numbers (no wildcard): a dict;
-- prefixes (`0251*`, also `*` itself): a character trie walked along the number;
-- suffixes (`*2515906850`, the form the product text recommends): a trie of the reversed
-  suffixes walked along the reversed number;
-- everything else (`?` anywhere, `*` inside): one deterministic automaton (DFA) built by
-  subset construction from a trie of the patterns. The DFA is built eagerly when the list is
-  compiled, up to a budget of states; a pathological list (which would have more) gets the rest
-  built on first use and cached. Caching needs no lock: a transition is a pure function of the
-  state, so two threads racing compute the same entry.
+`PatternList` answers "which is the first pattern in list order that matches any form of this
+number" in time that depends on the number's length, not on how many patterns the list holds:
+- each pattern is expanded once (`expand`) into patterns on the number's one canonical form
+  (`NumberPlan.canonical`, the international form), so a lookup is one search, not one per
+  form;
+- the expanded patterns are sorted by shape, because each shape has a structure that needs no
+  loop over patterns: exact numbers in a dict; prefixes (`0251*`) in a character trie walked
+  along the number; suffixes (`*2515906850`, the form the product text recommends) in a trie
+  of reversed suffixes walked along the reversed number; everything else (`?` anywhere, `*`
+  inside) in one deterministic automaton (DFA) built by subset construction from a trie of
+  the patterns;
+- each trie node and DFA state holds the lowest list position that ends there, so a walk
+  answers with the first pattern in list order, and a part is skipped when it cannot beat
+  what was found already (a list led by `*` answers at once).
+The DFA is built eagerly when the list is compiled, up to a budget of states; a pathological
+list (which would have more) gets the rest built on first use and kept. That needs no lock:
+a transition is a pure function of its state, so two threads racing compute the same entry.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from breakthrough.errors import ConfigError
-from breakthrough.numbers import strip_formatting
+from breakthrough.numbers import NumberPlan, strip_formatting
 
 DIGITS = "0123456789"
 _PATTERN_CHARACTERS = frozenset(DIGITS + "+?*")
@@ -36,9 +42,6 @@ EAGER_DFA_STATES = 20_000
 # Hard cap on cached states so a hostile list cannot eat memory on the call path; past it,
 # transitions are computed each time (still correct, just slower).
 MAX_DFA_STATES = 200_000
-
-_DEAD = -1
-_UNCACHED = -2
 
 
 def parse_pattern(text: str, where: str) -> str:
@@ -93,24 +96,58 @@ def pattern_matches(pattern: str, number: str) -> bool:
     return p == len(pattern)
 
 
+# How an entry of a compiled list was derived from the pattern as written (see PatternList).
+DIRECT, PLUS, NATIONAL = 0, 1, 2
+_KINDS = 3
+
+
 @dataclass(frozen=True)
 class Match:
-    """The first pattern of a list (in list order) that matched, and the form that it matched."""
+    """The first pattern of a list (in list order) that matched a number, and how."""
 
     index: int  # position in the list, 0-based
     pattern: str  # as written in the configuration
-    number: str  # the form of the number that matched
+    canonical_pattern: str  # as parse_pattern reads it
+    kind: int  # DIRECT, PLUS or NATIONAL: which form of the number it matched
+    canonical: str  # the number's canonical form (NumberPlan.canonical)
+
+    def form(self, plan: NumberPlan, signalled: str) -> str:
+        """The form of the number the pattern matched: `signalled` if it matches that one.
+
+        For explanations only: it runs the slow single-pattern matcher.
+        """
+        if self.kind == PLUS:
+            form = "+" + self.canonical[len(plan.international_prefix) :]
+        elif self.kind == NATIONAL:
+            cut = len(plan.international_prefix) + len(plan.country_code)
+            form = plan.national_prefix + self.canonical[cut:]
+        else:
+            form = self.canonical
+        if form != signalled and pattern_matches(self.canonical_pattern, signalled):
+            return signalled
+        return form
+
+
+# "No pattern": higher than every key, so that lookups compare ints without None checks.
+_NEVER = sys.maxsize
+
+# A state of the general automaton is a dict: digit -> next state, "" -> the lowest key of a
+# pattern accepted there (or _NEVER), "#" -> the set of NFA nodes it stands for (to build
+# missing transitions). The dead state loops on itself.
+_State = dict[str, Any]
+_DEAD: _State = {"": _NEVER, "#": frozenset()}
+for _ch in DIGITS:
+    _DEAD[_ch] = _DEAD
 
 
 class _Automaton:
     """A DFA over the general patterns, answering the lowest index of a matching pattern."""
 
-    __slots__ = ("_nodes", "_state_ids", "_states", "_transitions", "_accepts")
+    __slots__ = ("_nodes", "_states", "start")
 
     def __init__(self, patterns: Iterable[tuple[int, str]]) -> None:
         # The NFA is a trie over the tokens; a `*` edge leads (by epsilon) to a star node that
-        # loops on every digit. Per node: literal edges, '?' edge, star edge, is-star flag,
-        # lowest index of a pattern ending there.
+        # loops on every digit.
         self._nodes: list[_Node] = [_Node()]
         for index, pattern in patterns:
             node = 0
@@ -119,18 +156,18 @@ class _Automaton:
             end = self._nodes[node]
             if end.accept is None or index < end.accept:
                 end.accept = index
-        self._state_ids: dict[frozenset[int], int] = {}
-        self._states: list[frozenset[int]] = []
-        self._transitions: list[dict[str, int]] = []
-        self._accepts: list[int | None] = []
-        self._state(self._closure(set([0])))
-        self._step(0, "+")  # only the start can read a '+': it is only ever the first character
-        # Breadth first (new states are appended), so the short common prefixes come first.
-        state = 0
-        while state < len(self._states) and len(self._states) < EAGER_DFA_STATES:
+        self._states: dict[frozenset[int], _State] = {frozenset(): _DEAD}
+        self.start = self._state(self._closure({0}))
+        # Breadth first, so that the short common beginnings are built before the budget ends.
+        queue = [self.start]
+        for state in queue:
+            if len(self._states) >= EAGER_DFA_STATES:
+                break
             for ch in DIGITS:
-                self._step(state, ch)
-            state += 1
+                if ch not in state:
+                    target = self._fill(state, ch)
+                    if target is not _DEAD and len(target) == 2:  # new: only "" and "#"
+                        queue.append(target)
 
     def _child(self, node: int, token: str) -> int:
         current = self._nodes[node]
@@ -175,56 +212,34 @@ class _Automaton:
                     targets.add(n)
         return self._closure(targets)
 
-    def _accept(self, nodes: frozenset[int]) -> int | None:
-        accepts = [a for a in (self._nodes[n].accept for n in nodes) if a is not None]
-        return min(accepts) if accepts else None
-
-    def _state(self, nodes: frozenset[int]) -> int:
-        """The id of the DFA state for `nodes`, added if new; _UNCACHED past the cap."""
-        if not nodes:
-            return _DEAD
-        known = self._state_ids.get(nodes)
+    def _state(self, nodes: frozenset[int]) -> _State:
+        """The state for `nodes`, made if new (past MAX_DFA_STATES: made but not kept)."""
+        known = self._states.get(nodes)
         if known is not None:
             return known
-        if len(self._states) >= MAX_DFA_STATES:
-            return _UNCACHED
-        # Append the state's data before publishing its id, so a concurrent reader that sees
-        # the id also sees the data.
-        self._transitions.append({})
-        self._accepts.append(self._accept(nodes))
-        self._states.append(nodes)
-        state = len(self._states) - 1
-        self._state_ids[nodes] = state
+        accepts = [a for a in (self._nodes[n].accept for n in nodes) if a is not None]
+        state: _State = {"": min(accepts, default=_NEVER), "#": nodes}
+        if len(self._states) < MAX_DFA_STATES:
+            self._states[nodes] = state
         return state
 
-    def _step(self, state: int, ch: str) -> int:
-        target = self._state(self._targets(self._states[state], ch))
-        if target != _UNCACHED:
-            self._transitions[state][ch] = target
+    def _fill(self, state: _State, ch: str) -> _State:
+        """The transition of `state` on `ch`, built now and kept in the state."""
+        target = self._state(self._targets(state["#"], ch))
+        # Publish only a finished target: a concurrent walk may read it at once.
+        if target["#"] in self._states:
+            state[ch] = target
         return target
 
-    def first(self, number: str) -> int | None:
-        """The lowest index of a pattern matching the whole `number`, or None."""
-        transitions = self._transitions
-        state = 0
-        for position, ch in enumerate(number):
-            target = transitions[state].get(ch)
-            if target is None:
-                target = self._step(state, ch)
-                if target == _UNCACHED:
-                    return self._run_nfa(self._states[state], number[position:])
-            if target == _DEAD:
-                return None
-            state = target
-        return self._accepts[state]
-
-    def _run_nfa(self, nodes: frozenset[int], rest: str) -> int | None:
-        # Only past MAX_DFA_STATES: follow the sets without caching them.
-        for ch in rest:
-            nodes = self._targets(nodes, ch)
-            if not nodes:
-                return None
-        return self._accept(nodes)
+    def first(self, number: str) -> int:
+        """The lowest index of a pattern matching the whole `number`, or _NEVER."""
+        state = self.start
+        for ch in number:
+            target = state.get(ch)
+            state = target if target is not None else self._fill(state, ch)
+            if state is _DEAD:
+                return _NEVER
+        return state[""]
 
 
 class _Node:
@@ -238,103 +253,192 @@ class _Node:
         self.accept: int | None = None
 
 
+def left_quotient(pattern: str, prefix: str) -> set[str]:
+    """Patterns Q such that `pattern` matches `prefix` + s exactly when some Q matches s.
+
+    `prefix` is digits. E.g. "0251*" by "0" gives {"251*"}; "?251*" too; "*51" gives {"*51"}.
+    """
+    rests = {pattern}
+    for ch in prefix:
+        following: set[str] = set()
+        for rest in rests | {r[1:] for r in rests if r.startswith("*")}:
+            if not rest:
+                continue
+            token = rest[0]
+            if token == "*":
+                following.add(rest)  # the star takes this digit and may take more
+            elif token == "?" or token == ch:
+                following.add(rest[1:])
+        rests = following
+    return rests
+
+
+def _non_empty(pattern: str) -> str | None:
+    """`pattern` restricted to non-empty numbers: None for "", "?*" for "*"."""
+    if pattern == "":
+        return None
+    return "?*" if pattern == "*" else pattern
+
+
+def expand(pattern: str, plan: NumberPlan) -> list[tuple[int, str]]:
+    """(kind, pattern) pairs that match a number's canonical form where `pattern` matches a form.
+
+    `plan.canonical` gives one form per number: the international form (`0049...`) of a
+    number with a prefix, an extension as it is. A pattern matches some form of a number
+    exactly when one of these matches its canonical form:
+    - DIRECT: the pattern itself (on the international form, or on an extension);
+    - PLUS: for `+R`, the international prefix and R (R on the digits after the '+');
+    - NATIONAL: for each Q of the pattern's left quotient by the national prefix, the
+      international prefix, country code and Q (Q on the national digits).
+    A NATIONAL `*R` from a pattern that is itself `*R` is left out: the DIRECT one matches
+    every number it would. Q and R must match at least one digit, as a form always has one.
+    """
+    intl = plan.international_prefix
+    if pattern.startswith("+"):
+        rest = _non_empty(pattern[1:])
+        return [(PLUS, intl + rest)] if rest is not None else []
+    result = [(DIRECT, pattern)]
+    for quotient in sorted(left_quotient(pattern, plan.national_prefix)):
+        if pattern.startswith("*") and quotient == pattern:
+            continue
+        rest = _non_empty(quotient)
+        if rest is not None:
+            result.append((NATIONAL, intl + plan.country_code + rest))
+    return result
+
+
 class PatternList:
     """A list of patterns compiled once; `first_match` finds the first one matching a number.
 
-    Lookup time depends on the number's length, not on the length of the list (see the module
-    docstring for how). Instances are read-only after construction except for the general
-    automaton's cache, which is safe to fill from many threads.
+    Every pattern is expanded (see `expand`) so that one lookup of the number's canonical form
+    answers for all its forms. Lookup time depends on the number's length, not on the length
+    of the list (see the module docstring). Read-only after construction except for the
+    general automaton's cache, which is safe to fill from many threads.
     """
 
-    __slots__ = ("patterns", "_exact", "_prefixes", "_suffixes", "_general")
+    __slots__ = (
+        "patterns",
+        "plan",
+        "_canonical",
+        "_exact",
+        "_star",
+        "_prefixes",
+        "_suffixes",
+        "_general",
+        "_prefix_min",
+        "_suffix_min",
+        "_general_min",
+    )
 
-    def __init__(self, patterns: Sequence[str], where: str) -> None:
+    def __init__(self, patterns: Sequence[str], where: str, plan: NumberPlan) -> None:
         """Compile `patterns` (as written); ConfigError naming `where`, the line and character.
 
         Line n is the n-th entry, counted from 1, as in the form's one-pattern-per-line list.
         """
         self.patterns: tuple[str, ...] = tuple(patterns)
+        self.plan = plan
         self._exact: dict[str, int] = {}
-        self._prefixes: dict[str, object] = {}  # trie; key "" holds the lowest index ending here
-        self._suffixes: dict[str, object] = {}
+        self._star = _NEVER  # key of the first `*`
+        prefixes: dict[str, Any] = {}  # trie of "0251" for `0251*`
+        suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
         general: list[tuple[int, str]] = []
-        for index, text in enumerate(self.patterns):
-            pattern = parse_pattern(text, f"{where} line {index + 1}")
-            if "?" not in pattern and "*" not in pattern:
-                self._exact.setdefault(pattern, index)
-            elif "?" in pattern or pattern.count("*") > 1:
-                general.append((index, pattern))
-            elif pattern.endswith("*"):  # includes "*" itself: the empty prefix
-                _trie_insert(self._prefixes, pattern[:-1], index)
-            elif pattern.startswith("*"):
-                _trie_insert(self._suffixes, pattern[:0:-1], index)
-            else:
-                general.append((index, pattern))
-        self._general = _Automaton(general) if general else None
+        self._canonical = tuple(
+            parse_pattern(text, f"{where} line {line}")
+            for line, text in enumerate(self.patterns, start=1)
+        )
+        for index, canonical in enumerate(self._canonical):
+            for kind, pattern in expand(canonical, plan):
+                # One key orders entries by list position first, then by kind.
+                key = index * _KINDS + kind
+                if "?" not in pattern and "*" not in pattern:
+                    self._exact.setdefault(pattern, key)
+                elif pattern == "*":
+                    self._star = min(self._star, key)
+                elif "?" in pattern or pattern.count("*") > 1:
+                    general.append((key, pattern))
+                elif pattern.endswith("*"):
+                    _trie_insert(prefixes, pattern[:-1], key)
+                elif pattern.startswith("*"):
+                    _trie_insert(suffixes, pattern[:0:-1], key)
+                else:
+                    general.append((key, pattern))
+        self._prefix_min = _propagate_best(prefixes)
+        self._suffix_min = _propagate_best(suffixes)
+        self._prefixes = prefixes
+        self._suffixes = suffixes
+        self._general = _Automaton(general)
+        self._general_min = min((key for key, _ in general), default=_NEVER)
 
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def first_index(self, number: str) -> int | None:
-        """The index of the first pattern (list order) matching the whole `number`, or None.
+    def first_key(self, canonical: str) -> int | None:
+        """index * 3 + kind of the first entry matching the whole `canonical`, or None.
 
-        `number` must already be checked: digits with an optional leading `+`.
+        `canonical` must come from `plan.canonical` (so it is digits only).
         """
-        best = self._exact.get(number)
-        # A wildcard stands for digits only, so a number with a leading '+' is matched by
-        # neither the empty prefix (`*`) nor any `*suffix`: their `*` would have to cover '+'.
-        plus = number.startswith("+")
-        found = _trie_walk(self._prefixes, number, include_root=not plus)
-        if found is not None and (best is None or found < best):
-            best = found
-        if self._suffixes and not plus:
-            found = _trie_walk(self._suffixes, number[::-1], include_root=True)
-            if found is not None and (best is None or found < best):
+        best = self._exact.get(canonical, _NEVER)
+        if self._star < best:
+            best = self._star
+        # Each part is only searched while it could still hold a better (lower) key, so a
+        # list led by `*` answers at once.
+        if self._prefix_min < best:
+            # Each trie node holds the lowest key of the patterns ending on the path to it,
+            # so a walk is one dict lookup per character.
+            node = self._prefixes
+            for ch in canonical:
+                child = node.get(ch)
+                if child is None:
+                    break
+                node = child
+            if node[""] < best:
+                best = node[""]
+        if self._suffix_min < best:
+            node = self._suffixes
+            for ch in reversed(canonical):
+                child = node.get(ch)
+                if child is None:
+                    break
+                node = child
+            if node[""] < best:
+                best = node[""]
+        if self._general_min < best:
+            found = self._general.first(canonical)
+            if found < best:
                 best = found
-        if self._general is not None:
-            found = self._general.first(number)
-            if found is not None and (best is None or found < best):
-                best = found
-        return best
+        return None if best == _NEVER else best
 
-    def first_match(self, forms: Sequence[str]) -> Match | None:
-        """The first pattern (list order) that matches any of `forms`, with the form it matched.
+    def first_match(self, canonical: str) -> Match | None:
+        """The first pattern (list order) matching any form of the number, or None.
 
-        Forms are tried in the order given; a pattern earlier in the list wins over one that
-        matches an earlier form.
+        `canonical` is `plan.canonical(number)` for this list's plan.
         """
-        best: int | None = None
-        best_form = ""
-        for form in forms:
-            index = self.first_index(form)
-            if index is not None and (best is None or index < best):
-                best, best_form = index, form
-        if best is None:
+        key = self.first_key(canonical)
+        if key is None:
             return None
-        return Match(best, self.patterns[best], best_form)
+        index, kind = divmod(key, _KINDS)
+        return Match(index, self.patterns[index], self._canonical[index], kind, canonical)
 
 
-def _trie_insert(trie: dict[str, object], key: str, index: int) -> None:
+def _trie_insert(trie: dict[str, Any], key: str, index: int) -> None:
+    """Mark the node of `key` with `index` under "" (lowest index wins)."""
     node = trie
     for ch in key:
-        child = node.get(ch)
-        if child is None:
-            child = node[ch] = {}
-        node = child  # type: ignore[assignment]
-    known = node.get("")
-    if known is None or index < known:  # type: ignore[operator]
-        node[""] = index
+        node = node.setdefault(ch, {})
+    node[""] = min(node.get("", _NEVER), index)
 
 
-def _trie_walk(trie: dict[str, object], text: str, *, include_root: bool) -> int | None:
-    """The lowest index stored at any node on the path of `text` (each such key is a prefix)."""
-    best = trie.get("") if include_root else None
-    node = trie
-    for ch in text:
-        node = node.get(ch)  # type: ignore[assignment]
-        if node is None:
-            break
-        found = node.get("")
-        if found is not None and (best is None or found < best):  # type: ignore[operator]
-            best = found
-    return best  # type: ignore[return-value]
+def _propagate_best(root: dict[str, Any]) -> int:
+    """Give every node, under "", the lowest index marked on the path from the root to it.
+
+    Returns the lowest index in the trie (_NEVER if it is empty).
+    """
+    lowest = _NEVER
+    stack: list[tuple[dict[str, Any], int]] = [(root, _NEVER)]
+    while stack:
+        node, above = stack.pop()
+        best = min(node.get("", _NEVER), above)
+        node[""] = best
+        lowest = min(lowest, best)
+        stack.extend((child, best) for key, child in node.items() if key)
+    return lowest
