@@ -259,3 +259,46 @@ def test_legacy_build_installs_on_an_old_pbx(tmp_path: Path, sfm_files: dict[str
     assert code == 2 and "legacy build" in err
     assert _install(data, sfm_files["legacy"])["action"] == "installed"
     assert _modules(data)[0]["variant"] == "legacy"
+
+
+KILL_AT_SWITCH = """
+import os, sys
+from pathlib import Path
+from runtime.modules import installer
+
+real_replace = os.replace
+
+def die_at_switch(src, dst):
+    if ".incoming-" in str(src):
+        os._exit(137)  # the process dies here: no cleanup, no finally
+    real_replace(src, dst)
+
+installer.os.replace = die_at_switch
+installer.install(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def test_a_process_killed_between_unpack_and_switch_leaves_the_previous_version(
+    tmp_path: Path, sfm_files: dict[str, Path]
+) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    _install(data, sfm_files["current"])
+    _create_teamleiter(data, tmp_path)
+    exported = _export(data)
+    newer = with_version(sfm_files["current"], tmp_path / "v262.sfm", 262)
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'module_src'}"}
+    died = subprocess.run(
+        [sys.executable, "-c", KILL_AT_SWITCH, str(data), str(newer)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert died.returncode == 137, died.stderr
+    leftovers = [p for p in (data / "modules").iterdir() if p.name.startswith(".incoming-")]
+    assert leftovers  # the half-done unpack is still there ...
+    [module] = _modules(data)
+    assert module["version"] == 261  # ... but the previous version is the installed one
+    assert _export(data) == exported
+    assert _install(data, newer)["action"] == "upgraded"
+    assert not [p for p in (data / "modules").iterdir() if p.name.startswith(".incoming-")]
