@@ -237,6 +237,8 @@ def check_archive(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedUpload:
         size = path.stat().st_size
     except OSError as exc:
         raise Refused(f"{path}: cannot read the file ({exc.strerror})") from None
+    if not path.is_file():
+        raise Refused(f"{path}: is not a file")
     if size > limits.max_file_bytes:
         raise _refuse(path, f"the file is {size} bytes, above the limit of {limits.max_file_bytes}")
     raw_file = path.read_bytes()

@@ -114,57 +114,6 @@ def tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
-def assemble_from_module_src(
-    dst: Path,
-    *,
-    variant: str = "current",
-    min_pbx_version: str = "8.1.0.4",
-    version: int = 261,
-) -> Path:
-    """An .sfm of Breakthrough put together from module_src/ without `sfm build`.
-
-    A stand-in for the build's output while it is not there: a real export's descriptor
-    (valid under the schema) retargeted to Breakthrough's id, our manifest headers, the
-    module's Python package and the licence public key.
-    """
-    last_changed = "1764547200000"
-    descriptor = (REFERENCE / "reloader.module-descriptor.xml").read_text("utf-8")
-    old_id = "1f410088-4882-4403-a7ea-c594a9be70ca"
-    root_old = re.search(r"<module [^>]*>", descriptor)
-    assert root_old is not None
-    root_new = (
-        f'<module lastChangedTime="{last_changed}" moduleType="EXTENDED" '
-        f'createTime="1764000000000" id="{MODULE_ID}" name="Breakthrough" specVersion="5" '
-        f'vendor="o-byte.com" version="{version}">'
-    )
-    descriptor = descriptor.replace(root_old.group(0), root_new)
-    descriptor = re.sub(
-        r"<noLicenseId>[^<]*</noLicenseId>",
-        f"<noLicenseId>{no_license_id(MODULE_ID, last_changed)}</noLicenseId>",
-        descriptor,
-    )
-    assert old_id not in descriptor.split("<children>")[0]
-    manifest = (
-        "Manifest-Version: 1.0\r\n"
-        f"ObjectId: {MODULE_ID}\r\n"
-        "StarfaceModule_SpecVersion: 5\r\n"
-        "Created-By: STARFACE Version 8.1.2.2\r\n"
-        "Module-Display-Version: 2.6.1\r\n"
-        f"Module-Variant: {variant}\r\n"
-        f"Module-Min-Pbx-Version: {min_pbx_version}\r\n\r\n"
-    )
-    items: dict[str, bytes] = {
-        "META-INF/MANIFEST.MF": manifest.encode(),
-        "module-descriptor.xml": descriptor.encode("utf-8"),
-        "licence-public-key.pem": (REPO / "module_src" / "licence-public-key.pem").read_bytes(),
-    }
-    package = REPO / "module_src" / "breakthrough"
-    for source in sorted(package.iterdir()):
-        if source.suffix in (".py", ".toml"):
-            items[f"python/breakthrough/{source.name}"] = source.read_bytes()
-    return write_zip(dst, items)
-
-
 def module_files(out: Path) -> dict[str, Path]:
     """The vendor's .sfm files, made by `sfm build` (current and legacy)."""
     built = build_dist(out)
