@@ -338,3 +338,33 @@ def test_the_module_managers_api_is_behind_login_and_csrf(
         )
     assert _manager_state(server.data_dir) == before
     assert httpx.get(server.url + "api/instances", timeout=30).status_code == 401
+
+
+def test_module_page_shows_both_versions_and_rolls_back(
+    server: ServeProcess, admin: httpx.Client, dist: Path, tmp_path: Path
+) -> None:
+    from tests.data.sfm_crafted import with_version
+
+    newer = with_version(dist, tmp_path / "Breakthrough-newer.sfm", 262)
+    token = _token(admin.get("/modules").text)
+    upgraded = admin.post(
+        "/modules/upload",
+        data={"csrf_token": token},
+        files={"file": (newer.name, newer.read_bytes(), "application/octet-stream")},
+    )
+    assert upgraded.status_code == 200
+    assert "(upgraded)" in upgraded.text
+    (module,) = admin.get("/api/modules").json()
+    assert (module["version"], module["previous_version"]) == (262, 261)
+    page = admin.get(f"/modules/{module['id']}")
+    versions = re.findall(r"<small>\((\d+)\)</small>", page.text)
+    assert versions == ["262", "261"]
+    assert admin.post(f"/modules/{module['id']}/rollback").status_code == 403
+    rolled = admin.post(f"/modules/{module['id']}/rollback", data={"csrf_token": token})
+    assert rolled.status_code == 303
+    after = admin.get(rolled.headers["location"])
+    assert "Zurückgesetzt." in after.text
+    (module,) = admin.get("/api/modules").json()
+    assert (module["version"], module["previous_version"]) == (261, 262)
+    # The instance survived both changes.
+    assert [i["name"] for i in admin.get("/api/instances").json()] == ["Sekretariat"]

@@ -638,8 +638,13 @@ class Pages:
                         conn, self.data_dir, module_id, _form_text(form_data, "email"), server
                     )
                 elif action == "confirm":
+                    # The code goes to the service that mailed it (remembered with the request).
                     client.confirm_code(
-                        conn, self.data_dir, module_id, _form_text(form_data, "code"), server
+                        conn,
+                        self.data_dir,
+                        module_id,
+                        _form_text(form_data, "code"),
+                        _form_text(form_data, "server") or None,
                     )
                 else:
                     upload = form_data.get("file")
