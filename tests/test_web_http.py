@@ -297,6 +297,11 @@ def test_the_server_refuses_the_self_redirect_switch_alone(
     assert saved.status_code == 303
     (row,) = _manager_state(server.data_dir)[1]
     assert "Sekretariat" in row
+    # The same name twice in one module: refused at the name field, nothing added.
+    twice = admin.post("/instances/new", data={**fields, "settings.bypass_redirects": "1"})
+    assert twice.status_code == 400
+    assert 'id="err-name"' in twice.text and "Sekretariat" in twice.text
+    assert len(_manager_state(server.data_dir)[1]) == 1
 
 
 def test_the_json_call_test_records_breakthroughs(

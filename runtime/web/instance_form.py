@@ -94,7 +94,7 @@ def _label(spec: form.Field, lang: str) -> str:
     return spec.label.get(lang) or spec.label.get("de") or spec.key
 
 
-def _field_of(message: str) -> str | None:
+def field_named_in(message: str) -> str | None:
     """The form key a rule-engine message names first, if any (longest key wins)."""
     keys = sorted((spec.key for spec in form.fields()), key=len, reverse=True)
     positions = [(message.find(key), key) for key in keys if key in message]
@@ -154,7 +154,7 @@ def check_submitted(
         config = parse_instance(mapping, "form")
     except ConfigError as exc:
         message = str(exc).removeprefix("form: ")
-        key = _field_of(message)
+        key = field_named_in(message)
         if key is None:
             result.general_errors.append(message)
         else:

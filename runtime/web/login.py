@@ -201,21 +201,24 @@ class LoginPages:
         password = str(form.get("password", ""))
         repeated = str(form.get("repeat", ""))
         lang = i18n.language(request)
-        try:
-            cookie = await run_in_threadpool(self._set_password, token, password, repeated)
-        except Refused as exc:
-            reason = str(exc)
-            if "characters" in reason:
-                message = i18n.text("setup.too_short", lang)
-            elif "differ" in reason:
-                message = i18n.text("setup.differ", lang)
-            else:
-                message = i18n.text("setup.invalid", lang)
+        if len(password) < auth.MIN_PASSWORD_LENGTH:
+            problem: str | None = "setup.too_short"
+        elif password != repeated:
+            problem = "setup.differ"
+        else:
+            problem = None
+        cookie = None
+        if problem is None:
+            try:
+                cookie = await run_in_threadpool(self._set_password, token, password, repeated)
+            except Refused:
+                problem = "setup.invalid"
+        if cookie is None:
             valid = await run_in_threadpool(self._token_valid, token)
             return self._prelogin_page(
                 request,
                 "setup.html.j2",
-                {"valid": valid, "token": token, "error": message},
+                {"valid": valid, "token": token, "error": i18n.text(problem or "", lang)},
                 400 if valid else 404,
             )
         response = RedirectResponse("/", status_code=303)

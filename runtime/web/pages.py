@@ -468,7 +468,7 @@ class Pages:
     @staticmethod
     def _place_refusal(the_form: instance_form.InstanceForm, message: str) -> None:
         message = message.removeprefix("form: ")
-        key = instance_form._field_of(message) or ("name" if message.startswith("name") else None)
+        key = instance_form.field_named_in(message)
         if key is None:
             the_form.general_errors.append(message)
         else:
