@@ -1,0 +1,186 @@
+"""STARFACE patterns: reading them, and compiled lists against a simple reference matcher."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from breakthrough import wildcards
+from breakthrough.errors import ConfigError
+from breakthrough.numbers import NumberPlan
+from breakthrough.wildcards import PatternList, parse_pattern, pattern_matches
+
+GERMAN = NumberPlan()
+# A second plan with longer, different prefixes, so that nothing is German by accident.
+US = NumberPlan(country_code="1", area_code="415", international_prefix="011", national_prefix="1")
+
+
+def reference_regex(pattern: str) -> re.Pattern[str]:
+    """The pattern semantics written as a regex: ? one digit, * any digits, rest literal."""
+    kept = "".join(ch for ch in pattern if ch not in " -/()")
+    body = "".join(
+        "[0-9]" if ch == "?" else "[0-9]*" if ch == "*" else re.escape(ch) for ch in kept
+    )
+    return re.compile(body)
+
+
+def reference_first(patterns: list[str], number: str, plan: NumberPlan) -> int | None:
+    """Index of the first pattern that fully matches any form of `number`: a plain loop."""
+    forms = plan.forms(number)
+    for index, pattern in enumerate(patterns):
+        regex = reference_regex(pattern)
+        if any(regex.fullmatch(form) for form in forms):
+            return index
+    return None
+
+
+# Small alphabets make matches, prefix sharing and prefix/suffix overlaps frequent.
+pattern_text = st.builds(
+    lambda plus, body: plus + body,
+    st.sampled_from(["", "", "", "+"]),
+    st.text(alphabet="0149?*", min_size=1, max_size=7),
+)
+number_text = st.builds(
+    lambda prefix, body: prefix + body,
+    st.sampled_from(["", "0", "00", "+", "+49", "0049", "1", "011", "+1"]),
+    st.text(alphabet="0149", min_size=1, max_size=9),
+)
+
+
+class TestParsePattern:
+    def test_formatting_people_paste_is_dropped(self) -> None:
+        assert parse_pattern("+49 (251) 5906-850", "f") == "+492515906850"
+        assert parse_pattern("0251/5906 85?", "f") == "0251590685?"
+
+    def test_double_star_is_one_star(self) -> None:
+        assert parse_pattern("02**5*", "f") == "02*5*"
+
+    def test_letter_is_refused_naming_place_pattern_and_character(self) -> None:
+        with pytest.raises(ConfigError) as refused:
+            parse_pattern("12a4", "teamleiter.toml: numbers.caller.active line 3")
+        assert str(refused.value) == (
+            "teamleiter.toml: numbers.caller.active line 3: '12a4' has 'a', "
+            "which is not a digit, +, ? or *."
+        )
+
+    @pytest.mark.parametrize("pattern, culprit", [("02.51", "'.'"), ("0251#", "'#'"), ("x", "'x'")])
+    def test_other_characters_are_refused(self, pattern: str, culprit: str) -> None:
+        with pytest.raises(ConfigError, match=re.escape(culprit)):
+            parse_pattern(pattern, "here line 1")
+
+    def test_plus_after_the_start_is_refused(self) -> None:
+        with pytest.raises(ConfigError, match=r"here line 2: '0\+49' has '\+' after the start"):
+            parse_pattern("0+49", "here line 2")
+
+    @pytest.mark.parametrize("pattern", ["", "   ", " - ", "+"])
+    def test_empty_pattern_is_refused(self, pattern: str) -> None:
+        with pytest.raises(ConfigError, match="here line 1"):
+            parse_pattern(pattern, "here line 1")
+
+    def test_a_number_that_is_not_text_is_refused(self) -> None:
+        with pytest.raises(ConfigError, match="in quotes"):
+            parse_pattern(201, "here line 1")  # type: ignore[arg-type]
+
+
+class TestPatternMatches:
+    @pytest.mark.parametrize(
+        "pattern, number, expected",
+        [
+            ("*2515906850", "00492515906850", True),
+            ("*2515906850", "02515906850", True),
+            ("*2515906850", "+492515906850", False),  # * stands for digits, not '+'
+            ("2?1", "201", True),
+            ("2?1", "21", False),  # ? is exactly one digit
+            ("2*1", "21", True),  # * may be no digit at all
+            ("201", "2010", False),  # the whole number
+            ("*", "", True),
+            ("?", "+", False),
+            ("+49*", "+49", True),
+        ],
+    )
+    def test_examples(self, pattern: str, number: str, expected: bool) -> None:
+        assert pattern_matches(pattern, number) is expected
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet="01?*", min_size=1, max_size=8), st.text(alphabet="01+", max_size=9))
+    def test_agrees_with_the_regex_reference(self, pattern: str, number: str) -> None:
+        canonical = pattern.replace("**", "*").replace("**", "*")
+        expected = reference_regex(pattern).fullmatch(number) is not None
+        assert pattern_matches(canonical, number) is expected
+
+
+class TestPatternList:
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.lists(pattern_text, max_size=8),
+        st.lists(number_text, min_size=1, max_size=6),
+        st.sampled_from([GERMAN, US]),
+    )
+    def test_first_match_agrees_with_a_loop_over_regexes_on_every_form(
+        self, patterns: list[str], numbers: list[str], plan: NumberPlan
+    ) -> None:
+        compiled = PatternList(patterns, "list", plan)
+        for number in numbers:
+            expected = reference_first(patterns, number, plan)
+            found = compiled.first_match(plan.canonical(number))
+            assert (found.index if found else None) == expected, (patterns, number)
+            if found is not None:
+                assert found.pattern == patterns[expected]  # type: ignore[index]
+                # The form it reports is a form of the number, and the pattern matches it.
+                form = found.form(plan, number)
+                assert form in plan.forms(number)
+                assert reference_regex(found.pattern).fullmatch(form)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(pattern_text, min_size=1, max_size=12), st.lists(number_text, max_size=8))
+    def test_the_automaton_is_right_past_its_eager_budget_and_its_cache_cap(
+        self, patterns: list[str], numbers: list[str]
+    ) -> None:
+        # Force the lazy and the uncached paths of the DFA, which real lists rarely reach.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
+            patch.setattr(wildcards, "MAX_DFA_STATES", 4)
+            compiled = PatternList(patterns, "list", GERMAN)
+            for number in numbers * 2:  # twice: once building, once from what was kept
+                found = compiled.first_match(GERMAN.canonical(number))
+                expected = reference_first(patterns, number, GERMAN)
+                assert (found.index if found else None) == expected
+
+    def test_first_pattern_in_list_order_wins(self) -> None:
+        compiled = PatternList(["0251*", "*6850", "02515906850", "*"], "list", GERMAN)
+        found = compiled.first_match(GERMAN.canonical("+492515906850"))
+        assert found is not None and found.pattern == "0251*"
+        found = compiled.first_match(GERMAN.canonical("00493012346850"))
+        assert found is not None and found.pattern == "*6850"
+        found = compiled.first_match(GERMAN.canonical("201"))
+        assert found is not None and found.pattern == "*"
+
+    def test_empty_list_matches_nothing(self) -> None:
+        compiled = PatternList([], "list", GERMAN)
+        assert compiled.first_match(GERMAN.canonical("201")) is None
+        assert compiled.first_match(GERMAN.canonical("00492515906850")) is None
+
+    def test_refusal_names_the_line_counted_from_one(self) -> None:
+        with pytest.raises(ConfigError, match=r"^f: numbers\.called\.active line 2: '2b' has 'b'"):
+            PatternList(["201", "2b"], "f: numbers.called.active", GERMAN)
+
+    def test_ten_thousand_patterns_compile_and_answer(self) -> None:
+        patterns = [f"0049251{i:07d}" for i in range(5000)]
+        patterns += [f"*{i:06d}0" for i in range(3000)]
+        patterns += [f"0251{i:04d}*" for i in range(1900)]
+        patterns += [f"02515{i:02d}???" for i in range(100)]
+        compiled = PatternList(patterns, "list", GERMAN)
+
+        def first(number: str) -> str | None:
+            found = compiled.first_match(GERMAN.canonical(number))
+            return found.pattern if found else None
+
+        # Exact (index 4999) beats the later prefix "02510004*" that matches too.
+        assert first("02510004999") == "00492510004999"
+        assert first("+49251000077712") == "02510000*"
+        assert first("0251550123") == "0251550???"
+        assert first("+493010012340") == "*0012340"
+        assert first("0301234567") is None
