@@ -358,7 +358,7 @@ def test_module_page_shows_both_versions_and_rolls_back(
         files={"file": (newer.name, newer.read_bytes(), "application/octet-stream")},
     )
     assert upgraded.status_code == 200
-    assert "(upgraded)" in upgraded.text
+    assert 'data-action="upgraded"' in upgraded.text
     (module,) = admin.get("/api/modules").json()
     assert (module["version"], module["previous_version"]) == (262, 261)
     page = admin.get(f"/modules/{module['id']}")

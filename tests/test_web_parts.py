@@ -209,6 +209,8 @@ def test_every_text_a_template_asks_for_exists() -> None:
         "force_call_waiting",
     ):
         assert f"effect.{effect}" in i18n.TEXTS
+    for action in ("installed", "upgraded", "reinstalled", "downgraded", "unchanged"):
+        assert f"modules.action.{action}" in i18n.TEXTS
     for state in ("trial", "licensed", "expired"):
         assert f"licence.{state}" in i18n.TEXTS
 
