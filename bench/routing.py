@@ -38,6 +38,7 @@ from breakthrough.config import parse_instance  # noqa: E402
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer  # noqa: E402
 from breakthrough.numbers import NumberPlan  # noqa: E402
 from breakthrough.rules import compile_instance  # noqa: E402
+from runtime.jvm import ensure_jvm  # noqa: E402
 from runtime.pbx_directory import parse_directory  # noqa: E402
 from runtime.shim import RoutingHost, direct_proxy  # noqa: E402
 
@@ -128,25 +129,30 @@ def breakthrough_hook(plan: NumberPlan) -> BreakthroughHook:
     return BreakthroughHook(compiled)
 
 
-def measure(host: RoutingHost, calls: int) -> tuple[float, float]:
-    """(mean ns of sequential calls, p99 ns with 16 concurrent callers) on the core's workers."""
+def sequential_mean(core: Any, calls: int) -> float:
+    """Mean ns of `calls` calls made one after another on one worker thread of the core."""
     import jpype
 
     bench = jpype.JClass("de.sfhost.core.RoutingBench")
-    core = host.core
-    warm = max(200, calls // 5)
-    bench.sequential(core, CALLER, CALLED, warm)
-    seq = list(bench.sequential(core, CALLER, CALLED, calls))
-    per_caller = max(50, calls // CONCURRENT_CALLERS)
-    bench.concurrent(core, CALLER, CALLED, CONCURRENT_CALLERS, max(20, per_caller // 5))
-    conc = sorted(bench.concurrent(core, CALLER, CALLED, CONCURRENT_CALLERS, per_caller))
-    p99 = conc[min(len(conc) - 1, int(len(conc) * 0.99))]
-    return statistics.fmean(seq), float(p99)
+    return statistics.fmean(bench.sequential(core, CALLER, CALLED, calls))
+
+
+def concurrent_p99(core: Any, calls_each: int) -> float:
+    """p99 ns of a call while 16 worker threads of the core make calls at the same time."""
+    import jpype
+
+    bench = jpype.JClass("de.sfhost.core.RoutingBench")
+    times = sorted(bench.concurrent(core, CALLER, CALLED, CONCURRENT_CALLERS, calls_each))
+    return float(times[min(len(times) - 1, int(len(times) * 0.99))])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=5000, help="sequential calls per case")
+    parser.add_argument("--calls", type=int, default=2000, help="sequential calls per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over all cases")
+    parser.add_argument(
+        "--hook-threads", type=int, default=2, help="Python threads serving the hook"
+    )
     args = parser.parse_args(argv)
     import jpype
 
@@ -158,30 +164,58 @@ def main(argv: list[str] | None = None) -> int:
     answer = real_hook.on_call(CALLED, CALLER)
     assert answer.applied and answer.ignore_dnd, "the benchmark call must match an instance"
 
-    host = RoutingHost(hook_budget_ms=1000.0)
-    host.load_directory(directory)
-    ns: dict[str, float] = {}
-    p99: dict[str, float] = {}
-
-    ns["no_hook"], p99["no_hook"] = measure(host, args.calls)
-    host.register_hook("bench", NoopHook())
-    ns["noop_python_hook"], p99["noop_python_hook"] = measure(host, args.calls)
-    host.register_hook("bench", real_hook)
-    ns["breakthrough"], p99["breakthrough"] = measure(host, args.calls)
-    host.unregister_hook("bench")
-
-    # The bridge floor: Java -> Python proxy from the main Python thread.
+    ensure_jvm()
+    stage = "PostTargetDeterminationIncoming"
     bench = jpype.JClass("de.sfhost.core.RoutingBench")
-    proxy = direct_proxy(NoopHook())
-    ctx = bench.contextFor(host.core, CALLER, CALLED)
+    host = RoutingHost(hook_budget_ms=1000.0, hook_threads=args.hook_threads)
+    host.load_directory(directory)
+    core = host.core
+    noop = NoopHook()
+    host.register_hook("bench", noop)
+    bridge = host.java_hook("bench")
+    proxy = direct_proxy(noop)
+    ctx = bench.contextFor(core, CALLER, CALLED)
+
+    # The cases share the core, its worker threads and the hook's Python threads; "no_hook"
+    # takes the hook out of the core, the others swap the Python hook object behind it.
+    def use(case: str) -> None:
+        if case == "no_hook":
+            core.unregister("bench", stage)
+        else:
+            host.register_hook("bench", noop if case == "noop_python_hook" else real_hook)
+            core.register("bench", stage, bridge)
+
+    cases = ("no_hook", "noop_python_hook", "breakthrough")
+    # Warm up the JIT and the bridge before measuring.
+    for case in cases:
+        use(case)
+        bench.sequential(core, CALLER, CALLED, 20_000 if case == "no_hook" else 1000)
+        bench.concurrent(core, CALLER, CALLED, CONCURRENT_CALLERS, 50)
     bench.callHookHere(proxy, ctx, 2000)
-    floor_ns = float(bench.callHookHere(proxy, ctx, args.calls)) / args.calls
+
+    # Rounds interleave the cases, so that load from other processes on this machine hits
+    # them alike; each figure is the median over the rounds.
+    means: dict[str, list[float]] = {c: [] for c in cases}
+    p99s: dict[str, list[float]] = {c: [] for c in cases}
+    floors: list[float] = []
+    per_caller = max(50, args.calls // CONCURRENT_CALLERS)
+    for _ in range(args.rounds):
+        for case in cases:
+            use(case)
+            means[case].append(sequential_mean(core, args.calls))
+            p99s[case].append(concurrent_p99(core, per_caller))
+        # The bridge floor: Java calls the same no-op hook through a plain JProxy, on the
+        # main Python thread (a thread Python entered).
+        floors.append(float(bench.callHookHere(proxy, ctx, args.calls)) / args.calls)
+    ns = {c: statistics.median(v) for c, v in means.items()}
+    p99 = {c: statistics.median(v) for c, v in p99s.items()}
+    floor_ns = statistics.median(floors)
 
     # The naive design, for the record: the Java-owned thread calls the JProxy itself.
-    naive = RoutingHost(hook_budget_ms=1000.0)
-    naive.load_directory(directory)
-    naive.core.register("naive", "PostTargetDeterminationIncoming", proxy)
-    naive_ns, naive_p99 = measure(naive, max(500, args.calls // 5))
+    core.unregister("bench", stage)
+    core.register("naive", stage, proxy)
+    naive_ns = sequential_mean(core, max(200, args.calls // 4))
+    core.unregister("naive", stage)
 
     t0 = time.perf_counter_ns()
     for _ in range(args.calls):
@@ -197,13 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"breakthrough/noop = {ns['breakthrough'] / ns['noop_python_hook']:.2f} (target <= 1.5); "
         f"noop/main-thread proxy = {ns['noop_python_hook'] / floor_ns:.2f} (target <= 2); "
-        f"naive design (Java worker calls the JProxy): {naive_ns:.0f} ns/call, "
-        f"p99 {naive_p99:.0f} ns; BreakthroughHook.on_call alone in Python: "
-        f"{python_only:.0f} ns",
+        f"naive design (Java worker calls the JProxy): {naive_ns:.0f} ns/call; "
+        f"BreakthroughHook.on_call alone in Python: {python_only:.0f} ns",
         file=sys.stderr,
     )
     host.close()
-    naive.close()
     return 0
 
 

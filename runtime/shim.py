@@ -88,31 +88,26 @@ def encode_answer(answer: HookAnswerLike) -> tuple[int, str | None]:
 def _serve(bridge: Any, module_id: str, holder: _HookHolder) -> None:
     """Body of a hook thread: answer the module's calls until the bridge is closed.
 
-    The thread was started by Python, so its Python thread state lives as long as it does;
-    each call costs the crossings of take() and answer(), not a thread state.
+    The thread was started by Python, so its Python thread state lives as long as it does.
+    Each call costs one bridge crossing: `answerAndTake` hands Java the previous answer and
+    returns the next call's numbers as one string (method calls and one string are much
+    cheaper through JPype than reading Java fields).
     """
-    take = bridge.take
-    while True:
-        try:
-            request = take()
-        except Exception:  # the JVM interrupted us; nothing to answer
-            _LOG.exception("hook thread of module %s stopped", module_id)
-            return
-        if request is None:
-            return
-        try:
-            caller = request.caller
-            answer = holder.hook.on_call(
-                str(request.called), None if caller is None else str(caller)
-            )
-            flags, applied = encode_answer(answer)
-            request.answer(flags, applied)
-        except Exception as exc:
-            # Java would see a Python exception without its text: hand it the message, and
-            # the traceback for the module log.
-            message = f"{type(exc).__name__}: {exc}"
-            with contextlib.suppress(Exception):
-                request.fail(message, traceback.format_exc())
+    try:
+        numbers = bridge.takeNumbers()
+        while numbers is not None:
+            called, _, caller = str(numbers).partition(_US)
+            try:
+                answer = holder.hook.on_call(called, caller or None)
+                flags, applied = encode_answer(answer)
+            except Exception as exc:
+                # Java would see a Python exception without its text: hand it the message,
+                # and the traceback for the module log.
+                numbers = bridge.failAndTake(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+                continue
+            numbers = bridge.answerAndTake(flags, applied)
+    except Exception:  # the JVM interrupted this thread: nothing left to answer
+        _LOG.exception("hook thread of module %s stopped", module_id)
 
 
 @dataclass
@@ -246,6 +241,12 @@ class RoutingHost:
             log = self._log_queue.forModule(module_id, self._jc.LogLevel.valueOf(log_level))
             self._core.register(module_id, STAGE, bridge, log)
             self._modules[module_id] = _PythonModule(bridge, holder, threads)
+
+    def java_hook(self, module_id: str) -> Any:
+        """The Java QueuedHook that stands for the module in the core (None if not registered);
+        for benchmarks and Java-side callers that register it themselves."""
+        module = self._modules.get(module_id)
+        return None if module is None else module.bridge
 
     def unregister_hook(self, module_id: str) -> None:
         """Stop calling the module's hook; its threads end."""

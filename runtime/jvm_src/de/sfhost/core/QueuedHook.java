@@ -18,6 +18,8 @@ public final class QueuedHook implements KernelHook, AsyncHook {
     private final LinkedBlockingQueue<HookRequest> queue = new LinkedBlockingQueue<>();
     private final int spinNanos;
     private volatile boolean closed;
+    /** The request each serving thread is working on (see {@link #answerAndTake}). */
+    private final ThreadLocal<HookRequest> current = new ThreadLocal<>();
 
     /** {@code spinNanos}: how long {@link #take()} polls before it parks (0: park at once). */
     public QueuedHook(int spinNanos) {
@@ -73,6 +75,41 @@ public final class QueuedHook implements KernelHook, AsyncHook {
                 return r;
             }
         }
+    }
+
+    /**
+     * The serving loop in one bridge crossing per call: answer the request this thread took
+     * last (if any) and block for the next one. Returns the next call's numbers as
+     * "called" or "called US caller" ({@link HookRequest#UNIT_SEP}; no caller: withheld), or
+     * null once the hook is closed.
+     */
+    public String answerAndTake(int flags, String applied) throws InterruptedException {
+        HookRequest done = current.get();
+        if (done != null) {
+            current.remove();
+            done.answer(flags, applied);
+        }
+        return takeNumbers();
+    }
+
+    /** Like {@link #answerAndTake} but the request this thread took last failed. */
+    public String failAndTake(String message, String detail) throws InterruptedException {
+        HookRequest done = current.get();
+        if (done != null) {
+            current.remove();
+            done.fail(message, detail);
+        }
+        return takeNumbers();
+    }
+
+    /** Block for the next request and remember it for this thread; its numbers, or null. */
+    public String takeNumbers() throws InterruptedException {
+        HookRequest r = take();
+        if (r == null) {
+            return null;
+        }
+        current.set(r);
+        return r.caller == null ? r.called : r.called + HookRequest.UNIT_SEP + r.caller;
     }
 
     /** Like {@link #take()} but gives up after {@code millis} and returns null. */
