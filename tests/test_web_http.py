@@ -327,6 +327,37 @@ def test_the_json_call_test_records_breakthroughs(
     assert refused.status_code == 400
     assert "12ab" in refused.json()["error"]
 
+    # Editing with a bad pattern changes nothing; deactivating in the list takes effect at once.
+    (instance,) = admin.get("/api/instances").json()
+    before = _manager_state(server.data_dir)
+    bad_edit = admin.post(
+        f"/instances/{instance['id']}",
+        data={
+            "csrf_token": token,
+            "name": "Sekretariat",
+            "log_level": "INFO",
+            "numbers.called.active": "201\n20#1",
+            "numbers.caller.active": "202",
+        },
+    )
+    assert bad_edit.status_code == 400
+    assert 'data-line="2"' in bad_edit.text
+    assert _manager_state(server.data_dir) == before
+    off = admin.post(f"/instances/{instance['id']}/deactivate", data={"csrf_token": token})
+    assert off.status_code == 303
+    call = admin.post(
+        "/api/call", json={"from": "202", "to": "201"}, headers={"X-CSRF-Token": token}
+    ).json()
+    # Without the instance the boss's forward applies: it rings at the secretary (the caller).
+    assert call["applied"] == [] and call["rings"] == ["secretary"]
+    assert call["forwarded_to"] == ["202"]
+    on = admin.post(f"/instances/{instance['id']}/activate", data={"csrf_token": token})
+    assert on.status_code == 303
+    call = admin.post(
+        "/api/call", json={"from": "202", "to": "201"}, headers={"X-CSRF-Token": token}
+    ).json()
+    assert call["rings"] == ["boss"] and call["forwarded_to"] == []
+
 
 def test_the_module_managers_api_is_behind_login_and_csrf(
     server: ServeProcess, admin: httpx.Client
