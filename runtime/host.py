@@ -32,6 +32,26 @@ from runtime.shim import RoutingHost
 MODULE_LOG_NAME = "module.log"
 
 
+class _LicenceGatedHook:
+    """The module's hook behind its licence gate, checked on each call by one comparison.
+
+    The gate (`runtime.licensing.status.ModuleGate`) is built when the host starts and when
+    the licence changes, never by a timer: a trial that ends while the host runs stops
+    changing calls from that second on, and a licensed module is never switched off.
+    """
+
+    def __init__(self, hook: Any, no_change: Any) -> None:
+        self.hook = hook
+        self.no_change = no_change
+        self.gate: Any = None  # None: no licensing part; the module may act
+
+    def on_call(self, called: str, caller: str | None) -> Any:
+        gate = self.gate
+        if gate is not None and not gate.allows(time.time()):
+            return self.no_change
+        return self.hook.on_call(called, caller)
+
+
 @dataclass
 class _ModuleRuntime:
     """One runnable module as loaded: its build's code, its hook, its log sink."""
@@ -40,6 +60,7 @@ class _ModuleRuntime:
     build: str
     package: loader.LoadedPackage
     hook: Any
+    gated: _LicenceGatedHook
     sink: InstanceLogSink
     instance_names: tuple[str, ...] = ()
 
@@ -108,6 +129,7 @@ class Host:
                     hook_module = package.submodule("hook")
                     sink = InstanceLogSink(self.writer)
                     hook = hook_module.BreakthroughHook((), log=sink)
+                    gated = _LicenceGatedHook(hook, hook_module.NO_CHANGE)
                 except Exception as exc:  # uploaded code: whatever it raises, the PBX runs on
                     self._problem(module_id, f"module {module.name}: its code does not load "
                                   f"({type(exc).__name__}: {exc}); calls go on without it")
@@ -115,13 +137,16 @@ class Host:
                         self.routing.unregister_hook(module_id)
                         del self._modules[module_id]
                     return
-                loaded = _ModuleRuntime(module_id, module.current.build, package, hook, sink)
+                loaded = _ModuleRuntime(
+                    module_id, module.current.build, package, hook, gated, sink
+                )
                 self._modules[module_id] = loaded
                 self._compile_into(loaded)
-                self.routing.register_hook(module_id, hook)
+                self.reload_licence(module_id)
+                self.routing.register_hook(module_id, gated)
             else:
                 self._compile_into(loaded)
-            self.reload_licence(module_id)
+                self.reload_licence(module_id)
 
     def reload_instances(self, module_id: str) -> None:
         """Recompile the module's active instances from the database and swap them in whole."""
@@ -134,13 +159,17 @@ class Host:
 
     def reload_licence(self, module_id: str) -> None:
         """Gate the module's hook by its licence state (trial, licensed: on; expired: off)."""
-        if module_id not in self._modules:
+        loaded = self._modules.get(module_id)
+        if loaded is None:
             return
         conn = db.connect(self.data_dir)
         try:
-            enabled, reason = licence_gate(conn, self.data_dir, module_id)
+            gate = licence_gate(conn, self.data_dir, module_id)
         finally:
             conn.close()
+        loaded.gated.gate = gate
+        enabled = gate is None or gate.allows(time.time())
+        reason = "licensing is not available in this host" if gate is None else gate.reason
         self.routing.set_module_enabled(module_id, enabled, reason)
 
     def _compile_into(self, loaded: _ModuleRuntime) -> None:
@@ -244,14 +273,14 @@ def running_host(data_dir: Path) -> Host | None:
         return _running.get(Path(data_dir).resolve())
 
 
-def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> tuple[bool, str]:
-    """Whether the module may act now, and why: from the licensing part's status."""
+def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> Any:
+    """The module's in-memory licence gate (`ModuleGate`), from the licensing part's status;
+    None when there is no licensing part (the module may then act)."""
     try:
-        from runtime.licensing.status import ModuleGate, licence_status
-    except ImportError:  # licensing is another engineer's part; until it lands, no gate
-        return True, "licensing is not available in this host"
-    gate = ModuleGate.from_status(licence_status(conn, data_dir, module_id))
-    return gate.allows(time.time()), gate.reason
+        from runtime.licensing.status import module_gate
+    except ImportError:  # licensing is another engineer's part
+        return None
+    return module_gate(conn, data_dir, module_id)
 
 
 def open_host(data_dir: Path, *, register: bool = True, **routing_options: Any) -> Host:

@@ -218,3 +218,14 @@ def test_a_hook_that_raises_leaves_the_call_alone_and_the_log_says_why(
     assert any("kaputt im Anruf" in str(e) for e in result["module_errors"])  # type: ignore[attr-defined]
     code, out, _ = run_sfm("--data", data, "instance", "log", "Teamleiter")
     assert code == 0 and "kaputt im Anruf" in out
+
+
+def test_a_trial_that_ends_while_the_host_runs_stops_changing_calls(
+    data: Path, host: Host
+) -> None:
+    import time_machine
+
+    assert host.route("00492515906850", "201")["applied"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=14, hours=1), tick=True):
+        late = host.route("00492515906850", "201")
+    assert late["applied"] == [] and late["outcome"] == "busy"
