@@ -134,6 +134,54 @@ def _close_all_hosts() -> None:
             host.close()
 
 
+class _NoChange:
+    """A hook answer that changes nothing (for the warm-up)."""
+
+    ignore_dnd = ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
+    applied: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+class _WarmUpHook:
+    def on_call(self, called: str, caller: str | None) -> HookAnswerLike:
+        return _NoChange()
+
+
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def _warm_up_once(jc: _JavaClasses) -> None:
+    """Route a few calls through a throw-away core and bridge, once per process.
+
+    The first call through the bridge pays one-time costs (class loading, JPype's method
+    lookup, JIT) of tens of milliseconds, which would eat a real call's 50 ms hook budget.
+    """
+    global _warmed
+    with _warm_lock:
+        if _warmed:
+            return
+        core = jc.RoutingCore(1)
+        builder = jc.Directory.builder()
+        builder.addUser("warm", "", False, False, False)
+        builder.addNumber("1", "warm")
+        core.setDirectory(builder.build())
+        core.setHookBudgetMillis(5000.0)
+        bridge = jc.QueuedHook()
+        thread = threading.Thread(
+            target=_serve, args=(bridge, "warm-up", _HookHolder(_WarmUpHook())), daemon=True
+        )
+        thread.start()
+        core.register("warm-up", STAGE, bridge)
+        try:
+            for _ in range(3):
+                core.routeJson("2", "1")
+        finally:
+            bridge.close()
+            core.shutdown()
+            thread.join(timeout=1.0)
+        _warmed = True
+
+
 class RoutingHost:
     """The routing core with its registered Python hooks; one call = one `route()`.
 
@@ -153,6 +201,7 @@ class RoutingHost:
     ) -> None:
         ensure_jvm()
         self._jc = _JavaClasses()
+        _warm_up_once(self._jc)
         self._core = self._jc.RoutingCore(workers)
         self._core.setHookBudgetMillis(float(hook_budget_ms))
         self._core.setHopLimit(hop_limit)
