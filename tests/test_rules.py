@@ -63,6 +63,13 @@ class TestProductText:
         # signalled as `+492515906850` (and, the forms being one number, the others too).
         assert check(rule(caller_active=(pattern,)), "201", caller).match
 
+    @pytest.mark.parametrize("caller", FORMS_OF_THE_PRODUCT_NUMBER)
+    @pytest.mark.parametrize("pattern", ["?2515906850", "?251*", "0?51*", "*51590685?", "0*850"])
+    def test_wildcards_may_stand_for_a_prefix_digit(self, pattern: str, caller: str) -> None:
+        # Each of these matches only the national form 02515906850, so it works for the other
+        # forms only through the number-form rule.
+        assert check(rule(caller_active=(pattern,)), "201", caller).match
+
     @pytest.mark.parametrize("pattern", ["0251*", "00492515906850", "*2515906850"])
     def test_a_number_of_another_area_is_not_caught(self, pattern: str) -> None:
         assert not check(rule(caller_active=(pattern,)), "201", "+493015906850").match

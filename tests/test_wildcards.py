@@ -149,6 +149,16 @@ class TestPatternList:
                 expected = reference_first(patterns, number, GERMAN)
                 assert (found.index if found else None) == expected
 
+    @pytest.mark.parametrize("pattern", ["1*4", "1?94", "14*", "*94", "+14*", "0111494"])
+    @pytest.mark.parametrize("number", ["1494", "+1494", "0111494"])
+    def test_a_plan_whose_prefixes_differ_in_their_first_digit(
+        self, pattern: str, number: str
+    ) -> None:
+        # Under the US plan (011 / 1) no international form starts like a national one, so
+        # the national form is reached only through the number-form rule.
+        found = PatternList([pattern], "list", US).first_match(US.canonical(number))
+        assert found is not None and found.pattern == pattern
+
     def test_first_pattern_in_list_order_wins(self) -> None:
         compiled = PatternList(["0251*", "*6850", "02515906850", "*"], "list", GERMAN)
         found = compiled.first_match(GERMAN.canonical("+492515906850"))
