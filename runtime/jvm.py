@@ -46,7 +46,7 @@ def sources_digest() -> str:
     return digest.hexdigest()
 
 
-def _javac() -> str:
+def find_javac() -> str:
     """The javac to use: $JAVA_HOME/bin/javac, else the one on PATH."""
     java_home = os.environ.get("JAVA_HOME")
     if java_home:
@@ -73,7 +73,7 @@ def compiled_classes() -> Path:
     try:
         result = subprocess.run(
             [
-                _javac(),
+                find_javac(),
                 "--release",
                 JAVA_RELEASE,
                 "-encoding",

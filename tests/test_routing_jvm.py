@@ -1,0 +1,79 @@
+"""Compiling the host's Java sources: by source hash, safe when two compile at once."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from runtime import jvm
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of runtime/jvm_src and an empty class root, used instead of the real ones."""
+    sources = tmp_path / "jvm_src"
+    shutil.copytree(jvm.SOURCE_DIR, sources)
+    classes = tmp_path / "jvm_classes"
+    monkeypatch.setattr(jvm, "SOURCE_DIR", sources)
+    monkeypatch.setattr(jvm, "CLASSES_ROOT", classes)
+    return sources, classes
+
+
+def test_two_compiles_at_once_agree_and_leave_no_temporary_folder(
+    sandbox: tuple[Path, Path],
+) -> None:
+    sources, classes = sandbox
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def compile_now() -> None:
+        try:
+            results.append(jvm.compiled_classes())
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=compile_now) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert results[0] == results[1] == classes / jvm.sources_digest()
+    assert (results[0] / "de" / "sfhost" / "core" / "RoutingCore.class").is_file()
+    assert (results[0] / "de" / "sfhost" / "module" / "api" / "KernelHook.class").is_file()
+    assert [p.name for p in classes.iterdir()] == [jvm.sources_digest()]
+
+    # Unchanged sources: no new compilation, the same folder.
+    assert jvm.compiled_classes() == results[0]
+    # A changed source: a new folder for the new hash.
+    core = sources / "de" / "sfhost" / "core" / "RoutingCore.java"
+    core.write_text(core.read_text(encoding="utf-8") + "\n// changed\n", encoding="utf-8")
+    changed = jvm.compiled_classes()
+    assert changed != results[0] and changed.name == jvm.sources_digest()
+
+
+def test_broken_source_is_reported_with_javac_output(sandbox: tuple[Path, Path]) -> None:
+    sources, classes = sandbox
+    (sources / "de" / "sfhost" / "core" / "Broken.java").write_text(
+        "package de.sfhost.core; class Broken { int x = ; }", encoding="utf-8"
+    )
+    with pytest.raises(RuntimeError, match="Broken.java"):
+        jvm.compiled_classes()
+    assert not any(classes.iterdir())
+
+
+def test_module_api_compiles_for_java_8(tmp_path: Path) -> None:
+    # The legacy build compiles the module's entry classes against this API with --release 8.
+    import subprocess
+
+    api = sorted((jvm.SOURCE_DIR / "de" / "sfhost" / "module" / "api").glob("*.java"))
+    result = subprocess.run(
+        [jvm.find_javac(), "--release", "8", "-d", str(tmp_path), *map(str, api)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
