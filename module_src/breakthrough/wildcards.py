@@ -9,18 +9,20 @@ number" in time that depends on the number's length, not on how many patterns th
 - each pattern is expanded once (`expand`) into patterns on the number's one canonical form
   (`NumberPlan.canonical`, the international form), so a lookup is one search, not one per
   form;
-- the expanded patterns are sorted by shape, because each shape has a structure that needs no
-  loop over patterns: exact numbers in a dict; prefixes (`0251*`) in a character trie walked
-  along the number; suffixes (`*2515906850`, the form the product text recommends) in a trie
-  of reversed suffixes walked along the reversed number; everything else (`?` anywhere, `*`
-  inside) in one deterministic automaton (DFA) built by subset construction from a trie of
-  the patterns;
+- the expanded patterns go where their shape needs no loop over patterns: exact numbers in a
+  dict; suffixes (`*2515906850`, the form the product text recommends) in a trie of reversed
+  suffixes walked along the reversed number; everything read from the start (prefixes like
+  `0251*`, `?` anywhere, `*` inside) in one deterministic automaton (DFA) built by subset
+  construction from a trie of the patterns. (Suffixes stay out of the DFA: a leading `*`
+  keeps its NFA node alive in every state and would multiply the states.)
 - each trie node and DFA state holds the lowest list position that ends there, so a walk
-  answers with the first pattern in list order, and a part is skipped when it cannot beat
-  what was found already (a list led by `*` answers at once).
-The DFA is built eagerly when the list is compiled, up to a budget of states; a pathological
-list (which would have more) gets the rest built on first use and kept. That needs no lock:
-a transition is a pure function of its state, so two threads racing compute the same entry.
+  answers with the first pattern in list order; a part is skipped when it cannot beat what
+  was found already (a list led by `*` answers at once), and a DFA walk stops once its answer
+  is settled.
+The DFA is built eagerly when the list is compiled, up to a budget of states that real lists
+stay far below; a pathological list gets the rest built on first use and kept (up to a cap).
+That needs no lock: a transition is a pure function of its state, so two threads racing
+compute the same entry.
 """
 
 from __future__ import annotations
@@ -36,12 +38,12 @@ from breakthrough.numbers import NumberPlan, strip_formatting
 DIGITS = "0123456789"
 _PATTERN_CHARACTERS = frozenset(DIGITS + "+?*")
 
-# States of the general automaton built when a list is compiled; beyond this they are built
-# on first use. Real lists stay far below it.
-EAGER_DFA_STATES = 20_000
+# DFA states built when a list is compiled; beyond this they are built on first use. Real
+# lists stay far below it (10,000 varied patterns need about 25,000).
+EAGER_DFA_STATES = 100_000
 # Hard cap on cached states so a hostile list cannot eat memory on the call path; past it,
 # transitions are computed each time (still correct, just slower).
-MAX_DFA_STATES = 200_000
+MAX_DFA_STATES = 250_000
 
 
 def parse_pattern(text: str, where: str) -> str:
@@ -131,19 +133,24 @@ class Match:
 # "No pattern": higher than every key, so that lookups compare ints without None checks.
 _NEVER = sys.maxsize
 
-# A state of the general automaton is a dict: digit -> next state, "" -> the lowest key of a
-# pattern accepted there (or _NEVER), "#" -> the set of NFA nodes it stands for (to build
-# missing transitions). The dead state loops on itself.
+# A state of the automaton is a dict: digit -> next state, "" -> the lowest key of a pattern
+# accepted there (_NEVER: none), "#" -> what it stands for (to build missing transitions).
+# A final state (whatever follows, the answer stays its "") has "!" and no transitions.
 _State = dict[str, Any]
-_DEAD: _State = {"": _NEVER, "#": frozenset()}
-for _ch in DIGITS:
-    _DEAD[_ch] = _DEAD
+_DEAD: _State = {"": _NEVER, "#": (frozenset(), _NEVER), "!": True}
 
 
 class _Automaton:
-    """A DFA over the general patterns, answering the lowest index of a matching pattern."""
+    """A DFA over patterns read from the start, answering the lowest key of a matching one.
 
-    __slots__ = ("_nodes", "_states", "start")
+    Built by subset construction from a trie of the patterns (the NFA). A pattern ending in a
+    `*` with nothing after it (`0251*`, also inside `?`-patterns) accepts everything once
+    reached: the DFA state keeps its key as "sticky" instead of the looping NFA node, and
+    drops every NFA node that can only lead to higher keys. So a prefix pattern costs a
+    state per trie node, and a walk stops as soon as its answer is settled.
+    """
+
+    __slots__ = ("_nodes", "_below", "_states", "start")
 
     def __init__(self, patterns: Iterable[tuple[int, str]]) -> None:
         # The NFA is a trie over the tokens; a `*` edge leads (by epsilon) to a star node that
@@ -156,17 +163,20 @@ class _Automaton:
             end = self._nodes[node]
             if end.accept is None or index < end.accept:
                 end.accept = index
-        self._states: dict[frozenset[int], _State] = {frozenset(): _DEAD}
-        self.start = self._state(self._closure({0}))
+        self._below = self._lowest_below()
+        self._states: dict[tuple[frozenset[int], int], _State] = {(frozenset(), _NEVER): _DEAD}
+        self.start = self._state(self._closure({0}), _NEVER)
         # Breadth first, so that the short common beginnings are built before the budget ends.
         queue = [self.start]
         for state in queue:
             if len(self._states) >= EAGER_DFA_STATES:
                 break
+            if "!" in state:
+                continue
             for ch in DIGITS:
                 if ch not in state:
                     target = self._fill(state, ch)
-                    if target is not _DEAD and len(target) == 2:  # new: only "" and "#"
+                    if len(target) == 2:  # new and not final: only "" and "#"
                         queue.append(target)
 
     def _child(self, node: int, token: str) -> int:
@@ -188,6 +198,29 @@ class _Automaton:
         self._nodes.append(_Node(is_star=is_star))
         return len(self._nodes) - 1
 
+    def _lowest_below(self) -> list[int]:
+        """Per NFA node, the lowest key it or any node after it accepts."""
+        below = [_NEVER] * len(self._nodes)
+        # Children always have higher numbers than their parent (a star node loops on itself).
+        for n in range(len(self._nodes) - 1, -1, -1):
+            node = self._nodes[n]
+            lowest = node.accept if node.accept is not None else _NEVER
+            for child in (*node.edges.values(), node.any_digit, node.star):
+                if child is not None and child != n:
+                    lowest = min(lowest, below[child])
+            below[n] = lowest
+        return below
+
+    def _is_sink(self, n: int) -> bool:
+        node = self._nodes[n]
+        return (
+            node.is_star
+            and node.accept is not None
+            and not node.edges
+            and node.any_digit is None
+            and node.star is None
+        )
+
     def _closure(self, nodes: set[int]) -> frozenset[int]:
         todo = list(nodes)
         while todo:
@@ -199,46 +232,55 @@ class _Automaton:
 
     def _targets(self, nodes: frozenset[int], ch: str) -> frozenset[int]:
         targets: set[int] = set()
-        is_digit = ch in DIGITS
         for n in nodes:
             node = self._nodes[n]
             literal = node.edges.get(ch)
             if literal is not None:
                 targets.add(literal)
-            if is_digit:
-                if node.any_digit is not None:
-                    targets.add(node.any_digit)
-                if node.is_star:
-                    targets.add(n)
+            if node.any_digit is not None:
+                targets.add(node.any_digit)
+            if node.is_star:
+                targets.add(n)
         return self._closure(targets)
 
-    def _state(self, nodes: frozenset[int]) -> _State:
-        """The state for `nodes`, made if new (past MAX_DFA_STATES: made but not kept)."""
-        known = self._states.get(nodes)
+    def _state(self, nodes: frozenset[int], sticky: int) -> _State:
+        """The state for NFA `nodes` with `sticky` settled; made if new (kept up to the cap)."""
+        for n in nodes:
+            accept = self._nodes[n].accept
+            if accept is not None and self._is_sink(n):
+                sticky = min(sticky, accept)
+        kept = frozenset(n for n in nodes if self._below[n] < sticky and not self._is_sink(n))
+        key = (kept, sticky)
+        known = self._states.get(key)
         if known is not None:
             return known
-        accepts = [a for a in (self._nodes[n].accept for n in nodes) if a is not None]
-        state: _State = {"": min(accepts, default=_NEVER), "#": nodes}
+        accepts = [a for a in (self._nodes[n].accept for n in kept) if a is not None]
+        state: _State = {"": min(sticky, *accepts) if accepts else sticky, "#": key}
+        if not kept:
+            state["!"] = True
         if len(self._states) < MAX_DFA_STATES:
-            self._states[nodes] = state
+            self._states[key] = state
         return state
 
     def _fill(self, state: _State, ch: str) -> _State:
         """The transition of `state` on `ch`, built now and kept in the state."""
-        target = self._state(self._targets(state["#"], ch))
+        nodes, sticky = state["#"]
+        target = self._state(self._targets(nodes, ch), sticky)
         # Publish only a finished target: a concurrent walk may read it at once.
         if target["#"] in self._states:
             state[ch] = target
         return target
 
     def first(self, number: str) -> int:
-        """The lowest index of a pattern matching the whole `number`, or _NEVER."""
+        """The lowest key of a pattern matching the whole `number`, or _NEVER."""
         state = self.start
         for ch in number:
             target = state.get(ch)
-            state = target if target is not None else self._fill(state, ch)
-            if state is _DEAD:
-                return _NEVER
+            if target is None:
+                if "!" in state:  # settled: nothing that follows can change the answer
+                    break
+                target = self._fill(state, ch)
+            state = target
         return state[""]
 
 
@@ -313,7 +355,7 @@ class PatternList:
     Every pattern is expanded (see `expand`) so that one lookup of the number's canonical form
     answers for all its forms. Lookup time depends on the number's length, not on the length
     of the list (see the module docstring). Read-only after construction except for the
-    general automaton's cache, which is safe to fill from many threads.
+    automaton's cache, which is safe to fill from many threads.
     """
 
     __slots__ = (
@@ -322,12 +364,10 @@ class PatternList:
         "_canonical",
         "_exact",
         "_star",
-        "_prefixes",
         "_suffixes",
-        "_general",
-        "_prefix_min",
+        "_automaton",
         "_suffix_min",
-        "_general_min",
+        "_automaton_min",
     )
 
     def __init__(self, patterns: Sequence[str], where: str, plan: NumberPlan) -> None:
@@ -339,9 +379,8 @@ class PatternList:
         self.plan = plan
         self._exact: dict[str, int] = {}
         self._star = _NEVER  # key of the first `*`
-        prefixes: dict[str, Any] = {}  # trie of "0251" for `0251*`
         suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
-        general: list[tuple[int, str]] = []
+        from_start: list[tuple[int, str]] = []
         self._canonical = tuple(
             parse_pattern(text, f"{where} line {line}")
             for line, text in enumerate(self.patterns, start=1)
@@ -354,20 +393,14 @@ class PatternList:
                     self._exact.setdefault(pattern, key)
                 elif pattern == "*":
                     self._star = min(self._star, key)
-                elif "?" in pattern or pattern.count("*") > 1:
-                    general.append((key, pattern))
-                elif pattern.endswith("*"):
-                    _trie_insert(prefixes, pattern[:-1], key)
-                elif pattern.startswith("*"):
+                elif pattern.startswith("*") and "?" not in pattern and pattern.count("*") == 1:
                     _trie_insert(suffixes, pattern[:0:-1], key)
-                else:
-                    general.append((key, pattern))
-        self._prefix_min = _propagate_best(prefixes)
+                else:  # prefixes (`0251*`), `?` anywhere, `*` inside
+                    from_start.append((key, pattern))
         self._suffix_min = _propagate_best(suffixes)
-        self._prefixes = prefixes
         self._suffixes = suffixes
-        self._general = _Automaton(general)
-        self._general_min = min((key for key, _ in general), default=_NEVER)
+        self._automaton = _Automaton(from_start)
+        self._automaton_min = min((key for key, _ in from_start), default=_NEVER)
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -382,17 +415,6 @@ class PatternList:
             best = self._star
         # Each part is only searched while it could still hold a better (lower) key, so a
         # list led by `*` answers at once.
-        if self._prefix_min < best:
-            # Each trie node holds the lowest key of the patterns ending on the path to it,
-            # so a walk is one dict lookup per character.
-            node = self._prefixes
-            for ch in canonical:
-                child = node.get(ch)
-                if child is None:
-                    break
-                node = child
-            if node[""] < best:
-                best = node[""]
         if self._suffix_min < best:
             node = self._suffixes
             for ch in reversed(canonical):
@@ -402,8 +424,8 @@ class PatternList:
                 node = child
             if node[""] < best:
                 best = node[""]
-        if self._general_min < best:
-            found = self._general.first(canonical)
+        if self._automaton_min < best:
+            found = self._automaton.first(canonical)
             if found < best:
                 best = found
         return None if best == _NEVER else best
