@@ -108,6 +108,8 @@ class TestRefusals:
             (minimal(settings={"bypass_dnd": "true"}), "settings.bypass_dnd must be true or"),
             (minimal(settings={"bypas_dnd": True}), "unknown field 'settings.bypas_dnd'"),
             (minimal(colour="red"), "unknown field 'colour'"),
+            (minimal(numbers=5), "numbers must be a table ([numbers])"),
+            (minimal(numbers={"called": ["*"]}), "numbers.called must be a table"),
             (minimal(numbers={"called": {"active": "*"}}), "numbers.called.active must be a list"),
             (minimal(numbers={"called": {"active": [201]}}), "numbers.called.active line 1"),
             (

@@ -108,17 +108,21 @@ def _lookup(mapping: Mapping[str, Any], key: str) -> tuple[bool, Any]:
     return True, node
 
 
-def _unknown_keys(mapping: Mapping[str, Any], known: set[str], prefix: str = "") -> list[str]:
-    unknown = []
+def _misplaced_keys(mapping: Mapping[str, Any], known: set[str], prefix: str = "") -> list[str]:
+    """What is wrong with the keys of `mapping`: unknown fields, tables that are not tables."""
+    problems = []
     for key, value in mapping.items():
         dotted = f"{prefix}{key}"
         if dotted in known:
             continue
-        if isinstance(value, Mapping) and any(k.startswith(dotted + ".") for k in known):
-            unknown += _unknown_keys(value, known, dotted + ".")
+        if any(k.startswith(dotted + ".") for k in known):
+            if isinstance(value, Mapping):
+                problems += _misplaced_keys(value, known, dotted + ".")
+            else:
+                problems.append(f"{dotted} must be a table ([{dotted}]), not {value!r}")
         else:
-            unknown.append(dotted)
-    return unknown
+            problems.append(f"unknown field {dotted!r}; the fields are: {', '.join(sorted(known))}")
+    return problems
 
 
 def parse_instance(mapping: Mapping[str, Any], source: str) -> InstanceConfig:
@@ -133,11 +137,9 @@ def parse_instance(mapping: Mapping[str, Any], source: str) -> InstanceConfig:
         raise ConfigError(f"{source}: an instance configuration is a table of fields.")
     specs = _form_fields()
     known = {spec.key for spec in specs} | {ACTIVE_KEY}
-    unknown = _unknown_keys(mapping, known)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown field {unknown[0]!r}; the fields are: {', '.join(sorted(known))}."
-        )
+    problems = _misplaced_keys(mapping, known)
+    if problems:
+        raise ConfigError(f"{source}: {problems[0]}.")
     values: dict[str, Any] = {}
     settings: dict[str, bool] = {}
     for spec in specs:
