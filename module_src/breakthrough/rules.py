@@ -55,7 +55,7 @@ class SideResult:
 
 @dataclass(frozen=True, eq=False)
 class CompiledInstance:
-    """An instance ready for calls: its lists compiled, its effects and log switches fixed.
+    """An instance ready for calls: its four lists compiled, its effects worked out.
 
     Immutable once made; build a new one when the configuration changes.
     """
@@ -82,8 +82,8 @@ class CompiledInstance:
 def compile_instance(cfg: InstanceConfig, plan: NumberPlan) -> CompiledInstance:
     """Compile `cfg`'s four lists for `plan`; ConfigError (naming field and line) if malformed.
 
-    Done once per configuration change, so that `decide` costs the same for 1 or 10,000
-    patterns.
+    Done once per configuration change, so that a decision costs about the same for 1 or
+    10,000 patterns per list (see bench/rules.py).
     """
     source = f"instance {cfg.name!r}"
     return CompiledInstance(
