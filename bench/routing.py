@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hook-threads", type=int, default=2, help="Python threads serving the hook"
     )
+    parser.add_argument(
+        "--spin-us", type=float, default=0.0, help="poll this long before parking (see shim)"
+    )
     args = parser.parse_args(argv)
     import jpype
 
@@ -167,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     ensure_jvm()
     stage = "PostTargetDeterminationIncoming"
     bench = jpype.JClass("de.sfhost.core.RoutingBench")
-    host = RoutingHost(hook_budget_ms=1000.0, hook_threads=args.hook_threads)
+    host = RoutingHost(
+        hook_budget_ms=1000.0, hook_threads=args.hook_threads, spin_us=args.spin_us
+    )
     host.load_directory(directory)
     core = host.core
     noop = NoopHook()

@@ -196,6 +196,7 @@ class RoutingHost:
         hop_limit: int = 8,
         workers: int = 16,
         hook_threads: int = 2,
+        spin_us: float = 0.0,
         on_module_error: ModuleErrorCallback | None = None,
         on_module_log: ModuleLogCallback | None = None,
     ) -> None:
@@ -206,6 +207,10 @@ class RoutingHost:
         self._core.setHookBudgetMillis(float(hook_budget_ms))
         self._core.setHopLimit(hop_limit)
         self._hook_threads = max(1, hook_threads)
+        # Polling before parking saves a thread wake-up per hand-over when a core is free;
+        # on a loaded machine it only burns CPU, hence off by default.
+        self._spin_ns = int(spin_us * 1000)
+        self._core.setAnswerSpinNanos(self._spin_ns)
         self._on_module_error = on_module_error
         self._on_module_log = on_module_log
         self._modules: dict[str, _PythonModule] = {}
@@ -274,7 +279,7 @@ class RoutingHost:
             if existing is not None:
                 existing.holder.hook = hook
                 return
-            bridge = self._jc.QueuedHook()
+            bridge = self._jc.QueuedHook(self._spin_ns)
             holder = _HookHolder(hook)
             threads = [
                 threading.Thread(

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 public final class QueuedHook implements KernelHook, AsyncHook {
     private static final HookRequest CLOSED = new HookRequest("", null);
     private final LinkedBlockingQueue<HookRequest> queue = new LinkedBlockingQueue<>();
-    private final int spinNanos;
+    private volatile int spinNanos;
     private volatile boolean closed;
     /** The request each serving thread is working on (see {@link #answerAndTake}). */
     private final ThreadLocal<HookRequest> current = new ThreadLocal<>();
@@ -28,6 +28,11 @@ public final class QueuedHook implements KernelHook, AsyncHook {
 
     public QueuedHook() {
         this(0);
+    }
+
+    /** How long {@link #take()} polls before it parks, from now on. */
+    public void setSpinNanos(int nanos) {
+        this.spinNanos = Math.max(0, nanos);
     }
 
     @Override
