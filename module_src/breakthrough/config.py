@@ -17,9 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from breakthrough import form
-from breakthrough.errors import ConfigError
-from breakthrough.wildcards import parse_pattern
+from . import form
+from .errors import ConfigError
+from .wildcards import parse_pattern
 
 ACTIVE_KEY = "active"  # instance on/off: state of the instance, not a form field
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from breakthrough import form
-from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan, check_number, is_withheld
-from breakthrough.rules import CompiledInstance, decide_canonical, explain
+from . import form
+from .errors import ConfigError
+from .numbers import NumberPlan, check_number, is_withheld
+from .rules import CompiledInstance, decide_canonical, explain
 
 # Log levels from least to most verbose, as the form offers them (ERROR ... TRACE).
 LOG_LEVELS: tuple[str, ...] = form.field("log_level").choices

@@ -16,7 +16,7 @@ from typing import Any
 
 import phonenumbers
 
-from breakthrough.errors import ConfigError
+from .errors import ConfigError
 
 # What people and PBXs put between digits; dropped before a number or pattern is read.
 FORMATTING_CHARACTERS = frozenset(" \t\u00a0-/()")

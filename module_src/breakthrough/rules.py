@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from breakthrough.config import InstanceConfig
-from breakthrough.numbers import NumberPlan, check_number, is_withheld
-from breakthrough.wildcards import Match, PatternList
+from .config import InstanceConfig
+from .numbers import NumberPlan, check_number, is_withheld
+from .wildcards import Match, PatternList
 
 # The product's own words for the two lists of each side.
 ACTIVE_LABEL = "Aktiv für"

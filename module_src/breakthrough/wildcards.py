@@ -32,8 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan, strip_formatting
+from .errors import ConfigError
+from .numbers import NumberPlan, strip_formatting
 
 DIGITS = "0123456789"
 _PATTERN_CHARACTERS = frozenset(DIGITS + "+?*")

@@ -4,27 +4,23 @@ The host runs the code that was uploaded, not the `breakthrough` package it was 
 with, so that an upgrade or a rollback changes the code. Each build is imported under a name of
 its own (two builds may be loaded in one process, e.g. a long-running `sfm serve` across an
 upgrade), with `submodule_search_locations` so the package's relative imports find its siblings.
+The module's code imports its siblings only relatively (a test in test_module_loader.py says so).
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import importlib.abc
 import importlib.util
 import re
 import sys
 import threading
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
 from runtime.errors import Refused
 
-HOST_PACKAGE = "breakthrough"
-PACKAGE_SUBDIR = Path("python") / HOST_PACKAGE
+PACKAGE_SUBDIR = Path("python") / "breakthrough"
 
 _lock = threading.Lock()
 _loaded: dict[Path, LoadedPackage] = {}
@@ -54,57 +50,6 @@ class LoadedPackage:
         """This build's own ConfigError class (not the host's `breakthrough.errors` one)."""
         error = getattr(self.errors, "ConfigError", None)
         return error if isinstance(error, type) else ValueError
-
-
-class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """While a build loads: `breakthrough[.x]` resolves to the build's `<unique name>[.x]`."""
-
-    def __init__(self, unique: str) -> None:
-        self.unique = unique
-        self._specs: dict[int, ModuleSpec | None] = {}
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if fullname == HOST_PACKAGE or fullname.startswith(HOST_PACKAGE + "."):
-            return importlib.util.spec_from_loader(fullname, self)
-        return None
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType:
-        # The build's own module object, so both spellings give one module (one ConfigError).
-        module = importlib.import_module(self.unique + spec.name[len(HOST_PACKAGE) :])
-        self._specs[id(module)] = module.__spec__
-        return module
-
-    def exec_module(self, module: ModuleType) -> None:
-        """Nothing to run (the module is already executed); the import machinery replaced
-        its __spec__ with the alias's, so the real one goes back (importlib.resources and
-        relative imports read it)."""
-        module.__spec__ = self._specs.pop(id(module), module.__spec__)
-
-
-@contextlib.contextmanager
-def _absolute_imports_to(unique: str) -> Iterator[None]:
-    """Point absolute `breakthrough` imports at the build being loaded, then restore them.
-
-    The module's code may import its siblings absolutely (`from breakthrough import form`);
-    without this, those would bind to the host's own `breakthrough`, and an upgrade would not
-    change that part of the code.
-    """
-    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if _is_host_name(k)}
-    finder = _AliasFinder(unique)
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
-        for key in [k for k in sys.modules if _is_host_name(k)]:
-            del sys.modules[key]
-        sys.modules.update(saved)
-
-
-def _is_host_name(name: str) -> bool:
-    return name == HOST_PACKAGE or name.startswith(HOST_PACKAGE + ".")
 
 
 def package_folder(build_dir: Path) -> Path:
@@ -138,13 +83,12 @@ def load_package(build_dir: Path) -> LoadedPackage:
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
         try:
-            with _absolute_imports_to(name):
-                spec.loader.exec_module(package)
-                # Import every submodule now, inside the window, so that absolute imports
-                # (`from breakthrough.errors import ...`) bind to this build's copies too.
-                for source in sorted(folder.glob("*.py")):
-                    if source.stem != "__init__":
-                        importlib.import_module(f"{name}.{source.stem}")
+            spec.loader.exec_module(package)
+            # Import every submodule now, so that a broken build is refused at load time
+            # and not on the first call that needs it.
+            for source in sorted(folder.glob("*.py")):
+                if source.stem != "__init__":
+                    importlib.import_module(f"{name}.{source.stem}")
         except BaseException:
             for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
                 del sys.modules[key]
