@@ -257,3 +257,26 @@ def test_changed_instances_apply_from_the_next_call(
     assert host.route(CUSTOMER, "203")["outcome"] == "ring"
     hook.replace_instances(())
     assert host.route(CUSTOMER, "203")["outcome"] == "busy"
+
+
+def test_the_module_is_asked_once_per_call_for_all_its_instances(
+    host: RoutingHost, office: PbxDirectory, tmp_path: Path
+) -> None:
+    # One hook call per call per module: the module evaluates all its instances in that call.
+    files = [
+        instance_file(tmp_path, f"I{i}", caller=(TEAM_LEAD,), bypass_dnd=True) for i in range(3)
+    ]
+    p = office.plan
+    plan = NumberPlan(p.country_code, p.area_code, p.international_prefix, p.national_prefix)
+    inner = BreakthroughHook([compile_instance(load_instance_file(f), plan) for f in files])
+    calls: list[tuple[str, str | None]] = []
+
+    class Counting:
+        def on_call(self, called: str, caller: str | None) -> Any:
+            calls.append((called, caller))
+            return inner.on_call(called, caller)
+
+    host.register_hook("breakthrough", Counting())
+    r = host.route(TEAM_LEAD, "203")
+    assert [a["instance"] for a in r["applied"]] == ["I0", "I1", "I2"]
+    assert calls == [("203", TEAM_LEAD)]

@@ -297,6 +297,21 @@ def test_group_rings_members_and_skips_dnd(host: RoutingHost) -> None:
     assert (r["outcome"], r["rings"], r["forwarded_to"]) == ("ring", ["a", "c"], [])
 
 
+def test_forward_to_a_group_number_rings_the_group(host: RoutingHost) -> None:
+    # A forward to a group's number leads to the group, which rings its members (DND skipped).
+    d = directory(
+        user("a", "201", always="00492515906300"),
+        user("b", "202"),
+        user("c", "203", dnd=True),
+        groups=(
+            {"id": "g", "name": "G", "numbers": ["300", "00492515906300"], "members": ["c", "b"]},
+        ),
+    )
+    r = route(host, d, OUTSIDE_CALLER, "201")
+    assert (r["outcome"], r["rings"], r["forwarded_to"]) == ("ring", ["b"], ["00492515906300"])
+    assert r["originally_called"] == "A"
+
+
 def test_group_with_every_member_in_dnd_gives_busy(host: RoutingHost) -> None:
     d = directory(
         user("a", "201", dnd=True),
