@@ -12,7 +12,6 @@ below): the human version, the build variant and the lowest PBX version the buil
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +21,9 @@ from typing import Any
 from lxml import etree
 
 from runtime.errors import Refused
+from sfm_format.integrity import no_license_id
+from sfm_format.manifest import parse_manifest
+from sfm_format.schema import safe_xml_parser
 
 MANIFEST_NAME = "META-INF/MANIFEST.MF"
 DESCRIPTOR_NAME = "module-descriptor.xml"
@@ -144,44 +146,6 @@ class SfmInfo:
         return None
 
 
-def sha1_hex(text: str) -> str:
-    """Lower-case hex SHA-1 of the UTF-8 bytes of `text`."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def no_license_id(module_id: str, last_changed_time: int | str) -> str:
-    """STARFACE's `noLicenseId` rule: sha1_hex(id + lastChangedTime + "STARFACE")."""
-    return sha1_hex(f"{module_id}{last_changed_time}STARFACE")
-
-
-def write_hash(module_id: str, password: str = "") -> str:
-    """STARFACE's `writeHash` rule: sha1_hex(id + password)."""
-    return sha1_hex(module_id + password)
-
-
-def parse_manifest(text: str) -> dict[str, str]:
-    """The main section of a JAR manifest as a dict (continuation lines joined).
-
-    Raises ValueError with the line number for a line that is not `Name: value`.
-    """
-    headers: dict[str, str] = {}
-    last: str | None = None
-    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
-        if line == "":
-            if headers:
-                break  # the main section ends at the first blank line
-            continue
-        if line.startswith(" ") and last is not None:
-            headers[last] += line[1:]
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or " " in name:
-            raise ValueError(f"line {number} is not 'Name: value'")
-        last = name
-        headers[name] = value[1:] if value.startswith(" ") else value
-    return headers
-
-
 def _safe_member_name(name: str) -> bool:
     """False for ZIP names that would escape an extraction folder."""
     if name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
@@ -191,15 +155,10 @@ def _safe_member_name(name: str) -> bool:
     return ".." not in PurePosixPath(name).parts
 
 
-def _xml_parser() -> etree.XMLParser:
-    # No entity expansion, no network, no DTD: a descriptor is data from an upload.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def parse_descriptor(data: bytes, source: str) -> etree._Element:
     """The descriptor's root element; Refused naming `source` if it is not well-formed XML."""
     try:
-        root = etree.fromstring(data, _xml_parser())
+        root = etree.fromstring(data, safe_xml_parser())
     except etree.XMLSyntaxError as exc:
         raise Refused(f"{source}: {DESCRIPTOR_NAME} is not well-formed XML ({exc}).") from None
     if root.tag != "module":

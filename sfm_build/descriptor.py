@@ -3,18 +3,16 @@
 `render_descriptor` builds the template context from the module metadata, the configuration
 form (`breakthrough.form.load_form()`) and the names of the files packaged beside it, and renders
 `templates/module-descriptor.xml.j2`. `validate_descriptor` checks the result against our XSD
-(`schema/module-descriptor.xsd`) and the STARFACE integrity rules before anything is written.
+(`sfm_format`) and the STARFACE integrity rules before anything is written.
 
 Every id in the descriptor is a UUIDv5 under the module's id, so it is the same on every build.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,10 +22,11 @@ from breakthrough.form import Tab
 from sfm_build.errors import BuildError
 from sfm_build.metadata import STARFACE_LOCALES, TRANSLATED_LOCALES, ModuleMetadata, Variant
 from sfm_build.rendering import TEMPLATES_DIR, render
+from sfm_format.integrity import no_license_id, write_hash
+from sfm_format.schema import descriptor_schema, safe_xml_parser
 
 DESCRIPTOR_NAME = "module-descriptor.xml"
 DESCRIPTOR_TEMPLATE = "module-descriptor.xml.j2"
-SCHEMA_PATH = Path(__file__).with_name("schema") / "module-descriptor.xsd"
 SPEC_VERSION = 5
 
 # The module's Java entry classes (module_src/jvm_src/common/de/obyte/breakthrough/).
@@ -60,20 +59,6 @@ class ResourceKeys:
 def stable_id(module_id: str, what: str) -> str:
     """A UUID that names `what` inside the module and is the same on every build."""
     return str(uuid.uuid5(uuid.UUID(module_id), what))
-
-
-def sha1_hex(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def no_license_id(module_id: str, last_changed_time: int) -> str:
-    """STARFACE's rule for a module that needs no STARFACE licence key."""
-    return sha1_hex(f"{module_id}{last_changed_time}STARFACE")
-
-
-def write_hash(module_id: str, password: str = "") -> str:
-    """STARFACE's rule for the edit password hash; an empty password gives sha1_hex(id)."""
-    return sha1_hex(module_id + password)
 
 
 def _keys(key: str, prop: str, texts: dict[str, str], others: str | None) -> ResourceKeys:
@@ -254,26 +239,17 @@ def render_descriptor(
     return render(templates_dir, DESCRIPTOR_TEMPLATE, context).encode("utf-8")
 
 
-@cache
-def _schema() -> etree.XMLSchema:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
-
-
 def validate_descriptor(data: bytes, source: str) -> etree._Element:
     """Check a descriptor against our XSD and the STARFACE integrity rules.
 
     Returns the parsed root. BuildError naming `source`, the line and the rule on the first
     fault. Works for real exports too (their noLicenseId follows the same rule).
     """
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
     try:
-        root = etree.fromstring(data, parser)
+        root = etree.fromstring(data, safe_xml_parser())
     except etree.XMLSyntaxError as exc:
         raise BuildError(f"{source}: not well-formed XML: {exc}.") from None
-    schema = _schema()
+    schema = descriptor_schema()
     if not schema.validate(root):
         error = schema.error_log[0]
         raise BuildError(

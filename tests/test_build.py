@@ -199,7 +199,7 @@ def test_archive_is_deterministic_jar(dists: tuple[Path, Path, str], variant: st
 def test_descriptor_follows_starface(dists: tuple[Path, Path, str], variant: str) -> None:
     path = sfm(dists[0], variant)
     root = descriptor(path)
-    schema = etree.XMLSchema(etree.parse(str(REPO / "sfm_build/schema/module-descriptor.xsd")))
+    schema = etree.XMLSchema(etree.parse(str(REPO / "sfm_format/schema/module-descriptor.xsd")))
     assert schema.validate(root), schema.error_log
     assert root.get("moduleType") == "EXTENDED"
     assert root.get("version") == str(META["module"]["build_number"])

@@ -15,15 +15,15 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from breakthrough.form import load_form
-from runtime.sfm_file import parse_manifest
 from sfm_build.archive import FALLBACK_EPOCH, ZIP_EPOCH_MIN, build_timestamp, jar_bytes
 from sfm_build.descriptor import render_descriptor, validate_descriptor
 from sfm_build.errors import BuildError
 from sfm_build.manifest import to_jar_manifest
 from sfm_build.metadata import parse_metadata
+from sfm_format.manifest import parse_manifest
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO / "sfm_build" / "schema" / "module-descriptor.xsd"
+SCHEMA = REPO / "sfm_format" / "schema" / "module-descriptor.xsd"
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "starface-sfm"
 if not REFERENCE.is_dir():
     REFERENCE = Path("/work/shared/reference/starface-sfm")
@@ -182,7 +182,7 @@ def test_timestamp_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_no_license_id_rule_matches_facts() -> None:
     # FACTS.md: sha1_hex(id + lastChangedTime + "STARFACE"), checked on a real export
-    from sfm_build.descriptor import no_license_id, write_hash
+    from sfm_format.integrity import no_license_id, write_hash
 
     module_id = "1f410088-4882-4403-a7ea-c594a9be70ca"
     assert no_license_id(module_id, 1709845628402) == "60df661bd753d9f332d766432cca253cdfd9bc4c"

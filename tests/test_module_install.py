@@ -52,12 +52,6 @@ def _export(data: Path, name: str = "Teamleiter") -> str:
     return out
 
 
-def test_the_schema_copy_of_the_host_is_the_build_schema() -> None:
-    build = REPO / "sfm_build" / "schema" / "module-descriptor.xsd"
-    host = REPO / "runtime" / "modules" / "module-descriptor.xsd"
-    assert host.read_bytes() == build.read_bytes()
-
-
 def test_the_vendor_build_installs_runnable(tmp_path: Path, sfm_files: dict[str, Path]) -> None:
     data = tmp_path / "data"
     result = _install(data, sfm_files["current"])

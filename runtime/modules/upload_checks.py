@@ -14,13 +14,14 @@ import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
 from runtime.errors import Refused
+from sfm_format import manifest as format_manifest
+from sfm_format.integrity import no_license_id
+from sfm_format.schema import descriptor_schema, safe_xml_parser
 
 MANIFEST_NAME = "META-INF/MANIFEST.MF"
 DESCRIPTOR_NAME = "module-descriptor.xml"
@@ -70,15 +71,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 def _refuse(path: Path, reason: str) -> Refused:
     return Refused(f"{path.name}: {reason}; nothing was installed.")
-
-
-def sha1_hex(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def expected_no_license_id(module_id: str, last_changed_time: str) -> str:
-    """STARFACE's noLicenseId: sha1_hex(id + lastChangedTime + "STARFACE")."""
-    return sha1_hex(module_id + last_changed_time + "STARFACE")
 
 
 def parse_version(text: str, what: str) -> tuple[int, ...]:
@@ -158,50 +150,13 @@ def _read_capped(
 
 
 def parse_manifest(path: Path, raw: bytes) -> dict[str, str]:
-    """The main section of a JAR manifest (continuation lines joined)."""
+    """The main section of the upload's JAR manifest; Refused naming the line at fault."""
     try:
-        text = raw.decode("utf-8")
+        return format_manifest.parse_manifest(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise _refuse(path, f"{MANIFEST_NAME} is not UTF-8") from None
-    attributes: dict[str, str] = {}
-    last: str | None = None
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
-        if not line.strip():
-            if attributes:
-                break  # the main section ends at the first blank line
-            continue
-        if line.startswith(" ") and last is not None:
-            attributes[last] += line[1:]
-            continue
-        key, sep, value = line.partition(":")
-        if not sep or not key.strip():
-            raise _refuse(path, f"{MANIFEST_NAME} line {number} is not 'Name: value'")
-        last = key.strip()
-        attributes[last] = value.strip()
-    return attributes
-
-
-SCHEMA_NAME = "module-descriptor.xsd"
-
-
-@cache
-def _schema() -> etree.XMLSchema:
-    """The module descriptor XSD: the host's own copy of sfm_build/schema's (a test keeps the
-    two identical; the host must not import the build)."""
-    xsd = resources.files("runtime.modules").joinpath(SCHEMA_NAME).read_bytes()
-    return etree.XMLSchema(etree.fromstring(xsd, _safe_parser()))
-
-
-def _safe_parser() -> etree.XMLParser:
-    """No entity expansion, no DTD loading, no network: the descriptor is untrusted."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=False,
-    )
+    except ValueError as exc:
+        raise _refuse(path, f"{MANIFEST_NAME} {exc}") from None
 
 
 def parse_descriptor(path: Path, raw: bytes) -> etree._Element:
@@ -209,7 +164,7 @@ def parse_descriptor(path: Path, raw: bytes) -> etree._Element:
     if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
         raise _refuse(path, f"{DESCRIPTOR_NAME} declares a DTD or entities, which are not allowed")
     try:
-        root = etree.fromstring(raw, _safe_parser())
+        root = etree.fromstring(raw, safe_xml_parser())
     except etree.XMLSyntaxError as exc:
         raise _refuse(
             path, f"{DESCRIPTOR_NAME} is not well-formed XML (line {exc.lineno}: {exc.msg})"
@@ -219,7 +174,7 @@ def parse_descriptor(path: Path, raw: bytes) -> etree._Element:
         raise _refuse(path, f"{DESCRIPTOR_NAME} declares a DTD, which is not allowed")
     if any(isinstance(node, etree._Entity) for node in root.iter()):
         raise _refuse(path, f"{DESCRIPTOR_NAME} uses XML entities, which are not allowed")
-    schema = _schema()
+    schema = descriptor_schema()
     if not schema.validate(root):
         error = schema.error_log.last_error
         where = f"line {error.line}: " if error is not None else ""
@@ -337,7 +292,7 @@ def check_archive(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedUpload:
         raise _refuse(path, f"{DESCRIPTOR_NAME} module version {version_text!r} is not an integer")
     last_changed = root.get("lastChangedTime") or ""
     no_license = root.findtext("noLicenseId")
-    expected = expected_no_license_id(module_id, last_changed)
+    expected = no_license_id(module_id, last_changed)
     if (no_license or "").strip().lower() != expected:
         raise _refuse(
             path,
