@@ -29,9 +29,9 @@ REDIRECT_KINDS = ("always", "busy", "timeout")
 STRATEGIES = ("parallel", "sequential", "round_robin")
 DEFAULT_TIMEOUT_SECONDS = 20
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
-_DIGITS = re.compile(r"^\d*$")
+_ID = re.compile(r"^[\w][\w.@-]{0,63}\Z")
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}\Z")
+_DIGITS = re.compile(r"^[0-9]*\Z")
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
     for i, raw in enumerate(users_raw):
         where = f"users[{i}]"
         u = c.table(raw, where)
-        uid = c.string(u, "id", where, pattern=_ID, hint=" (letters, digits, _ . -)")
+        uid = c.string(u, "id", where, pattern=_ID, hint=" (up to 64 letters, digits, _ . @ -)")
         where = f"users[{i}] (id {uid!r})"
         c.no_unknown(
             u, ("id", "name", "numbers", "dnd", "call_waiting", "busy", "redirects"), where
@@ -313,7 +313,7 @@ def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
     for i, raw in enumerate(groups_raw):
         where = f"groups[{i}]"
         g = c.table(raw, where)
-        gid = c.string(g, "id", where, pattern=_ID, hint=" (letters, digits, _ . -)")
+        gid = c.string(g, "id", where, pattern=_ID, hint=" (up to 64 letters, digits, _ . @ -)")
         where = f"groups[{i}] (id {gid!r})"
         c.no_unknown(g, ("id", "name", "numbers", "members", "strategy"), where)
         claim_id(gid, where)
