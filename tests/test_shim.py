@@ -289,3 +289,23 @@ def test_close_ends_the_hook_threads(jvm: None) -> None:
     h.register_hook("closing", Noop())
     h.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("sfhost-hook-closing-")]
+
+
+def test_queued_hook_answers_a_synchronous_java_caller(jvm: None) -> None:
+    # A module's Java entry class may wrap the bridge as a plain KernelHook and call onCall;
+    # the answer of the Python hook arrives in the overrides it passes.
+    class Dnd:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            return HookAnswer(ignore_dnd=True, applied=(("X", ("bypass_dnd",)),))
+
+    bench = jpype.JClass("de.sfhost.core.RoutingBench")
+    h = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS)
+    try:
+        h.load_directory(load_directory(OFFICE))
+        h.register_hook("m", Dnd())
+        overrides = jpype.JClass("de.sfhost.module.api.CallOverrides")()
+        h.java_hook("m").onCall(bench.contextFor(h.core, "202", "203"), overrides)
+    finally:
+        h.close()
+    assert overrides.isIgnoreDnd() and not overrides.isForceCallWaiting()
+    assert [list(map(str, a)) for a in overrides.getApplied()] == [["X", "bypass_dnd"]]

@@ -46,11 +46,22 @@ public final class QueuedHook implements KernelHook, AsyncHook {
         return r.future;
     }
 
-    /** The synchronous form, for callers outside the core: waits without a budget. */
+    /** How long the synchronous {@link #onCall} waits at most, so no caller blocks forever. */
+    public static final long SYNC_WAIT_MILLIS = 10_000;
+
+    /**
+     * The synchronous form, for callers outside the core (e.g. a module's Java entry class
+     * wrapping this hook); waits at most {@link #SYNC_WAIT_MILLIS}. The core itself uses
+     * {@link #start} and its own time budget.
+     */
     @Override
     public void onCall(CallContext ctx, CallOverrides overrides) throws Exception {
+        CompletableFuture<CallOverrides> f = start(ctx);
         try {
-            overrides.addAll(start(ctx).get());
+            overrides.addAll(f.get(SYNC_WAIT_MILLIS, TimeUnit.MILLISECONDS));
+        } catch (java.util.concurrent.TimeoutException e) {
+            f.cancel(false);
+            throw e;
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
         }
