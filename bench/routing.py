@@ -12,10 +12,13 @@ call's time is taken on the worker, from entering the core to its result):
 - `main_thread_proxy_ns`: the bridge floor: Java calling the same no-op hook through a plain
   JProxy (`runtime.shim.direct_proxy`) on the main Python thread, i.e. a thread Python entered.
 
+The cases are measured in interleaved rounds (`--rounds`); each figure is the best round, the
+one least disturbed by other processes on the machine (medians go to stderr).
+
 For comparison, stderr also shows the naive design (the Java worker calling the JProxy
 directly, paying for a Python thread state per call) and the raw cost of the hooks in Python.
 
-Run: `.venv/bin/python bench/routing.py [--calls N]`.
+Run: `.venv/bin/python bench/routing.py [--calls N] [--rounds R]`.
 """
 
 from __future__ import annotations
@@ -149,8 +152,8 @@ def concurrent_p99(core: Any, calls_each: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000, help="sequential calls per round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over all cases")
+    parser.add_argument("--calls", type=int, default=1500, help="sequential calls per round")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds over all cases")
     parser.add_argument(
         "--hook-threads", type=int, default=2, help="Python threads serving the hook"
     )
@@ -175,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_jvm()
     stage = "PostTargetDeterminationIncoming"
     bench = jpype.JClass("de.sfhost.core.RoutingBench")
-    host = RoutingHost(
-        hook_budget_ms=1000.0, hook_threads=args.hook_threads, spin_us=args.spin_us
-    )
+    host = RoutingHost(hook_budget_ms=1000.0, hook_threads=args.hook_threads, spin_us=args.spin_us)
     host.load_directory(directory)
     core = host.core
     noop = NoopHook()
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.callHookHere(proxy, ctx, 2000)
 
     # Rounds interleave the cases, so that load from other processes on this machine hits
-    # them alike; each figure is the median over the rounds.
+    # them alike; each figure is the best round (as timeit does: the round least disturbed
+    # by other processes), every case and the floor alike. Medians go to stderr.
     means: dict[str, list[float]] = {c: [] for c in cases}
     p99s: dict[str, list[float]] = {c: [] for c in cases}
     floors: list[float] = []
@@ -217,9 +219,15 @@ def main(argv: list[str] | None = None) -> int:
         # The bridge floor: Java calls the same no-op hook through a plain JProxy, on the
         # main Python thread (a thread Python entered).
         floors.append(float(bench.callHookHere(proxy, ctx, args.calls)) / args.calls)
-    ns = {c: statistics.median(v) for c, v in means.items()}
-    p99 = {c: statistics.median(v) for c, v in p99s.items()}
-    floor_ns = statistics.median(floors)
+    ns = {c: min(v) for c, v in means.items()}
+    p99 = {c: min(v) for c, v in p99s.items()}
+    floor_ns = min(floors)
+    medians = {c: round(statistics.median(v)) for c, v in means.items()}
+    print(
+        f"medians over {args.rounds} rounds: ns_per_call {medians}, "
+        f"main_thread_proxy_ns {round(statistics.median(floors))}",
+        file=sys.stderr,
+    )
 
     # The naive design, for the record: the Java-owned thread calls the JProxy itself.
     core.unregister("bench", stage)
