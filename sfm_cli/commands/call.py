@@ -92,7 +92,9 @@ def route_installed(data_dir: Path, caller: str, called: str) -> dict[str, Any]:
     """Route one call through the host built from the data folder."""
     try:
         from runtime.host import load_host  # written by the module manager's part
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "runtime.host":
+            raise  # a real bug inside the host, not a missing part
         raise Refused(
             "sfm call without --pbx needs the PBX host (runtime.host), which is not part of "
             "this installation yet; use --pbx DIR.toml [--instance INSTANCE.toml ...]."
