@@ -28,11 +28,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
+# The test extras include everything the base install has, so a fresh test stamp does for both.
 extras=""
 [ "$want_test" = 1 ] && extras="[test]"
-stamp=".venv/.installed${extras}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+fresh() { [ -f "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
+if ! fresh ".venv/.installed${extras}" && ! fresh ".venv/.installed[test]"; then
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -e ".${extras}"
-    touch "$stamp"
+    touch ".venv/.installed${extras}"
 fi
