@@ -1,0 +1,1 @@
+"""The module manager: upload checks, install/upgrade/rollback, instances, instance logs."""
