@@ -154,12 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1500, help="sequential calls per round")
     parser.add_argument("--rounds", type=int, default=10, help="rounds over all cases")
-    parser.add_argument(
-        "--hook-threads", type=int, default=2, help="Python threads serving the hook"
-    )
-    parser.add_argument(
-        "--spin-us", type=float, default=0.0, help="poll this long before parking (see shim)"
-    )
     args = parser.parse_args(argv)
     import jpype
 
@@ -178,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_jvm()
     stage = "PostTargetDeterminationIncoming"
     bench = jpype.JClass("de.sfhost.core.RoutingBench")
-    host = RoutingHost(hook_budget_ms=1000.0, hook_threads=args.hook_threads, spin_us=args.spin_us)
+    host = RoutingHost(hook_budget_ms=1000.0)
     host.load_directory(directory)
     core = host.core
     noop = NoopHook()

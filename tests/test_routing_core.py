@@ -581,6 +581,45 @@ def test_calls_after_a_hang_are_served_again(jvm: None) -> None:
     assert second["outcome"] == "ring" and second["module_errors"] == []
 
 
+def test_hanging_hook_does_not_use_up_the_worker_threads(jvm: None) -> None:
+    # Each call left behind in a hanging hook holds one worker thread; the core starts a new
+    # worker in its place, so with 2 workers and both stuck, calls still route, and the other
+    # module's answer still counts. Once as many calls as there are workers are stuck in the
+    # hook, it is skipped at once (not waited for) until it returns again.
+    hanging = HangingHook()
+    fast = FixedHook("Anklopfen", force_call_waiting=True)
+    h = RoutingHost(hook_budget_ms=200, workers=2)
+    try:
+        h.register_hook("slow", hanging)
+        h.register_hook("fast", fast)
+        h.load_directory(directory(user("anna", "201", dnd=True, busy=True)))
+        results = []
+        took = []
+        for _ in range(4):
+            started = time.monotonic()
+            results.append(h.route(OUTSIDE_CALLER, "201"))
+            took.append(time.monotonic() - started)
+        hanging.release.set()
+        deadline = time.monotonic() + 5
+        after = h.route(OUTSIDE_CALLER, "201")
+        while after["module_errors"] and time.monotonic() < deadline:
+            time.sleep(0.05)  # the stuck calls are still returning from the hook
+            after = h.route(OUTSIDE_CALLER, "201")
+    finally:
+        hanging.release.set()
+        h.close()
+    for r in results:
+        assert [a["instance"] for a in r["applied"]] == ["Anklopfen"]
+        assert len(r["module_errors"]) == 1 and r["module_errors"][0].startswith("slow:")
+    assert all("within 200 ms" in r["module_errors"][0] for r in results[:2])
+    assert all("still waiting" in r["module_errors"][0] for r in results[2:])
+    assert all(t >= 0.19 for t in took[:2])
+    assert all(t < 0.19 for t in took[2:])
+    assert len(fast.calls) >= 5
+    assert [a["instance"] for a in after["applied"]] == ["Late", "Anklopfen"]
+    assert after["module_errors"] == []
+
+
 def test_disabled_module_is_not_called(jvm: None) -> None:
     # "Without a valid trial or licence the instance stops changing calls; calls themselves
     # always go through": a disabled module is not called, the call routes as if it were

@@ -13,17 +13,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The STARFACE-style routing core. A call comes in on one of the core's own worker threads;
@@ -37,6 +34,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * the result and in the module's log. Hooks are consulted once per call, for the target the PBX
  * determined from the called number; parties further along a forwarding chain get the plain PBX
  * behaviour.
+ *
+ * <p>Hooks run directly on the call's worker thread, one after another, each with the whole
+ * budget from the moment it is asked. A watchdog thread enforces the budget: when a hook
+ * overruns, the watchdog records the error, and a new worker carries the call on (the next
+ * hooks, then the routing) and completes its result; the stuck worker is left behind, ends once
+ * the hook returns (its late answer is discarded), and is not counted in the pool meanwhile. A
+ * hook with as many calls stuck in it as the pool has workers is skipped at once, so a hook
+ * that hangs for good cannot make the core start thread after thread.
  */
 public final class RoutingCore implements HookRegistry {
     public static final int DEFAULT_WORKERS = 16;
@@ -63,6 +68,8 @@ public final class RoutingCore implements HookRegistry {
         final String moduleId;
         final KernelHook hook;
         final ModuleLog log;
+        /** Calls the watchdog gave up on whose hook has not returned yet. */
+        final AtomicInteger stuck = new AtomicInteger();
 
         Registration(String moduleId, KernelHook hook, ModuleLog log) {
             this.moduleId = moduleId;
@@ -77,29 +84,38 @@ public final class RoutingCore implements HookRegistry {
     private final Map<String, String> disabled = new ConcurrentHashMap<>();
     private volatile long budgetNanos = DEFAULT_BUDGET_NANOS;
     private volatile int hopLimit = DEFAULT_HOP_LIMIT;
-    private volatile long answerSpinNanos = 0;
     private final AtomicLong callCounter = new AtomicLong();
-    private final ExecutorService workers;
-    private final ExecutorService hookThreads;
+    private final WorkerPool workers;
     private final int workerCount;
+    private final Thread watchdog;
+    private static final AtomicInteger CORES = new AtomicInteger();
+    /**
+     * Python hooks are entered one worker at a time, first come first served. Without it, 16
+     * workers fight for the GIL, and CPython lets the thread that just dropped it take it back
+     * at once, so others wait for its 5 ms switch interval (p99 of milliseconds). One gate for
+     * the process, as there is one GIL. The watchdog releases the permit of a hook it gives up.
+     */
+    private static final Semaphore PYTHON_GATE = new Semaphore(1, true);
 
     public RoutingCore(int workerThreads) {
+        int n = CORES.incrementAndGet();
         this.workerCount = workerThreads;
-        this.workers = Executors.newFixedThreadPool(workerThreads, daemonThreads("sfhost-call-"));
-        this.hookThreads = Executors.newCachedThreadPool(daemonThreads("sfhost-hook-"));
+        this.workers = new WorkerPool(workerThreads, "sfhost-call-" + n + "-");
+        this.watchdog = new Thread(this::watch, "sfhost-watchdog-" + n);
+        this.watchdog.setDaemon(true);
+        this.watchdog.start();
     }
 
     public RoutingCore() {
         this(DEFAULT_WORKERS);
     }
 
-    private static ThreadFactory daemonThreads(final String prefix) {
-        final AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+    /**
+     * Start every later worker thread through {@code host} (see {@link ThreadHost}); set it
+     * before the first call, since workers start with the first call and live on.
+     */
+    public void setThreadHost(ThreadHost host) {
+        workers.setThreadHost(host);
     }
 
     // ---- configuration -------------------------------------------------------------------
@@ -140,25 +156,25 @@ public final class RoutingCore implements HookRegistry {
         return hopLimit;
     }
 
-    /**
-     * How long a worker polls for a hook's answer before it parks: trades a little CPU for
-     * not paying a thread wake-up on fast answers (0: park at once).
-     */
-    public void setAnswerSpinNanos(long nanos) {
-        this.answerSpinNanos = Math.max(0, nanos);
-    }
-
     public int getWorkerCount() {
         return workerCount;
     }
 
-    /** Stop the core's threads; calls already running finish, later ones are refused. */
+    /** Stop the core's threads; calls already queued finish, later ones are refused. */
     public void shutdown() {
         workers.shutdown();
-        hookThreads.shutdown();
+        LockSupport.unpark(watchdog);
     }
 
-    ExecutorService workers() {
+    /**
+     * Wait up to {@code millis} for the worker threads to end after {@link #shutdown}; false
+     * if some are still running (e.g. stuck in a hook that has not returned).
+     */
+    public boolean awaitTermination(double millis) throws InterruptedException {
+        return workers.awaitTermination((long) (millis * 1_000_000L), TimeUnit.NANOSECONDS);
+    }
+
+    WorkerPool workers() {
         return workers;
     }
 
@@ -248,7 +264,9 @@ public final class RoutingCore implements HookRegistry {
 
     /** Route a call on one of the core's worker threads; the future holds the result. */
     public Future<RouteResult> submit(final String caller, final String called) {
-        return workers.submit(() -> routeOnThisThread(caller, called));
+        final CompletableFuture<RouteResult> done = new CompletableFuture<>();
+        workers.execute(() -> start(caller, called, done));
+        return done;
     }
 
     /**
@@ -256,12 +274,7 @@ public final class RoutingCore implements HookRegistry {
      * IllegalArgumentException with a message naming it.
      */
     public RouteResult route(String caller, String called) throws Exception {
-        try {
-            return submit(caller, called).get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            throw c instanceof Exception ? (Exception) c : e;
-        }
+        return await(submit(caller, called));
     }
 
     /** {@link #route} as the JSON of `sfm call` (one string across the bridge). */
@@ -270,25 +283,269 @@ public final class RoutingCore implements HookRegistry {
     }
 
     /**
-     * Route a call on the current thread (the core's workers call this). {@code caller} is
-     * null for a withheld number; both numbers as signalled, already normalised.
+     * Route a call on the current thread when it is one of this core's workers (the benchmark
+     * measures calls this way), else on a worker as {@link #route} does. {@code caller} is null
+     * for a withheld number; both numbers as signalled, already normalised. If a hook overruns
+     * the budget, the result comes from the worker that carried the call on, once this thread's
+     * hook has returned.
      */
-    public RouteResult routeOnThisThread(String caller, String called) {
-        Directory dir = directory;
-        String callId = "call-" + callCounter.incrementAndGet();
-        RouteResult result = new RouteResult(callId);
-        Party target = dir.lookup(called);
-        if (target == null) {
-            throw new IllegalArgumentException(
-                    "no user or group of the PBX directory has the number " + called);
+    public RouteResult routeOnThisThread(String caller, String called) throws Exception {
+        Thread t = Thread.currentThread();
+        if (!(t instanceof WorkerPool.Worker) || ((WorkerPool.Worker) t).pool != workers) {
+            return route(caller, called);
         }
-        Party callerParty = dir.lookup(caller);
-        if (target instanceof Group) {
-            ringGroup(dir, (Group) target, result);
-            return result;
-        }
-        CallOverrides overrides = runHooks(new CallView(callId, caller, called, target), result);
+        CompletableFuture<RouteResult> done = new CompletableFuture<>();
+        start(caller, called, done);
+        return await(done);
+    }
 
+    private static RouteResult await(Future<RouteResult> f) throws Exception {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof Exception ? (Exception) c : e;
+        }
+    }
+
+    /** One call to a user between target determination and routing; see {@link #carryOn}. */
+    private final class RoutedCall {
+        final String caller;
+        final String called;
+        final Directory dir;
+        final User target;
+        final CallView ctx;
+        final RouteResult result;
+        final Registration[] regs;
+        final long budget;
+        final CompletableFuture<RouteResult> done;
+        final CallOverrides total = new CallOverrides();
+        // Guarded by this: the worker carrying the call and the watchdog both change them.
+        /** The next registration to ask. */
+        int next;
+        /** Which carrier owns the call; the watchdog moves it on when it gives up a hook. */
+        int epoch;
+        /** The registration being asked (-1: none) and when its budget ends. */
+        int asking = -1;
+        long deadline;
+        /** The carrier holds the permit of {@link #PYTHON_GATE} for the hook it asks. */
+        boolean holdsGate;
+
+        RoutedCall(String caller, String called, Directory dir, User target, RouteResult result,
+                Registration[] regs, CompletableFuture<RouteResult> done) {
+            this.caller = caller;
+            this.called = called;
+            this.dir = dir;
+            this.target = target;
+            this.ctx = new CallView(result.callId, caller, called, target);
+            this.result = result;
+            this.regs = regs;
+            this.budget = budgetNanos;
+            this.done = done;
+        }
+
+        /** Skip registration {@code r} for this call: result and module log say why. */
+        void skip(Registration r, String error, String detail) {
+            result.moduleErrors.add(r.moduleId + ": " + error);
+            if (r.log != null) {
+                r.log.error("call " + ctx.getCallId() + " from "
+                        + (caller == null ? "anonymous" : caller) + " to " + called + ": " + error
+                        + (detail == null ? "" : "\n" + detail));
+            }
+        }
+
+        /** Watchdog: if {@code w}'s hook for this call overran, give it up and carry on. */
+        void overrun(WorkerPool.Worker w, long now) {
+            synchronized (this) {
+                if (asking < 0 || now - deadline < 0 || w.asking != this) {
+                    return;
+                }
+                Registration r = regs[asking];
+                if (holdsGate) {
+                    holdsGate = false;
+                    PYTHON_GATE.release();
+                }
+                r.stuck.incrementAndGet();
+                skip(r, "hook did not answer within " + formatMillis(budget)
+                        + "; the call was routed as if the module were absent", null);
+                asking = -1;
+                final int nextEpoch = ++epoch;
+                workers.replace(w, () -> carryOn(this, nextEpoch));
+            }
+        }
+    }
+
+    /**
+     * Determine the target and route the call, completing {@code done}, on this thread;
+     * when a hook overruns, another worker completes it (see {@link #carryOn}).
+     */
+    private void start(String caller, String called, CompletableFuture<RouteResult> done) {
+        RoutedCall c;
+        try {
+            Directory dir = directory;
+            String callId = "call-" + callCounter.incrementAndGet();
+            RouteResult result = new RouteResult(callId);
+            Party target = dir.lookup(called);
+            if (target == null) {
+                throw new IllegalArgumentException(
+                        "no user or group of the PBX directory has the number " + called);
+            }
+            if (target instanceof Group) {
+                ringGroup(dir, (Group) target, result);
+                done.complete(result);
+                return;
+            }
+            c = new RoutedCall(caller, called, dir, (User) target, result, registrations, done);
+        } catch (Throwable t) {
+            done.completeExceptionally(t);
+            return;
+        }
+        carryOn(c, 0);
+    }
+
+    /**
+     * Ask the call's remaining hooks, each on this thread within the budget, then route and
+     * complete the call; {@code epoch} is the carrier's claim on the call. A carrier whose hook
+     * the watchdog gave up on drops out when the hook returns: its answer is discarded.
+     */
+    private void carryOn(RoutedCall c, int epoch) {
+        try {
+            Thread t = Thread.currentThread();
+            WorkerPool.Worker self = t instanceof WorkerPool.Worker ? (WorkerPool.Worker) t : null;
+            int stuckLimit = Math.max(2, workerCount);
+            while (true) {
+                Registration r = null;
+                synchronized (c) {
+                    if (c.epoch != epoch) {
+                        return;
+                    }
+                    while (c.next < c.regs.length) {
+                        Registration candidate = c.regs[c.next++];
+                        if (disabled.containsKey(candidate.moduleId)) {
+                            continue;
+                        }
+                        int stuck = candidate.stuck.get();
+                        if (stuck >= stuckLimit) {
+                            c.skip(candidate, "hook skipped, " + stuck + " earlier calls are"
+                                    + " still waiting for it; the call was routed as if the"
+                                    + " module were absent", null);
+                            continue;
+                        }
+                        r = candidate;
+                        c.asking = c.next - 1;
+                        c.deadline = System.nanoTime() + c.budget;
+                        break;
+                    }
+                }
+                if (r == null) {
+                    break;
+                }
+                if (self != null) {
+                    self.asking = c;
+                }
+                CallOverrides own = new CallOverrides();
+                Throwable failure = null;
+                boolean gated = r.hook instanceof PythonHook;
+                if (gated && !enterGate(c, epoch)) {
+                    if (self != null) {
+                        self.asking = null;
+                    }
+                    r.stuck.decrementAndGet(); // not stuck in the hook: it never got in
+                    return; // the watchdog gave the hook up while this worker waited
+                }
+                try {
+                    r.hook.onCall(c.ctx, own);
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                if (self != null) {
+                    self.asking = null;
+                }
+                synchronized (c) {
+                    if (c.holdsGate) {
+                        c.holdsGate = false;
+                        PYTHON_GATE.release();
+                    }
+                    if (c.epoch != epoch) {
+                        r.stuck.decrementAndGet(); // the late answer is discarded
+                        return;
+                    }
+                    c.asking = -1;
+                    if (failure == null) {
+                        c.total.addAll(own);
+                    } else {
+                        String message = failure instanceof HookFailure ? failure.getMessage()
+                                : failure.toString();
+                        String detail = failure instanceof HookFailure
+                                ? ((HookFailure) failure).getDetail() : stackTrace(failure);
+                        c.skip(r, "hook failed (" + message
+                                + "); the call was routed as if the module were absent", detail);
+                    }
+                }
+            }
+            RouteResult result;
+            synchronized (c) {
+                result = c.result;
+                result.applied.addAll(c.total.getApplied());
+            }
+            c.done.complete(follow(c.dir, c.target, c.caller, c.called,
+                    c.regs.length == 0 ? null : c.total, result));
+        } catch (Throwable e) {
+            c.done.completeExceptionally(e);
+        }
+    }
+
+    /**
+     * Wait for the Python gate within the hook's budget; false if the watchdog gave the hook
+     * up meanwhile (then this carrier drops out and holds no permit).
+     */
+    private static boolean enterGate(RoutedCall c, int epoch) throws InterruptedException {
+        long deadline;
+        synchronized (c) {
+            deadline = c.deadline;
+        }
+        while (true) {
+            long left = deadline - System.nanoTime();
+            // Past the deadline the watchdog gives the hook up; wait for it in short steps.
+            boolean got = PYTHON_GATE.tryAcquire(Math.max(left, 1_000_000L), TimeUnit.NANOSECONDS);
+            synchronized (c) {
+                if (c.epoch != epoch) {
+                    if (got) {
+                        PYTHON_GATE.release();
+                    }
+                    return false;
+                }
+                if (got) {
+                    c.holdsGate = true;
+                    return true;
+                }
+            }
+        }
+    }
+
+    /** The watchdog's loop: gives up overrunning hooks, until the core is shut down and idle. */
+    private void watch() {
+        while (!(workers.isShutdown() && workers.workers().isEmpty())) {
+            long tick = Math.max(500_000L, Math.min(budgetNanos / 10, 5_000_000L));
+            LockSupport.parkNanos(this, tick);
+            long now = System.nanoTime();
+            for (WorkerPool.Worker w : workers.workers()) {
+                Object asked = w.asking;
+                if (asked instanceof RoutedCall) {
+                    try {
+                        ((RoutedCall) asked).overrun(w, now);
+                    } catch (Throwable e) {
+                        // e.g. no thread could be started: try again on the next tick
+                    }
+                }
+            }
+        }
+    }
+
+    /** Route a call to user {@code target} with the hooks' overrides (null: no hooks). */
+    private RouteResult follow(Directory dir, User target, String caller, String called,
+            CallOverrides overrides, RouteResult result) {
+        Party callerParty = dir.lookup(caller);
         Set<String> chain = new HashSet<>();
         chain.add(target.id);
         Party current = target;
@@ -420,101 +677,7 @@ public final class RoutingCore implements HookRegistry {
         result.outcome = result.rings.isEmpty() ? "busy" : "ring";
     }
 
-    // ---- hooks ---------------------------------------------------------------------------
-
-    /** Run every enabled hook within the budget and add up the answers that came in time. */
-    private CallOverrides runHooks(CallContext ctx, RouteResult result) {
-        Registration[] regs = registrations;
-        if (regs.length == 0) {
-            return null;
-        }
-        long start = System.nanoTime();
-        long budget = budgetNanos;
-        @SuppressWarnings("unchecked")
-        CompletableFuture<CallOverrides>[] pending = new CompletableFuture[regs.length];
-        for (int i = 0; i < regs.length; i++) {
-            if (!disabled.containsKey(regs[i].moduleId)) {
-                pending[i] = startHook(regs[i].hook, ctx);
-            }
-        }
-        CallOverrides total = new CallOverrides();
-        for (int i = 0; i < regs.length; i++) {
-            CompletableFuture<CallOverrides> f = pending[i];
-            if (f == null) {
-                continue;
-            }
-            String error = null;
-            String detail = null;
-            try {
-                spinUntilDone(f, start);
-                long left = start + budget - System.nanoTime();
-                CallOverrides answer = f.get(Math.max(0, left), TimeUnit.NANOSECONDS);
-                total.addAll(answer);
-            } catch (TimeoutException e) {
-                f.cancel(false);
-                error = "hook did not answer within " + formatMillis(budget)
-                        + "; the call was routed as if the module were absent";
-            } catch (ExecutionException | CompletionException e) {
-                Throwable cause = e.getCause() != null ? e.getCause() : e;
-                if (cause instanceof CompletionException && cause.getCause() != null) {
-                    cause = cause.getCause();
-                }
-                String message = cause instanceof HookFailure ? cause.getMessage()
-                        : cause.toString();
-                detail = cause instanceof HookFailure ? ((HookFailure) cause).getDetail()
-                        : stackTrace(cause);
-                error = "hook failed (" + message
-                        + "); the call was routed as if the module were absent";
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                f.cancel(false);
-                error = "routing worker interrupted while waiting for the hook";
-            } catch (java.util.concurrent.CancellationException e) {
-                error = "hook was cancelled; the call was routed as if the module were absent";
-            }
-            if (error != null) {
-                result.moduleErrors.add(regs[i].moduleId + ": " + error);
-                if (regs[i].log != null) {
-                    regs[i].log.error("call " + ctx.getCallId() + " from "
-                            + (ctx.getCallerNumber() == null ? "anonymous" : ctx.getCallerNumber())
-                            + " to " + ctx.getCalledNumber() + ": " + error
-                            + (detail == null ? "" : "\n" + detail));
-                }
-            }
-        }
-        result.applied.addAll(total.getApplied());
-        return total;
-    }
-
-    private void spinUntilDone(CompletableFuture<?> f, long start) {
-        long spin = answerSpinNanos;
-        if (spin <= 0) {
-            return;
-        }
-        long until = start + spin;
-        while (!f.isDone() && System.nanoTime() < until) {
-            Thread.onSpinWait();
-        }
-    }
-
-    private CompletableFuture<CallOverrides> startHook(final KernelHook hook,
-            final CallContext ctx) {
-        if (hook instanceof AsyncHook) {
-            return ((AsyncHook) hook).start(ctx);
-        }
-        // A plain Java hook runs on a hook thread, so a hanging one cannot hold the worker.
-        return CompletableFuture.supplyAsync(() -> {
-            CallOverrides own = new CallOverrides();
-            try {
-                hook.onCall(ctx, own);
-            } catch (RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new CompletionException(e);
-            }
-            return own;
-        }, hookThreads);
-    }
+    // ---- helpers -------------------------------------------------------------------------
 
     private static String formatMillis(long nanos) {
         double ms = nanos / 1_000_000.0;

@@ -1,0 +1,225 @@
+package de.sfhost.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The routing core's worker threads: a fixed number of Java-owned daemon threads taking calls
+ * from one queue, each started through the {@link ThreadHost} when one is set (so a Python
+ * hook called on it pays only the GIL crossing).
+ *
+ * <p>Unlike a plain thread pool, a worker stuck in a hook can be replaced: {@link #replace}
+ * starts a new worker (which first carries on the stuck call) and lets the stuck one end once
+ * its task returns, so the pool keeps its size of working threads.
+ */
+final class WorkerPool extends AbstractExecutorService {
+    /** A pool thread; the core's watchdog reads {@link #asking} to find overrunning hooks. */
+    static final class Worker extends Thread {
+        final WorkerPool pool;
+        private final Runnable first;
+        /** The call whose hook this worker is running right now (null: none). */
+        volatile Object asking;
+        /** Set when a replacement took over: end after the current task. */
+        volatile boolean retiring;
+
+        Worker(WorkerPool pool, String name, Runnable first, boolean retiring) {
+            super(name);
+            this.pool = pool;
+            this.first = first;
+            this.retiring = retiring;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            ThreadHost host = pool.host;
+            final boolean[] ran = new boolean[1];
+            Runnable body = () -> {
+                ran[0] = true;
+                pool.serve(this, first);
+            };
+            try {
+                if (host != null) {
+                    host.run(body);
+                }
+            } catch (Throwable t) {
+                // The host could not run the body (e.g. the Python runtime is going away):
+                // serve without it rather than lose the thread's calls.
+            } finally {
+                if (!ran[0]) {
+                    body.run();
+                }
+            }
+        }
+    }
+
+    private static final Runnable STOP = () -> { };
+
+    private final int size;
+    private final String prefix;
+    private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
+    private final Set<Worker> live = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger names = new AtomicInteger();
+    /** Workers that are not retiring; kept at {@link #size} once the first task came in. */
+    private int serving;
+    private volatile ThreadHost host;
+    private volatile boolean shutdown;
+
+    WorkerPool(int size, String prefix) {
+        if (size < 1) {
+            throw new IllegalArgumentException("a core needs at least one worker thread");
+        }
+        this.size = size;
+        this.prefix = prefix;
+    }
+
+    int size() {
+        return size;
+    }
+
+    /** The host later-started workers run in (null: plain Java threads). */
+    void setThreadHost(ThreadHost host) {
+        this.host = host;
+    }
+
+    /** The live workers (including retiring ones still stuck in a hook). */
+    Set<Worker> workers() {
+        return live;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        if (task == null) {
+            throw new NullPointerException();
+        }
+        synchronized (this) {
+            if (shutdown) {
+                throw new RejectedExecutionException("the routing core is shut down");
+            }
+            while (serving < size) {
+                start(null, false);
+                serving++;
+            }
+        }
+        tasks.add(task);
+    }
+
+    /**
+     * {@code stuck} is left behind in a hook: it ends after its current task, and a new worker
+     * starts with {@code carryOn} (the stuck call's continuation) as its first task. After a
+     * shutdown, {@code carryOn} still runs, on a thread that ends afterwards.
+     */
+    void replace(Worker stuck, Runnable carryOn) {
+        synchronized (this) {
+            boolean member = stuck != null && !stuck.retiring && stuck.pool == this;
+            if (member) {
+                stuck.retiring = true;
+            }
+            start(carryOn, shutdown || !member);
+        }
+    }
+
+    private void start(Runnable first, boolean retiring) {
+        Worker w = new Worker(this, prefix + names.incrementAndGet(), first, retiring);
+        live.add(w);
+        w.start();
+    }
+
+    private void serve(Worker self, Runnable first) {
+        try {
+            Runnable task = first;
+            while (true) {
+                if (task == null) {
+                    if (self.retiring) {
+                        break;
+                    }
+                    try {
+                        task = tasks.take();
+                    } catch (InterruptedException e) {
+                        if (shutdown) {
+                            break;
+                        }
+                        continue;
+                    }
+                    if (task == STOP) {
+                        tasks.add(STOP); // the next idle worker stops too
+                        break;
+                    }
+                }
+                try {
+                    task.run();
+                } catch (Throwable t) {
+                    // A task's own failure (FutureTask and the core catch theirs already).
+                }
+                task = null;
+                if (self.retiring) {
+                    break;
+                }
+            }
+        } finally {
+            live.remove(self);
+            synchronized (this) {
+                if (!self.retiring) {
+                    serving--;
+                }
+                notifyAll();
+            }
+        }
+    }
+
+    @Override
+    public void shutdown() {
+        synchronized (this) {
+            if (shutdown) {
+                return;
+            }
+            shutdown = true;
+        }
+        tasks.add(STOP);
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+        shutdown();
+        List<Runnable> left = new ArrayList<>();
+        tasks.drainTo(left);
+        left.remove(STOP);
+        tasks.add(STOP);
+        for (Worker w : live) {
+            w.interrupt();
+        }
+        return left;
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return shutdown && live.isEmpty();
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        long until = System.nanoTime() + unit.toNanos(timeout);
+        synchronized (this) {
+            while (!isTerminated()) {
+                long left = until - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+        }
+        return true;
+    }
+}
