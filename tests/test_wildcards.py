@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from breakthrough import wildcards
 from breakthrough.errors import ConfigError
 from breakthrough.numbers import NumberPlan
-from breakthrough.wildcards import PatternList, parse_pattern, pattern_matches
+from breakthrough.wildcards import PatternIndex, PatternList, parse_pattern, pattern_matches
 
 GERMAN = NumberPlan()
 # A second plan with longer, different prefixes, so that nothing is German by accident.
@@ -194,3 +194,74 @@ class TestPatternList:
         assert first("0251550123") == "0251550???"
         assert first("+493010012340") == "*0012340"
         assert first("0301234567") is None
+
+    @pytest.mark.parametrize(
+        "pattern, number, expected",
+        [("?", "4", True), ("??", "41", True), ("??", "4", False), ("1??", "14", False)],
+    )
+    def test_question_marks_alone_are_that_many_digits(
+        self, pattern: str, number: str, expected: bool
+    ) -> None:
+        found = PatternList([pattern], "list", GERMAN).first_match(GERMAN.canonical(number))
+        assert (found is not None) is expected
+        bits = PatternIndex([(1, pattern)], GERMAN).bits(GERMAN.canonical(number))
+        assert bits == (1 if expected else 0)
+
+    def test_lookups_build_the_list_or_build_does(self) -> None:
+        built = PatternList(["0251*"], "list", GERMAN)
+        built.build()
+        lazy = PatternList(["0251*"], "list", GERMAN)
+        for compiled in (built, lazy):
+            found = compiled.first_match(GERMAN.canonical("+492515906850"))
+            assert found is not None and found.pattern == "0251*"
+
+
+class TestPatternIndex:
+    """Patterns of many lists, each tagged with a bit: a lookup gives the tags of all matches."""
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.lists(st.lists(pattern_text, max_size=5), max_size=5),
+        st.lists(number_text, min_size=1, max_size=6),
+        st.sampled_from([GERMAN, US]),
+    )
+    def test_bits_are_the_lists_holding_a_pattern_that_matches_a_form(
+        self, lists: list[list[str]], numbers: list[str], plan: NumberPlan
+    ) -> None:
+        tagged = [
+            (1 << position, parse_pattern(pattern, "list"))
+            for position, patterns in enumerate(lists)
+            for pattern in patterns
+        ]
+        index = PatternIndex(tagged, plan)
+        for number in numbers:
+            expected = sum(
+                1 << position
+                for position, patterns in enumerate(lists)
+                if reference_first(patterns, number, plan) is not None
+            )
+            assert index.bits(plan.canonical(number)) == expected, (lists, number)
+
+    @settings(max_examples=100, deadline=None)
+    @given(
+        st.lists(st.lists(pattern_text, max_size=4), max_size=4), st.lists(number_text, max_size=8)
+    )
+    def test_bits_are_right_past_the_eager_budget_and_the_cache_cap(
+        self, lists: list[list[str]], numbers: list[str]
+    ) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
+            patch.setattr(wildcards, "MAX_DFA_STATES", 4)
+            tagged = [
+                (1 << position, parse_pattern(pattern, "list"))
+                for position, patterns in enumerate(lists)
+                for pattern in patterns
+            ]
+            index = PatternIndex(tagged, GERMAN)
+            for number in numbers * 2:  # twice: once building, once from what was kept
+                expected = sum(
+                    1 << position
+                    for position, patterns in enumerate(lists)
+                    if reference_first(patterns, number, GERMAN) is not None
+                )
+                assert index.bits(GERMAN.canonical(number)) == expected

@@ -15,8 +15,8 @@ from typing import Protocol
 
 from . import form
 from .errors import ConfigError
-from .numbers import NumberPlan, check_number, is_withheld
-from .rules import CompiledInstance, decide_canonical, explain
+from .index import InstanceIndex
+from .rules import CompiledInstance, decide
 
 # Log levels from least to most verbose, as the form offers them (ERROR ... TRACE).
 LOG_LEVELS: tuple[str, ...] = form.field("log_level").choices
@@ -59,9 +59,10 @@ NO_CHANGE = HookAnswer()
 
 @dataclass(frozen=True)
 class _Prepared:
-    """An instance with what on_call needs precomputed (levels, contributions)."""
+    """An instance with what on_call needs precomputed (its bit, levels, contributions)."""
 
     compiled: CompiledInstance
+    bit: int  # its bit in InstanceIndex.matching
     logs_match: bool
     logs_no_match: bool
     logs_errors: bool
@@ -72,10 +73,11 @@ class _Prepared:
     applied: tuple[str, tuple[str, ...]]
 
 
-def _prepare(compiled: CompiledInstance) -> _Prepared:
+def _prepare(compiled: CompiledInstance, position: int) -> _Prepared:
     settings = compiled.config.settings
     return _Prepared(
         compiled=compiled,
+        bit=1 << position,
         logs_match=level_enabled(compiled.log_level, MATCH_LEVEL),
         logs_no_match=level_enabled(compiled.log_level, NO_MATCH_LEVEL),
         logs_errors=level_enabled(compiled.log_level, ERROR_LEVEL),
@@ -88,27 +90,76 @@ def _prepare(compiled: CompiledInstance) -> _Prepared:
     )
 
 
+# Answers kept per set of matching instances; a cap, so that many instances cannot grow it
+# without bound (past it, answers are made per call: still right, a little slower).
+MAX_CACHED_ANSWERS = 4096
+
+
+class _Setup:
+    """Everything a call reads, made whole when the instances change and then only read.
+
+    (The answer cache is filled on use; two threads filling one entry store equal answers.)
+    """
+
+    __slots__ = ("prepared", "index", "explained", "warned", "answers")
+
+    def __init__(self, instances: Sequence[CompiledInstance]) -> None:
+        self.prepared = tuple(_prepare(c, i) for i, c in enumerate(instances))
+        self.index = InstanceIndex(instances)
+        active = tuple(p for p in self.prepared if p.compiled.active)
+        # Instances whose log keeps decisions: they get an explanation (the slow path, one
+        # rules.decide each), so their own lists are built now, not on a call.
+        self.explained = tuple(p for p in active if p.logs_match or p.logs_no_match)
+        for p in self.explained:
+            p.compiled.build_lists()
+        self.warned = tuple(p for p in active if p.logs_errors)
+        self.answers: dict[int, HookAnswer] = {0: NO_CHANGE}
+
+    def answer(self, matched: int) -> HookAnswer:
+        """The added-up answer of the instances whose bits are set in `matched`."""
+        known = self.answers.get(matched)
+        if known is not None:
+            return known
+        chosen = [p for p in self.prepared if p.bit & matched]
+        answer = HookAnswer(
+            ignore_dnd=any(p.ignore_dnd for p in chosen),
+            ignore_redirects=any(p.ignore_redirects for p in chosen),
+            ignore_redirects_to_caller=any(p.ignore_redirects_to_caller for p in chosen),
+            force_call_waiting=any(p.force_call_waiting for p in chosen),
+            applied=tuple(p.applied for p in chosen),
+        )
+        if len(self.answers) < MAX_CACHED_ANSWERS:
+            self.answers[matched] = answer
+        return answer
+
+
 class BreakthroughHook:
-    """The hook object the host registers: decides a call for every active instance."""
+    """The hook object the host registers: decides a call for every active instance.
+
+    All instances are decided together through one `InstanceIndex` (one lookup per number
+    and side, whatever the number of instances and patterns); an instance whose log keeps
+    decisions (DEBUG, TRACE) also gets its explanation from `rules.decide`.
+    """
 
     def __init__(
         self, instances: Sequence[CompiledInstance] = (), log: InstanceLogSink | None = None
     ) -> None:
         self._log = log
-        self._prepared: tuple[_Prepared, ...] = ()
+        self._setup = _Setup(())
         self.replace_instances(instances)
 
     @property
     def instances(self) -> tuple[CompiledInstance, ...]:
         """The instances in use now."""
-        return tuple(p.compiled for p in self._prepared)
+        return self._setup.index.instances
 
     def replace_instances(self, instances: Sequence[CompiledInstance]) -> None:
         """Use `instances` from the next call on; calls in flight finish with the old ones.
 
-        The new tuple is built first and published in one assignment, so no lock is needed.
+        Everything a call needs is built first and published in one assignment, so no lock
+        is needed. Takes a few seconds for 10 instances of 4 x 10,000 patterns.
         """
-        self._prepared = tuple(_prepare(c) for c in instances)
+        self._setup = _Setup(instances)
 
     def on_call(self, called: str, caller: str | None) -> HookAnswer:
         """The added-up effects of every active instance whose rule matches this call.
@@ -116,61 +167,30 @@ class BreakthroughHook:
         Never raises for a number it cannot read: such a call is left alone (no instance
         matches) and each instance's log says why. A withheld caller matches nothing.
         """
-        prepared = self._prepared  # one read: this call sticks to this tuple
-        log = self._log
-        # Numbers are read once per number plan, not once per instance.
-        read_by_plan: dict[NumberPlan, _ReadNumbers | str] = {}
-        ignore_dnd = ignore_redirects = ignore_to_caller = force_waiting = False
-        applied: list[tuple[str, tuple[str, ...]]] = []
-        for p in prepared:
-            compiled = p.compiled
-            if not compiled.config.active:
-                continue
-            plan = compiled.plan
-            numbers = read_by_plan.get(plan)
-            if numbers is None:
-                numbers = read_by_plan[plan] = _read(plan, called, caller)
-            if isinstance(numbers, str):  # a number that is not a number
-                if log is not None and p.logs_errors:
-                    log(compiled.name, ERROR_LEVEL, f"call left alone: {numbers}")
-                continue
-            match, called_result, caller_result = decide_canonical(compiled, *numbers)
-            if match:
-                applied.append(p.applied)
-                ignore_dnd = ignore_dnd or p.ignore_dnd
-                ignore_redirects = ignore_redirects or p.ignore_redirects
-                ignore_to_caller = ignore_to_caller or p.ignore_redirects_to_caller
-                force_waiting = force_waiting or p.force_call_waiting
-                if log is not None and p.logs_match:
-                    log(compiled.name, MATCH_LEVEL, explain(compiled, called_result, caller_result))
-            elif log is not None and p.logs_no_match:
-                log(compiled.name, NO_MATCH_LEVEL, explain(compiled, called_result, caller_result))
-        if not applied:
+        setup = self._setup  # one read: this call sticks to these instances
+        try:
+            matched = setup.index.matching(called, caller)
+        except ConfigError as exc:  # a number that is not a number
+            log = self._log
+            if log is not None:
+                for p in setup.warned:
+                    log(p.compiled.name, ERROR_LEVEL, f"call left alone: {exc}")
             return NO_CHANGE
-        return HookAnswer(
-            ignore_dnd=ignore_dnd,
-            ignore_redirects=ignore_redirects,
-            ignore_redirects_to_caller=ignore_to_caller,
-            force_call_waiting=force_waiting,
-            applied=tuple(applied),
-        )
+        if setup.explained and self._log is not None:
+            self._explain(setup, matched, called, caller, self._log)
+        answer = setup.answers.get(matched)
+        return answer if answer is not None else setup.answer(matched)
 
-
-_ReadNumbers = tuple[str, str, str | None, str | None]
-
-
-def _read(plan: NumberPlan, called: str, caller: str | None) -> _ReadNumbers | str:
-    """Both numbers checked and in canonical form (None for a withheld caller), or why not."""
-    try:
-        called_clean = check_number(called or "", "called number")
-        if is_withheld(caller):
-            return called_clean, plan.canonical_of_checked(called_clean), caller, None
-        caller_clean = check_number(caller or "", "caller number")
-    except ConfigError as exc:
-        return str(exc)
-    return (
-        called_clean,
-        plan.canonical_of_checked(called_clean),
-        caller_clean,
-        plan.canonical_of_checked(caller_clean),
-    )
+    @staticmethod
+    def _explain(
+        setup: _Setup, matched: int, called: str, caller: str | None, log: InstanceLogSink
+    ) -> None:
+        """Log each explained instance's decision, in instance order, if its level keeps it."""
+        for p in setup.explained:
+            if p.bit & matched:
+                if p.logs_match:
+                    log(
+                        p.compiled.name, MATCH_LEVEL, decide(p.compiled, called, caller).explanation
+                    )
+            elif p.logs_no_match:
+                log(p.compiled.name, NO_MATCH_LEVEL, decide(p.compiled, called, caller).explanation)

@@ -78,12 +78,23 @@ class CompiledInstance:
     def active(self) -> bool:
         return self.config.active
 
+    def build_lists(self) -> None:
+        """Build the four lists' lookup structures now rather than on their first lookup.
+
+        For callers that look up on the call path (the hook's explanations), so that no call
+        builds them.
+        """
+        for side in (self.called, self.caller):
+            side.active.build()
+            side.exceptions.build()
+
 
 def compile_instance(cfg: InstanceConfig, plan: NumberPlan) -> CompiledInstance:
     """Compile `cfg`'s four lists for `plan`; ConfigError (naming field and line) if malformed.
 
     Done once per configuration change, so that a decision costs about the same for 1 or
-    10,000 patterns per list (see bench/rules.py).
+    10,000 patterns per list (see bench/rules.py). The patterns are read and checked here;
+    each list's lookup structures are built on its first lookup, or by `build_lists`.
     """
     source = f"instance {cfg.name!r}"
     return CompiledInstance(

@@ -27,8 +27,9 @@ compute the same entry.
 
 from __future__ import annotations
 
+import operator
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,169 +131,273 @@ class Match:
         return form
 
 
+@dataclass(frozen=True)
+class _Combine:
+    """How the values of the patterns that match one number add up to one answer.
+
+    `none` is the answer when nothing matches; `join` adds a value to an answer; `adds(value,
+    settled)` says whether joining `value` could still change the answer `settled`, so that
+    parts of a search that cannot are skipped.
+    """
+
+    none: int
+    join: Callable[[int, int], int]
+    adds: Callable[[int, int], bool]
+
+
+def _lower(a: int, b: int) -> int:
+    return a if a < b else b
+
+
+def _is_lower(value: int, settled: int) -> bool:
+    return value < settled
+
+
+def _has_new_bits(value: int, settled: int) -> bool:
+    return value & ~settled != 0
+
+
 # "No pattern": higher than every key, so that lookups compare ints without None checks.
 _NEVER = sys.maxsize
 
-# A state of the automaton is a dict: digit -> next state, "" -> the lowest key of a pattern
-# accepted there (_NEVER: none), "#" -> what it stands for (to build missing transitions).
-# A final state (whatever follows, the answer stays its "") has "!" and no transitions.
+# The first matching pattern in list order: values are keys, the lowest wins (PatternList).
+LOWEST = _Combine(_NEVER, _lower, _is_lower)
+# Every matching pattern: values are bit masks, the answer is their union (PatternIndex).
+UNION = _Combine(0, operator.or_, _has_new_bits)
+
+# A state of the automaton is a dict: digit -> next state; "" -> the answer if the number ends
+# here (absent: none); "~" -> the answer if the next digit has no transition (absent: none);
+# "#" -> (NFA nodes, settled answer) while the state's transitions are not all built yet.
+# A built state omits transitions whose answer is its "~" whatever follows, so a walk stops
+# at the first digit without a transition.
 _State = dict[str, Any]
-_DEAD: _State = {"": _NEVER, "#": (frozenset(), _NEVER), "!": True}
+_Key = tuple[frozenset[int], int]
+
+
+class _Nfa:
+    """The patterns read from the start, as a trie over their tokens (digits, `?`, `*`).
+
+    A `*` edge leads (by epsilon) to a star node that loops on every digit. Per node:
+    `accept` (the joined value of the patterns ending there, or none), `below` (the joined
+    value of every pattern it can still reach), `sink` (a star node that accepts and has no
+    way out: whatever follows is accepted) and `wide` (its transitions depend on every digit,
+    not only on its literal edges).
+    """
+
+    __slots__ = ("edges", "any_digit", "star", "is_star", "accept", "below", "sink", "wide")
+
+    def __init__(self, patterns: Iterable[tuple[int, str]], combine: _Combine) -> None:
+        none, join = combine.none, combine.join
+        self.edges: list[dict[str, int]] = [{}]
+        self.any_digit: list[int] = [-1]
+        self.star: list[int] = [-1]
+        self.is_star: list[bool] = [False]
+        self.accept: list[int] = [none]
+        for value, pattern in patterns:
+            node = 0
+            for token in pattern:
+                node = self._child(node, token, none)
+            self.accept[node] = join(self.accept[node], value)
+        count = len(self.edges)
+        self.sink = [
+            self.is_star[n]
+            and self.accept[n] != none
+            and not self.edges[n]
+            and self.any_digit[n] < 0
+            and self.star[n] < 0
+            for n in range(count)
+        ]
+        self.wide = [self.is_star[n] or self.any_digit[n] >= 0 for n in range(count)]
+        below = list(self.accept)
+        # Children always have higher numbers than their parent (a star node loops on itself).
+        for n in range(count - 1, -1, -1):
+            lowest = below[n]
+            for child in self.edges[n].values():
+                lowest = join(lowest, below[child])
+            for child in (self.any_digit[n], self.star[n]):
+                if child > n:
+                    lowest = join(lowest, below[child])
+            below[n] = lowest
+        self.below = below
+
+    def _child(self, node: int, token: str, none: int) -> int:
+        if token == "*":
+            child = self.star[node]
+            if child < 0:
+                child = self.star[node] = self._new_node(none, is_star=True)
+            return child
+        if token == "?":
+            child = self.any_digit[node]
+            if child < 0:
+                child = self.any_digit[node] = self._new_node(none)
+            return child
+        found = self.edges[node].get(token)
+        if found is None:
+            found = self.edges[node][token] = self._new_node(none)
+        return found
+
+    def _new_node(self, none: int, *, is_star: bool = False) -> int:
+        self.edges.append({})
+        self.any_digit.append(-1)
+        self.star.append(-1)
+        self.is_star.append(is_star)
+        self.accept.append(none)
+        return len(self.edges) - 1
+
+    def targets(self, nodes: Iterable[int], ch: str) -> set[int]:
+        """The nodes reached from `nodes` on the digit `ch`, with their star nodes."""
+        edges, any_digit, is_star = self.edges, self.any_digit, self.is_star
+        reached: set[int] = set()
+        for n in nodes:
+            literal = edges[n].get(ch)
+            if literal is not None:
+                reached.add(literal)
+            if any_digit[n] >= 0:
+                reached.add(any_digit[n])
+            if is_star[n]:
+                reached.add(n)
+        return self.closure(reached)
+
+    def closure(self, nodes: set[int]) -> set[int]:
+        """`nodes` with the star nodes they lead to by epsilon (a `*` may take no digit)."""
+        star = self.star
+        todo = [n for n in nodes if star[n] >= 0]
+        while todo:
+            following = star[todo.pop()]
+            if following not in nodes:
+                nodes.add(following)
+                if star[following] >= 0:
+                    todo.append(following)
+        return nodes
 
 
 class _Automaton:
-    """A DFA over patterns read from the start, answering the lowest key of a matching one.
+    """A DFA over patterns read from the start, answering the joined value of matching ones.
 
-    Built by subset construction from a trie of the patterns (the NFA). A pattern ending in a
+    Built by subset construction from a trie of the patterns (`_Nfa`). A pattern ending in a
     `*` with nothing after it (`0251*`, also inside `?`-patterns) accepts everything once
-    reached: the DFA state keeps its key as "sticky" instead of the looping NFA node, and
-    drops every NFA node that can only lead to higher keys. So a prefix pattern costs a
-    state per trie node, and a walk stops as soon as its answer is settled.
+    reached: the DFA state keeps its value as "settled" (sticky) instead of the looping NFA
+    node, and drops every NFA node that cannot add to it. So a prefix pattern costs a state per
+    trie node, and a walk stops as soon as its answer is settled.
+
+    The states are built eagerly, breadth first, up to EAGER_DFA_STATES; when that finishes
+    the whole DFA, the NFA and the index of states are dropped. Otherwise the rest is built on
+    first use and kept (up to MAX_DFA_STATES), which needs no lock: a transition is a pure
+    function of its state, so two threads racing compute the same entry.
     """
 
-    __slots__ = ("_nodes", "_below", "_states", "start")
+    __slots__ = ("_combine", "_nfa", "_states", "start", "states_built")
 
-    def __init__(self, patterns: Iterable[tuple[int, str]]) -> None:
-        # The NFA is a trie over the tokens; a `*` edge leads (by epsilon) to a star node that
-        # loops on every digit.
-        self._nodes: list[_Node] = [_Node()]
-        for index, pattern in patterns:
-            node = 0
-            for token in pattern:
-                node = self._child(node, token)
-            end = self._nodes[node]
-            if end.accept is None or index < end.accept:
-                end.accept = index
-        self._below = self._lowest_below()
-        self._states: dict[tuple[frozenset[int], int], _State] = {(frozenset(), _NEVER): _DEAD}
-        self.start = self._state(self._closure({0}), _NEVER)
-        # Breadth first, so that the short common beginnings are built before the budget ends.
-        queue = [self.start]
+    def __init__(self, patterns: Iterable[tuple[int, str]], combine: _Combine) -> None:
+        self._combine = combine
+        self._nfa: _Nfa | None = _Nfa(patterns, combine)
+        self._states: dict[_Key, _State] | None = {}
+        _, self.start, _ = self._state(self._nfa.closure({0}), combine.none)
+        queue = [self.start] if "#" in self.start else []
+        finished = True
         for state in queue:
             if len(self._states) >= EAGER_DFA_STATES:
+                finished = False
                 break
-            if "!" in state:
-                continue
-            for ch in DIGITS:
-                if ch not in state:
-                    target = self._fill(state, ch)
-                    if len(target) == 2:  # new and not final: only "" and "#"
-                        queue.append(target)
+            self._build(state, queue)
+        self.states_built = len(self._states)
+        if finished:
+            # Every state has all its transitions: nothing is ever built on first use.
+            self._nfa = None
+            self._states = None
 
-    def _child(self, node: int, token: str) -> int:
-        current = self._nodes[node]
-        if token == "*":
-            if current.star is None:
-                current.star = self._new_node(is_star=True)
-            return current.star
-        if token == "?":
-            if current.any_digit is None:
-                current.any_digit = self._new_node()
-            return current.any_digit
-        child = current.edges.get(token)
-        if child is None:
-            child = current.edges[token] = self._new_node()
-        return child
-
-    def _new_node(self, *, is_star: bool = False) -> int:
-        self._nodes.append(_Node(is_star=is_star))
-        return len(self._nodes) - 1
-
-    def _lowest_below(self) -> list[int]:
-        """Per NFA node, the lowest key it or any node after it accepts."""
-        below = [_NEVER] * len(self._nodes)
-        # Children always have higher numbers than their parent (a star node loops on itself).
-        for n in range(len(self._nodes) - 1, -1, -1):
-            node = self._nodes[n]
-            lowest = node.accept if node.accept is not None else _NEVER
-            for child in (*node.edges.values(), node.any_digit, node.star):
-                if child is not None and child != n:
-                    lowest = min(lowest, below[child])
-            below[n] = lowest
-        return below
-
-    def _is_sink(self, n: int) -> bool:
-        node = self._nodes[n]
-        return (
-            node.is_star
-            and node.accept is not None
-            and not node.edges
-            and node.any_digit is None
-            and node.star is None
-        )
-
-    def _closure(self, nodes: set[int]) -> frozenset[int]:
-        todo = list(nodes)
-        while todo:
-            star = self._nodes[todo.pop()].star
-            if star is not None and star not in nodes:
-                nodes.add(star)
-                todo.append(star)
-        return frozenset(nodes)
-
-    def _targets(self, nodes: frozenset[int], ch: str) -> frozenset[int]:
-        targets: set[int] = set()
+    def _state(self, nodes: set[int], settled: int) -> tuple[_Key, _State, bool]:
+        """The key and state of NFA `nodes` with `settled` answered, and whether it is new."""
+        nfa = self._nfa
+        states = self._states
+        assert nfa is not None and states is not None
+        combine = self._combine
+        join, adds, none = combine.join, combine.adds, combine.none
+        sink, below, accept = nfa.sink, nfa.below, nfa.accept
         for n in nodes:
-            node = self._nodes[n]
-            literal = node.edges.get(ch)
-            if literal is not None:
-                targets.add(literal)
-            if node.any_digit is not None:
-                targets.add(node.any_digit)
-            if node.is_star:
-                targets.add(n)
-        return self._closure(targets)
-
-    def _state(self, nodes: frozenset[int], sticky: int) -> _State:
-        """The state for NFA `nodes` with `sticky` settled; made if new (kept up to the cap)."""
-        for n in nodes:
-            accept = self._nodes[n].accept
-            if accept is not None and self._is_sink(n):
-                sticky = min(sticky, accept)
-        kept = frozenset(n for n in nodes if self._below[n] < sticky and not self._is_sink(n))
-        key = (kept, sticky)
-        known = self._states.get(key)
+            if sink[n]:
+                settled = join(settled, accept[n])
+        kept = frozenset([n for n in nodes if not sink[n] and adds(below[n], settled)])
+        key = (kept, settled)
+        known = states.get(key)
         if known is not None:
-            return known
-        accepts = [a for a in (self._nodes[n].accept for n in kept) if a is not None]
-        state: _State = {"": min(sticky, *accepts) if accepts else sticky, "#": key}
-        if not kept:
-            state["!"] = True
-        if len(self._states) < MAX_DFA_STATES:
-            self._states[key] = state
-        return state
+            return key, known, False
+        value = settled
+        for n in kept:
+            if accept[n] != none:
+                value = join(value, accept[n])
+        state: _State = {}
+        if value != none:
+            state[""] = value
+        if settled != none:
+            state["~"] = settled
+        if kept:
+            state["#"] = key
+        if len(states) < MAX_DFA_STATES:
+            states[key] = state
+        return key, state, True
+
+    def _build(self, state: _State, queue: list[_State]) -> None:
+        """Give `state` all its transitions (queueing new states), then mark it built."""
+        nfa = self._nfa
+        assert nfa is not None
+        nodes, settled = state["#"]
+        literal = {ch for n in nodes for ch in nfa.edges[n]}
+        # A digit on no literal edge leads where any other such digit does (through `?` and
+        # `*` only), so that target is worked out once.
+        default = None
+        if any(nfa.wide[n] for n in nodes):
+            default = self._state(nfa.targets(nodes, ""), settled)
+        for ch in DIGITS:
+            if ch in literal:
+                key, target, new = self._state(nfa.targets(nodes, ch), settled)
+            elif default is not None:
+                key, target, new = default
+                default = key, target, False
+            else:
+                continue  # no NFA node goes on: settled whatever follows
+            if not key[0] and key[1] == settled:
+                continue  # settled whatever follows: the walk answers "~" without it
+            if new and "#" in target:
+                queue.append(target)
+            state[ch] = target
+        del state["#"]
 
     def _fill(self, state: _State, ch: str) -> _State:
-        """The transition of `state` on `ch`, built now and kept in the state."""
-        nodes, sticky = state["#"]
-        target = self._state(self._targets(nodes, ch), sticky)
-        # Publish only a finished target: a concurrent walk may read it at once.
-        if target["#"] in self._states:
+        """The transition of a state not built yet on `ch`, built now and kept if it may."""
+        states = self._states
+        assert states is not None and self._nfa is not None
+        nodes, settled = state["#"]
+        key, target, _ = self._state(self._nfa.targets(nodes, ch), settled)
+        if key in states:  # past the cap, kept nowhere: built again next time
             state[ch] = target
         return target
 
-    def first(self, number: str) -> int:
-        """The lowest key of a pattern matching the whole `number`, or _NEVER."""
+    def after(self, prefix: str) -> _State | None:
+        """The state a walk reaches after `prefix` if it is built and not settled, else None."""
         state = self.start
+        for ch in prefix:
+            target = state.get(ch)
+            if target is None:
+                return None
+            state = target
+        return state
+
+    def value(self, number: str, state: _State | None = None) -> int:
+        """The joined value of the patterns matching the whole `number` (digits), or none.
+
+        `state`: walk from there (a state `after` returned), as if its prefix came first.
+        """
+        if state is None:
+            state = self.start
         for ch in number:
             target = state.get(ch)
             if target is None:
-                if "!" in state:  # settled: nothing that follows can change the answer
-                    break
+                if "#" not in state:
+                    return state.get("~", self._combine.none)
                 target = self._fill(state, ch)
             state = target
-        return state[""]
-
-
-class _Node:
-    __slots__ = ("edges", "any_digit", "star", "is_star", "accept")
-
-    def __init__(self, *, is_star: bool = False) -> None:
-        self.edges: dict[str, int] = {}
-        self.any_digit: int | None = None
-        self.star: int | None = None
-        self.is_star = is_star
-        self.accept: int | None = None
+        return state.get("", self._combine.none)
 
 
 def left_quotient(pattern: str, prefix: str) -> set[str]:
@@ -349,83 +454,155 @@ def expand(pattern: str, plan: NumberPlan) -> list[tuple[int, str]]:
     return result
 
 
+class _Parts:
+    """Expanded patterns, each with a value, stored where their shape needs no loop over them.
+
+    - exact numbers in a dict;
+    - `*` alone as one value;
+    - blocks (a number followed by `?`s only, `02515906?`, "a block of extensions behind a
+      number"), per count of `?`, in a dict of the number part;
+    - suffixes (`*2515906850`) in a trie of reversed suffixes, each node holding the joined
+      value of the suffixes on its path;
+    - the rest (prefixes, `?` inside, `*` inside) in one `_Automaton`.
+    Blocks stay out of the automaton because each would add a chain of states as long as the
+    number. `*_all` are the joined values of everything in a part, so that a lookup skips a
+    part that cannot change its answer.
+    """
+
+    __slots__ = (
+        "exact",
+        "everything",
+        "blocks",
+        "blocks_all",
+        "suffixes",
+        "suffix_all",
+        "automaton",
+        "automaton_all",
+    )
+
+    def __init__(self, entries: Iterable[tuple[int, str]], combine: _Combine) -> None:
+        join, none = combine.join, combine.none
+        exact: dict[str, int] = {}
+        everything = blocks_all = automaton_all = none
+        blocks: dict[int, dict[str, int]] = {}  # count of `?` -> number part -> value
+        suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
+        from_start: list[tuple[int, str]] = []
+        for value, pattern in entries:
+            if "*" not in pattern:
+                number = pattern.rstrip("?")
+                if "?" not in number:
+                    table = (
+                        exact
+                        if number == pattern
+                        else blocks.setdefault(len(pattern) - len(number), {})
+                    )
+                    table[number] = join(table.get(number, none), value)
+                    if number != pattern:
+                        blocks_all = join(blocks_all, value)
+                    continue
+            elif pattern == "*":
+                everything = join(everything, value)
+                continue
+            elif pattern.startswith("*") and "?" not in pattern and pattern.count("*") == 1:
+                _trie_insert(suffixes, pattern[:0:-1], value, combine)
+                continue
+            # prefixes (`0251*`), `?` inside, `*` inside
+            from_start.append((value, pattern))
+            automaton_all = join(automaton_all, value)
+        self.exact = exact
+        self.everything = everything
+        self.blocks = tuple(sorted(blocks.items()))
+        self.blocks_all = blocks_all
+        self.suffix_all = _propagate(suffixes, combine)
+        self.suffixes = suffixes
+        self.automaton = _Automaton(from_start, combine)
+        self.automaton_all = automaton_all
+
+    def blocks_value(self, canonical: str, none: int, join: Callable[[int, int], int]) -> int:
+        """The joined value of the blocks matching `canonical` (digits), or `none`."""
+        found = none
+        for holes, table in self.blocks:
+            if len(canonical) >= holes:
+                value = table.get(canonical[: len(canonical) - holes])
+                if value is not None:
+                    found = join(found, value)
+        return found
+
+
+def _expanded(
+    canonical_patterns: Iterable[tuple[int, str]], plan: NumberPlan, keyed: bool
+) -> Iterator[tuple[int, str]]:
+    """(value, expanded pattern) for each (value, pattern); `keyed`: value * 3 + kind."""
+    for value, canonical in canonical_patterns:
+        for kind, pattern in expand(canonical, plan):
+            yield (value * _KINDS + kind if keyed else value), pattern
+
+
 class PatternList:
     """A list of patterns compiled once; `first_match` finds the first one matching a number.
 
     Every pattern is expanded (see `expand`) so that one lookup of the number's canonical form
     answers for all its forms. Lookup time depends on the number's length, not on the length
-    of the list (see the module docstring). Read-only after construction except for the
-    automaton's cache, which is safe to fill from many threads.
+    of the list (see the module docstring).
+
+    The patterns are read (and refused, naming the line) when the list is made; the lookup
+    structures are built by `build()` or by the first lookup. Read-only after that except for
+    the automaton's cache, which is safe to fill from many threads.
     """
 
-    __slots__ = (
-        "patterns",
-        "plan",
-        "_canonical",
-        "_exact",
-        "_star",
-        "_suffixes",
-        "_automaton",
-        "_suffix_min",
-        "_automaton_min",
-    )
+    __slots__ = ("patterns", "canonical_patterns", "plan", "_parts")
 
     def __init__(self, patterns: Sequence[str], where: str, plan: NumberPlan) -> None:
-        """Compile `patterns` (as written); ConfigError naming `where`, the line and character.
+        """Read `patterns` (as written); ConfigError naming `where`, the line and character.
 
         Line n is the n-th entry, counted from 1, as in the form's one-pattern-per-line list.
         """
         self.patterns: tuple[str, ...] = tuple(patterns)
         self.plan = plan
-        self._exact: dict[str, int] = {}
-        self._star = _NEVER  # key of the first `*`
-        suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
-        from_start: list[tuple[int, str]] = []
-        self._canonical = tuple(
+        self.canonical_patterns: tuple[str, ...] = tuple(
             parse_pattern(text, f"{where} line {line}")
             for line, text in enumerate(self.patterns, start=1)
         )
-        for index, canonical in enumerate(self._canonical):
-            for kind, pattern in expand(canonical, plan):
-                # One key orders entries by list position first, then by kind.
-                key = index * _KINDS + kind
-                if "?" not in pattern and "*" not in pattern:
-                    self._exact.setdefault(pattern, key)
-                elif pattern == "*":
-                    self._star = min(self._star, key)
-                elif pattern.startswith("*") and "?" not in pattern and pattern.count("*") == 1:
-                    _trie_insert(suffixes, pattern[:0:-1], key)
-                else:  # prefixes (`0251*`), `?` anywhere, `*` inside
-                    from_start.append((key, pattern))
-        self._suffix_min = _propagate_best(suffixes)
-        self._suffixes = suffixes
-        self._automaton = _Automaton(from_start)
-        self._automaton_min = min((key for key, _ in from_start), default=_NEVER)
+        self._parts: _Parts | None = None
 
     def __len__(self) -> int:
         return len(self.patterns)
+
+    def build(self) -> None:
+        """Build the lookup structures now, so that no lookup has to (idempotent).
+
+        Two threads building at once each build a whole copy and publish it in one
+        assignment; both copies answer alike, so no lock is needed.
+        """
+        if self._parts is None:
+            entries = _expanded(enumerate(self.canonical_patterns), self.plan, keyed=True)
+            self._parts = _Parts(entries, LOWEST)
 
     def first_key(self, canonical: str) -> int | None:
         """index * 3 + kind of the first entry matching the whole `canonical`, or None.
 
         `canonical` must come from `plan.canonical` (so it is digits only).
         """
-        best = self._exact.get(canonical, _NEVER)
-        if self._star < best:
-            best = self._star
+        parts = self._parts
+        if parts is None:
+            self.build()
+            parts = self._parts
+            assert parts is not None
+        best = parts.exact.get(canonical, _NEVER)
+        if parts.everything < best:
+            best = parts.everything
+        if parts.blocks_all < best:
+            found = parts.blocks_value(canonical, _NEVER, _lower)
+            if found < best:
+                best = found
         # Each part is only searched while it could still hold a better (lower) key, so a
         # list led by `*` answers at once.
-        if self._suffix_min < best:
-            node = self._suffixes
-            for ch in reversed(canonical):
-                child = node.get(ch)
-                if child is None:
-                    break
-                node = child
-            if node[""] < best:
-                best = node[""]
-        if self._automaton_min < best:
-            found = self._automaton.first(canonical)
+        if parts.suffix_all < best:
+            found = _walk_suffixes(parts.suffixes, canonical, _NEVER)
+            if found < best:
+                best = found
+        if parts.automaton_all < best:
+            found = parts.automaton.value(canonical)
             if found < best:
                 best = found
         return None if best == _NEVER else best
@@ -439,28 +616,109 @@ class PatternList:
         if key is None:
             return None
         index, kind = divmod(key, _KINDS)
-        return Match(index, self.patterns[index], self._canonical[index], kind, canonical)
+        return Match(index, self.patterns[index], self.canonical_patterns[index], kind, canonical)
 
 
-def _trie_insert(trie: dict[str, Any], key: str, index: int) -> None:
-    """Mark the node of `key` with `index` under "" (lowest index wins)."""
+class PatternIndex:
+    """Patterns from many lists, each tagged with bits; `bits` ORs the tags of all that match.
+
+    Made from (tag, canonical pattern) pairs (patterns as `parse_pattern` returns them, e.g.
+    `PatternList.canonical_patterns`), for one number plan. `bits(canonical)` is the union of
+    the tags of every pattern that matches any form of the number, found with one lookup of
+    its canonical form: an exact-number dict, one walk of the suffix trie and one of the
+    automaton, whatever the number of patterns and lists. Built whole when made; read-only
+    after that except for the automaton's cache (see `_Automaton`).
+    """
+
+    __slots__ = (
+        "plan",
+        "_parts",
+        "_exact",
+        "_everything",
+        "_blocks",
+        "_suffixes",
+        "_suffix_all",
+        "_automaton",
+        "_automaton_all",
+        "_head",
+        "_after_head",
+    )
+
+    def __init__(self, tagged: Iterable[tuple[int, str]], plan: NumberPlan) -> None:
+        self.plan = plan
+        self._parts = parts = _Parts(_expanded(tagged, plan, keyed=False), UNION)
+        # What every lookup reads, in slots of its own (one attribute read each).
+        self._exact = parts.exact
+        self._everything = parts.everything
+        self._blocks = parts.blocks
+        self._suffixes = parts.suffixes
+        self._suffix_all = parts.suffix_all
+        self._automaton = parts.automaton
+        self._automaton_all = parts.automaton_all
+        # Most numbers start with the international prefix and the PBX's country code
+        # (`0049`): their walk starts from the state after it, found once here.
+        self._head = plan.international_prefix + plan.country_code
+        self._after_head = parts.automaton.after(self._head)
+
+    @property
+    def automaton_states(self) -> int:
+        """How many automaton states were built when the index was made."""
+        return self._automaton.states_built
+
+    def bits(self, canonical: str) -> int:
+        """The union of the tags of every pattern matching any form of the number (0: none).
+
+        `canonical` is `plan.canonical(number)` for this index's plan.
+        """
+        found = self._exact.get(canonical, 0) | self._everything
+        length = len(canonical)
+        for holes, table in self._blocks:
+            if length >= holes:
+                found |= table.get(canonical[: length - holes], 0)
+        if self._suffix_all & ~found:
+            found |= _walk_suffixes(self._suffixes, canonical, 0)
+        if self._automaton_all & ~found:
+            after_head = self._after_head
+            if after_head is not None and canonical.startswith(self._head):
+                found |= self._automaton.value(canonical[len(self._head) :], after_head)
+            else:
+                found |= self._automaton.value(canonical)
+        return found
+
+
+def _walk_suffixes(trie: dict[str, Any], canonical: str, none: int) -> int:
+    """The value the reversed-suffix trie holds for the longest suffix of `canonical` in it."""
+    node = trie
+    for ch in reversed(canonical):
+        child = node.get(ch)
+        if child is None:
+            break
+        node = child
+    return node.get("", none)
+
+
+def _trie_insert(trie: dict[str, Any], key: str, value: int, combine: _Combine) -> None:
+    """Join `value` into the node of `key`, under ""."""
     node = trie
     for ch in key:
         node = node.setdefault(ch, {})
-    node[""] = min(node.get("", _NEVER), index)
+    node[""] = combine.join(node.get("", combine.none), value)
 
 
-def _propagate_best(root: dict[str, Any]) -> int:
-    """Give every node, under "", the lowest index marked on the path from the root to it.
+def _propagate(root: dict[str, Any], combine: _Combine) -> int:
+    """Give every node, under "", the joined value of the nodes on the path from the root to it.
 
-    Returns the lowest index in the trie (_NEVER if it is empty).
+    Returns the joined value of the whole trie (none if it is empty). A node whose value is
+    none keeps no "" entry.
     """
-    lowest = _NEVER
-    stack: list[tuple[dict[str, Any], int]] = [(root, _NEVER)]
+    join, none = combine.join, combine.none
+    total = none
+    stack: list[tuple[dict[str, Any], int]] = [(root, none)]
     while stack:
         node, above = stack.pop()
-        best = min(node.get("", _NEVER), above)
-        node[""] = best
-        lowest = min(lowest, best)
-        stack.extend((child, best) for key, child in node.items() if key)
-    return lowest
+        value = join(node.get("", none), above)
+        if value != none:
+            node[""] = value
+        total = join(total, value)
+        stack.extend((child, value) for key, child in node.items() if key)
+    return total
