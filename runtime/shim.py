@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import functools
 import json
 import logging
@@ -142,9 +143,18 @@ def _proxy_classes() -> tuple[type, type]:
         """Runs a core worker's whole loop inside this Python frame: the thread keeps its
         Python thread state for life, so its hook calls only cross the GIL."""
 
+        def __init__(self) -> None:
+            # Python idents of the workers inside run(), for close() (see _stop_stuck_workers).
+            self.inside: set[int] = set()
+
         @jpype.JOverride
         def run(self, body: Any) -> None:
-            body.run()
+            ident = threading.get_ident()
+            self.inside.add(ident)
+            try:
+                body.run()
+            finally:
+                self.inside.discard(ident)
 
     @jpype.JImplements("de.sfhost.core.PythonHookBridge")
     class _HookBridge:
@@ -244,7 +254,8 @@ class RoutingHost:
         _warm_up_once(self._jc)
         self._core = self._jc.RoutingCore(workers)
         # Before the first call: the workers start with it, each inside a Python frame.
-        self._core.setThreadHost(_proxy_classes()[0]())
+        self._thread_host = _proxy_classes()[0]()
+        self._core.setThreadHost(self._thread_host)
         self._core.setHookBudgetMillis(float(hook_budget_ms))
         self._core.setHopLimit(hop_limit)
         self._on_module_error = on_module_error
@@ -411,10 +422,25 @@ class RoutingHost:
         self.flush_log(timeout=1.0)
         self._closed.set()
         self._core.shutdown()
-        self._core.awaitTermination(1000.0)
+        if not self._core.awaitTermination(1000.0):
+            self._stop_stuck_workers()
         if self._log_thread is not threading.current_thread():
             self._log_thread.join(timeout=1.0)
         _HOSTS.discard(self)
+
+    def _stop_stuck_workers(self) -> None:
+        """Raise SystemExit in workers still running a hook's Python code after close.
+
+        A worker is a Java thread running Python: if one were still executing Python when the
+        interpreter finalises at exit, CPython would end it from under the JVM (the process
+        aborted in about half the runs with a hook looping forever). The exception reaches the
+        hook at its next bytecode; the worker then leaves its loop and ends. A hook blocked
+        in C (sleep, a lock) is not disturbed.
+        """
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        for ident in list(self._thread_host.inside):
+            set_async_exc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+        self._core.awaitTermination(500.0)
 
 
 _PY_LEVELS = {

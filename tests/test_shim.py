@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,18 @@ def test_registering_again_replaces_the_hook(jvm: None) -> None:
     assert calls == ["first", "second"]
 
 
+def java_threads_alive_soon(names: set[str]) -> set[str]:
+    """Which of the Java threads `names` are still alive after up to 5 s (a thread that left
+    its work is gone a moment later)."""
+    java_thread = jpype.JClass("java.lang.Thread")
+    until = time.monotonic() + 5
+    while True:
+        alive = {str(t.getName()) for t in java_thread.getAllStackTraces().keySet()} & names
+        if not alive or time.monotonic() > until:
+            return alive
+        time.sleep(0.01)
+
+
 def test_hook_runs_on_the_cores_long_lived_worker_threads(jvm: None) -> None:
     # The design's point: the hook runs directly on the core's Java worker threads, the same
     # few every call, and each keeps its Python thread state between calls (a thread-local set
@@ -303,8 +316,36 @@ def test_close_ends_the_worker_threads(jvm: None) -> None:
     for _ in range(20):
         h.route("0049301234567", "203")
     h.close()
-    alive = {str(t.getName()) for t in java_thread.getAllStackTraces().keySet()}
-    assert names and not names & alive
+    assert names and not names & java_threads_alive_soon(names)
+
+
+def test_close_stops_a_worker_stuck_in_a_python_loop(jvm: None) -> None:
+    # A worker is a Java thread running Python; close() must not leave one executing Python
+    # (at exit CPython would end it from under the JVM). A hook looping in Python code gets
+    # SystemExit, and its worker thread ends.
+    java_thread = jpype.JClass("java.lang.Thread")
+    names: set[str] = set()
+
+    class Loop:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            names.add(str(java_thread.currentThread().getName()))
+            until = time.monotonic() + 30
+            while time.monotonic() < until:
+                pass
+            return HookAnswer(ignore_dnd=True)
+
+    h = RoutingHost(hook_budget_ms=100, workers=2)
+    try:
+        h.load_directory(load_directory(OFFICE))
+        h.register_hook("m", Loop())
+        r = h.route("0049301234567", "203")
+    finally:
+        started = time.monotonic()
+        h.close()
+        took = time.monotonic() - started
+    assert r["outcome"] == "busy" and "within 100 ms" in r["module_errors"][0]
+    assert names and not names & java_threads_alive_soon(names)
+    assert took < 10
 
 
 def test_queued_hook_threads_options_are_accepted_with_a_warning(jvm: None) -> None:

@@ -53,8 +53,13 @@ final class WorkerPool extends AbstractExecutorService {
                 // The host could not run the body (e.g. the Python runtime is going away):
                 // serve without it rather than lose the thread's calls.
             } finally {
-                if (!ran[0]) {
-                    body.run();
+                try {
+                    if (!ran[0]) {
+                        body.run();
+                    }
+                } finally {
+                    // Only now, out of the host's frame (for Python: its thread state is gone).
+                    pool.ended(this);
                 }
             }
         }
@@ -164,13 +169,19 @@ final class WorkerPool extends AbstractExecutorService {
                 }
             }
         } finally {
-            live.remove(self);
             synchronized (this) {
                 if (!self.retiring) {
                     serving--;
+                    self.retiring = true; // counted out once
                 }
-                notifyAll();
             }
+        }
+    }
+
+    private void ended(Worker self) {
+        live.remove(self);
+        synchronized (this) {
+            notifyAll();
         }
     }
 
