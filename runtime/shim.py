@@ -126,11 +126,42 @@ def answer_text(hook: PythonCallHook, numbers: str) -> str:
     """
     called, _, caller = numbers.partition(_US)
     try:
-        flags, applied = encode_answer(hook.on_call(called, caller or None))
+        answer = hook.on_call(called, caller or None)
+        cached = _ANSWER_TEXTS.get(id(answer))
+        if cached is not None and cached[0] is answer:
+            return cached[1]
+        flags, applied = encode_answer(answer)
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}".replace(_US, " ")
         return f"!{message}{_US}{traceback.format_exc()}"
-    return _FLAG_CHARS[flags] if applied is None else _FLAG_CHARS[flags] + applied
+    text = _FLAG_CHARS[flags] if applied is None else _FLAG_CHARS[flags] + applied
+    if _is_immutable_answer(answer):
+        if len(_ANSWER_TEXTS) >= 256:
+            _ANSWER_TEXTS.clear()
+        _ANSWER_TEXTS[id(answer)] = (answer, text)
+    return text
+
+
+# Answer texts of immutable answer objects, by identity (hooks such as Breakthrough's return
+# the same few answer objects again and again; encoding one costs about 0.5 µs). The entry
+# holds the object, so its id cannot be reused while cached.
+_ANSWER_TEXTS: dict[int, tuple[object, str]] = {}
+_FROZEN_TYPES: dict[type, bool] = {}
+
+
+def _is_immutable_answer(answer: object) -> bool:
+    """A frozen dataclass whose `applied` is a tuple of (str, tuple of str)."""
+    cls = type(answer)
+    frozen = _FROZEN_TYPES.get(cls)
+    if frozen is None:
+        params = getattr(cls, "__dataclass_params__", None)
+        frozen = _FROZEN_TYPES[cls] = bool(params is not None and params.frozen)
+    if not frozen:
+        return False
+    applied = getattr(answer, "applied", None)
+    return type(applied) is tuple and all(
+        type(entry) is tuple and type(entry[1]) is tuple for entry in applied
+    )
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from runtime.pbx_directory import (
     store_directory,
     stored_path,
 )
-from runtime.shim import RoutingHost, direct_proxy, encode_answer
+from runtime.shim import RoutingHost, answer_text, direct_proxy, encode_answer
 
 OFFICE = Path(__file__).parent / "data" / "pbx" / "office.toml"
 PLAN = PbxNumberPlan("49", "251", "00", "0")
@@ -188,6 +188,47 @@ def test_encode_answer() -> None:
     assert flags == 1 | 8
     assert applied == "A\x1fbypass_dnd\x1eB\x1fforce_call_waiting"
     assert encode_answer(HookAnswer()) == (0, None)
+
+
+def test_answer_text_follows_a_mutable_answer_object() -> None:
+    # Texts of frozen answers are kept by identity; a mutable answer object changed between
+    # calls must be encoded afresh each time.
+    class Mutable:
+        def __init__(self) -> None:
+            self.ignore_dnd = self.ignore_redirects = False
+            self.ignore_redirects_to_caller = self.force_call_waiting = False
+            self.applied: list[tuple[str, tuple[str, ...]]] = []
+
+    answer = Mutable()
+
+    class Same:
+        def on_call(self, called: str, caller: str | None) -> Any:
+            return answer
+
+    assert answer_text(Same(), "201\x1f202") == "0"
+    answer.ignore_dnd = True
+    answer.applied.append(("A", ("bypass_dnd",)))
+    assert answer_text(Same(), "201\x1f202") == "1A\x1fbypass_dnd"
+    frozen = HookAnswer(force_call_waiting=True, applied=(("B", ("force_call_waiting",)),))
+
+    class Frozen:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            return frozen
+
+    assert (
+        answer_text(Frozen(), "201") == answer_text(Frozen(), "201") == "8B\x1fforce_call_waiting"
+    )
+
+
+def test_answer_text_of_a_failing_hook_carries_message_and_traceback() -> None:
+    class Boom:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            raise ValueError(f"cannot decide {called} for {caller}")
+
+    text = answer_text(Boom(), "201\x1f202")
+    message, _, detail = text.partition("\x1f")
+    assert message == "!ValueError: cannot decide 201 for 202"
+    assert "Traceback" in detail and "ValueError" in detail
 
 
 def test_route_without_directory_is_refused(jvm: None) -> None:

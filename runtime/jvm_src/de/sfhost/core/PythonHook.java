@@ -27,6 +27,20 @@ public final class PythonHook implements KernelHook {
 
     private final PythonHookBridge bridge;
 
+    /** An answer text and its wishes, decoded once; never changed after construction. */
+    private static final class Decoded {
+        final String text;
+        final CallOverrides wishes;
+
+        Decoded(String text, CallOverrides wishes) {
+            this.text = text;
+            this.wishes = wishes;
+        }
+    }
+
+    /** The last answer with instances (hooks tend to answer the same again). */
+    private volatile Decoded last;
+
     public PythonHook(PythonHookBridge bridge) {
         if (bridge == null) {
             throw new IllegalArgumentException("bridge is null");
@@ -39,6 +53,17 @@ public final class PythonHook implements KernelHook {
         String caller = ctx.getCallerNumber();
         String called = ctx.getCalledNumber();
         String answer = bridge.answer(caller == null ? called : called + UNIT_SEP + caller);
+        if (answer != null && answer.length() > 1 && answer.charAt(0) != '!') {
+            Decoded d = last;
+            if (d == null || !d.text.equals(answer)) {
+                CallOverrides wishes = new CallOverrides();
+                decode(answer, wishes);
+                d = new Decoded(answer, wishes);
+                last = d;
+            }
+            overrides.addAll(d.wishes);
+            return;
+        }
         decode(answer, overrides);
     }
 
