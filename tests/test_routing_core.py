@@ -620,6 +620,38 @@ def test_hanging_hook_does_not_use_up_the_worker_threads(jvm: None) -> None:
     assert after["module_errors"] == []
 
 
+def test_a_slow_hook_call_does_not_hold_up_other_calls(jvm: None) -> None:
+    # Python hooks are entered one at a time (for the GIL's sake), but a call whose hook
+    # waits on something (here: an event, 3 s budget) must not make the other calls wait.
+    release = threading.Event()
+
+    class WaitsForCallerEndingIn1:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            if caller is not None and caller.endswith("1"):
+                release.wait(5)
+            return HookAnswer(ignore_dnd=True, applied=(("X", ("bypass_dnd",)),))
+
+    h = RoutingHost(hook_budget_ms=3000)
+    slow: dict[str, Any] = {}
+    try:
+        h.register_hook("bt", WaitsForCallerEndingIn1())
+        h.load_directory(directory(user("anna", "201", dnd=True)))
+        waiting = threading.Thread(target=lambda: slow.update(h.route("00493012345671", "201")))
+        waiting.start()
+        time.sleep(0.2)  # the first call is now inside its hook
+        started = time.monotonic()
+        fast = h.route("00493012345672", "201")
+        took = time.monotonic() - started
+        release.set()
+        waiting.join(10)
+    finally:
+        release.set()
+        h.close()
+    assert (fast["outcome"], fast["module_errors"]) == ("ring", [])
+    assert took < 1.0
+    assert (slow["outcome"], slow["module_errors"]) == ("ring", [])
+
+
 def test_disabled_module_is_not_called(jvm: None) -> None:
     # "Without a valid trial or licence the instance stops changing calls; calls themselves
     # always go through": a disabled module is not called, the call routes as if it were

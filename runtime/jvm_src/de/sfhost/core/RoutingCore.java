@@ -93,7 +93,9 @@ public final class RoutingCore implements HookRegistry {
      * Python hooks are entered one worker at a time, first come first served. Without it, 16
      * workers fight for the GIL, and CPython lets the thread that just dropped it take it back
      * at once, so others wait for its 5 ms switch interval (p99 of milliseconds). One gate for
-     * the process, as there is one GIL. The watchdog releases the permit of a hook it gives up.
+     * the process, as there is one GIL. The watchdog releases the permit of a hook it gives
+     * up, and of one that has held it for a watchdog tick (it waits on something else than the
+     * GIL, or computes for long).
      */
     private static final Semaphore PYTHON_GATE = new Semaphore(1, true);
 
@@ -330,6 +332,7 @@ public final class RoutingCore implements HookRegistry {
         long deadline;
         /** The carrier holds the permit of {@link #PYTHON_GATE} for the hook it asks. */
         boolean holdsGate;
+        long gateSince;
 
         RoutedCall(String caller, String called, Directory dir, User target, RouteResult result,
                 Registration[] regs, CompletableFuture<RouteResult> done) {
@@ -354,10 +357,22 @@ public final class RoutingCore implements HookRegistry {
             }
         }
 
-        /** Watchdog: if {@code w}'s hook for this call overran, give it up and carry on. */
-        void overrun(WorkerPool.Worker w, long now) {
+        /**
+         * Watchdog: if {@code w}'s hook for this call overran, give it up and carry on. A hook
+         * that has held the Python gate for {@code gateLimit} keeps running but gives the gate
+         * up: it is waiting on something else than the GIL (a lock, I/O) or computing for long,
+         * and must not hold up the other calls' hooks for the rest of its budget.
+         */
+        void overrun(WorkerPool.Worker w, long now, long gateLimit) {
             synchronized (this) {
-                if (asking < 0 || now - deadline < 0 || w.asking != this) {
+                if (asking < 0 || w.asking != this) {
+                    return;
+                }
+                if (now - deadline < 0) {
+                    if (holdsGate && now - gateSince >= gateLimit) {
+                        holdsGate = false;
+                        PYTHON_GATE.release();
+                    }
                     return;
                 }
                 Registration r = regs[asking];
@@ -517,6 +532,7 @@ public final class RoutingCore implements HookRegistry {
                 }
                 if (got) {
                     c.holdsGate = true;
+                    c.gateSince = System.nanoTime();
                     return true;
                 }
             }
@@ -533,7 +549,7 @@ public final class RoutingCore implements HookRegistry {
                 Object asked = w.asking;
                 if (asked instanceof RoutedCall) {
                     try {
-                        ((RoutedCall) asked).overrun(w, now);
+                        ((RoutedCall) asked).overrun(w, now, tick);
                     } catch (Throwable e) {
                         // e.g. no thread could be started: try again on the next tick
                     }
