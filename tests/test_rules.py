@@ -305,14 +305,17 @@ def test_decisions_agree_with_the_reference_rule(
 def test_benchmark_prints_only_the_json_of_the_issue() -> None:
     bench = Path(__file__).resolve().parents[1] / "bench" / "rules.py"
     result = subprocess.run(
-        [sys.executable, str(bench), "--seconds", "0.01"],
+        [sys.executable, str(bench), "--seconds", "0.01", "--hook-instances", "3"],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
     document = json.loads(result.stdout)  # the whole of stdout is one JSON document
-    assert set(document) == {"ns_per_decision", "naive_ns_per_decision"}
+    assert set(document) == {"ns_per_decision", "naive_ns_per_decision", "hook_ns_per_call"}
+    assert (
+        isinstance(document["hook_ns_per_call"], int | float) and document["hook_ns_per_call"] > 0
+    )
     for key in ("ns_per_decision", "naive_ns_per_decision"):
         assert set(document[key]) == {"1", "100", "10000"}
         assert all(isinstance(v, int | float) and v > 0 for v in document[key].values())

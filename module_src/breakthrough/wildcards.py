@@ -5,24 +5,29 @@ digits), and is matched against the whole number. Spaces, `-`, `/` and parenthes
 paste are dropped; any other character is refused with a message naming the line and it.
 
 `PatternList` answers "which is the first pattern in list order that matches any form of this
-number" in time that depends on the number's length, not on how many patterns the list holds:
+number", and `PatternIndex` (patterns of many lists, each tagged with a bit) "which lists hold
+a pattern that matches any form of this number" (the OR of the tags), both in time that
+depends on the number's length, not on how many patterns they hold. One engine serves both;
+only how the values of matching patterns add up differs (`LOWEST`: the lowest key; `UNION`:
+the OR of bit masks):
 - each pattern is expanded once (`expand`) into patterns on the number's one canonical form
   (`NumberPlan.canonical`, the international form), so a lookup is one search, not one per
   form;
-- the expanded patterns go where their shape needs no loop over patterns: exact numbers in a
-  dict; suffixes (`*2515906850`, the form the product text recommends) in a trie of reversed
-  suffixes walked along the reversed number; everything read from the start (prefixes like
-  `0251*`, `?` anywhere, `*` inside) in one deterministic automaton (DFA) built by subset
-  construction from a trie of the patterns. (Suffixes stay out of the DFA: a leading `*`
-  keeps its NFA node alive in every state and would multiply the states.)
-- each trie node and DFA state holds the lowest list position that ends there, so a walk
-  answers with the first pattern in list order; a part is skipped when it cannot beat what
-  was found already (a list led by `*` answers at once), and a DFA walk stops once its answer
-  is settled.
-The DFA is built eagerly when the list is compiled, up to a budget of states that real lists
-stay far below; a pathological list gets the rest built on first use and kept (up to a cap).
-That needs no lock: a transition is a pure function of its state, so two threads racing
-compute the same entry.
+- the expanded patterns go where their shape needs no loop over patterns (`_Parts`): exact
+  numbers in a dict; suffixes (`*2515906850`, the form the product text recommends) in a trie
+  of reversed suffixes walked along the reversed number; everything read from the start
+  (prefixes like `0251*`, `?` anywhere, `*` inside) in one deterministic automaton (DFA) built
+  by subset construction from a trie of the patterns. (Suffixes stay out of the DFA: a
+  leading `*` keeps its NFA node alive in every state and would multiply the states.) A
+  `PatternIndex` also keeps blocks (`02515906??`) out of the DFA, in a dict per count of `?`:
+  merged from many lists their chains of states made most of the DFA;
+- each trie node and DFA state holds the joined value of what ends there, so one walk
+  answers; a part is skipped when it cannot change what was found already (a list led by `*`
+  answers at once), and a DFA walk stops once its answer is settled.
+The DFA is built eagerly when the structures are built, up to a budget of states that real
+lists stay far below (the NFA is then dropped); a pathological list gets the rest built on
+first use and kept (up to a cap). That needs no lock: a transition is a pure function of its
+state, so two threads racing compute the same entry.
 """
 
 from __future__ import annotations
@@ -363,7 +368,7 @@ class _Automaton:
             state[ch] = target
         del state["#"]
 
-    def _fill(self, state: _State, ch: str) -> _State:
+    def fill(self, state: _State, ch: str) -> _State:
         """The transition of a state not built yet on `ch`, built now and kept if it may."""
         states = self._states
         assert states is not None and self._nfa is not None
@@ -395,7 +400,7 @@ class _Automaton:
             if target is None:
                 if "#" not in state:
                     return state.get("~", self._combine.none)
-                target = self._fill(state, ch)
+                target = self.fill(state, ch)
             state = target
         return state.get("", self._combine.none)
 
@@ -480,7 +485,9 @@ class _Parts:
         "automaton_all",
     )
 
-    def __init__(self, entries: Iterable[tuple[int, str]], combine: _Combine) -> None:
+    def __init__(
+        self, entries: Iterable[tuple[int, str]], combine: _Combine, *, use_blocks: bool
+    ) -> None:
         join, none = combine.join, combine.none
         exact: dict[str, int] = {}
         everything = blocks_all = automaton_all = none
@@ -490,7 +497,7 @@ class _Parts:
         for value, pattern in entries:
             if "*" not in pattern:
                 number = pattern.rstrip("?")
-                if "?" not in number:
+                if "?" not in number and (use_blocks or number == pattern):
                     table = (
                         exact
                         if number == pattern
@@ -517,16 +524,6 @@ class _Parts:
         self.suffixes = suffixes
         self.automaton = _Automaton(from_start, combine)
         self.automaton_all = automaton_all
-
-    def blocks_value(self, canonical: str, none: int, join: Callable[[int, int], int]) -> int:
-        """The joined value of the blocks matching `canonical` (digits), or `none`."""
-        found = none
-        for holes, table in self.blocks:
-            if len(canonical) >= holes:
-                value = table.get(canonical[: len(canonical) - holes])
-                if value is not None:
-                    found = join(found, value)
-        return found
 
 
 def _expanded(
@@ -576,7 +573,7 @@ class PatternList:
         """
         if self._parts is None:
             entries = _expanded(enumerate(self.canonical_patterns), self.plan, keyed=True)
-            self._parts = _Parts(entries, LOWEST)
+            self._parts = _Parts(entries, LOWEST, use_blocks=False)
 
     def first_key(self, canonical: str) -> int | None:
         """index * 3 + kind of the first entry matching the whole `canonical`, or None.
@@ -592,13 +589,22 @@ class PatternList:
         if parts.everything < best:
             best = parts.everything
         if parts.blocks_all < best:
-            found = parts.blocks_value(canonical, _NEVER, _lower)
-            if found < best:
-                best = found
+            length = len(canonical)
+            for holes, table in parts.blocks:
+                if length >= holes:
+                    found = table.get(canonical[: length - holes], _NEVER)
+                    if found < best:
+                        best = found
         # Each part is only searched while it could still hold a better (lower) key, so a
         # list led by `*` answers at once.
         if parts.suffix_all < best:
-            found = _walk_suffixes(parts.suffixes, canonical, _NEVER)
+            node = parts.suffixes
+            for ch in reversed(canonical):
+                child = node.get(ch)
+                if child is None:
+                    break
+                node = child
+            found = node.get("", _NEVER)
             if found < best:
                 best = found
         if parts.automaton_all < best:
@@ -646,7 +652,7 @@ class PatternIndex:
 
     def __init__(self, tagged: Iterable[tuple[int, str]], plan: NumberPlan) -> None:
         self.plan = plan
-        self._parts = parts = _Parts(_expanded(tagged, plan, keyed=False), UNION)
+        self._parts = parts = _Parts(_expanded(tagged, plan, keyed=False), UNION, use_blocks=True)
         # What every lookup reads, in slots of its own (one attribute read each).
         self._exact = parts.exact
         self._everything = parts.everything
@@ -675,26 +681,31 @@ class PatternIndex:
         for holes, table in self._blocks:
             if length >= holes:
                 found |= table.get(canonical[: length - holes], 0)
+        # The two walks are written out here rather than called (as in _Automaton.value):
+        # this is the call path, and a Python call costs as much as a few steps.
         if self._suffix_all & ~found:
-            found |= _walk_suffixes(self._suffixes, canonical, 0)
+            node = self._suffixes
+            for ch in reversed(canonical):
+                child = node.get(ch)
+                if child is None:
+                    break
+                node = child
+            found |= node.get("", 0)
         if self._automaton_all & ~found:
-            after_head = self._after_head
-            if after_head is not None and canonical.startswith(self._head):
-                found |= self._automaton.value(canonical[len(self._head) :], after_head)
+            state = self._after_head
+            if state is not None and canonical.startswith(self._head):
+                rest = canonical[len(self._head) :]
             else:
-                found |= self._automaton.value(canonical)
+                state, rest = self._automaton.start, canonical
+            for ch in rest:
+                target = state.get(ch)
+                if target is None:
+                    if "#" not in state:  # built: no transition means settled
+                        return found | state.get("~", 0)
+                    target = self._automaton.fill(state, ch)
+                state = target
+            found |= state.get("", 0)
         return found
-
-
-def _walk_suffixes(trie: dict[str, Any], canonical: str, none: int) -> int:
-    """The value the reversed-suffix trie holds for the longest suffix of `canonical` in it."""
-    node = trie
-    for ch in reversed(canonical):
-        child = node.get(ch)
-        if child is None:
-            break
-        node = child
-    return node.get("", none)
 
 
 def _trie_insert(trie: dict[str, Any], key: str, value: int, combine: _Combine) -> None:
