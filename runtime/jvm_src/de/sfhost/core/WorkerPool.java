@@ -72,8 +72,10 @@ final class WorkerPool extends AbstractExecutorService {
     private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
     private final Set<Worker> live = ConcurrentHashMap.newKeySet();
     private final AtomicInteger names = new AtomicInteger();
-    /** Workers that are not retiring; kept at {@link #size} once the first task came in. */
+    /** Workers that are not retiring (at most {@link #size}); started as calls need them. */
     private int serving;
+    /** Workers waiting for a task. */
+    private final AtomicInteger idle = new AtomicInteger();
     private volatile ThreadHost host;
     private volatile boolean shutdown;
 
@@ -108,12 +110,14 @@ final class WorkerPool extends AbstractExecutorService {
             if (shutdown) {
                 throw new RejectedExecutionException("the routing core is shut down");
             }
-            while (serving < size) {
+            // One more worker when none is free, up to the size: a fresh worker enters Python
+            // first (a GIL round), so starting all at once would hold up the first calls.
+            if (serving < size && idle.get() <= tasks.size()) {
                 start(null, false);
                 serving++;
             }
+            tasks.add(task);
         }
-        tasks.add(task);
     }
 
     /**
@@ -145,6 +149,7 @@ final class WorkerPool extends AbstractExecutorService {
                     if (self.retiring) {
                         break;
                     }
+                    idle.incrementAndGet();
                     try {
                         task = tasks.take();
                     } catch (InterruptedException e) {
@@ -152,6 +157,8 @@ final class WorkerPool extends AbstractExecutorService {
                             break;
                         }
                         continue;
+                    } finally {
+                        idle.decrementAndGet();
                     }
                     if (task == STOP) {
                         tasks.add(STOP); // the next idle worker stops too
