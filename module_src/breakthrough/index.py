@@ -23,11 +23,12 @@ from .rules import CompiledInstance
 from .wildcards import PatternIndex, PatternList
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _PlanGroup:
     """The active instances that share one number plan, with their two side indices."""
 
     plan: NumberPlan
+    international_prefix: str  # the plan's, read on every call
     called: PatternIndex
     caller: PatternIndex
 
@@ -54,6 +55,7 @@ class InstanceIndex:
         self._groups = tuple(
             _PlanGroup(
                 plan,
+                plan.international_prefix,
                 PatternIndex(self._tagged(positions, "called"), plan),
                 PatternIndex(self._tagged(positions, "caller"), plan),
             )
@@ -88,11 +90,21 @@ class InstanceIndex:
         width, low = self._width, self._low
         matched = 0
         for group in self._groups:
-            plan = group.plan
-            found = group.called.bits(plan.canonical_of_checked(called_clean))
+            plan, intl = group.plan, group.international_prefix
+            # A number in international form is its own canonical form (the form STARFACE
+            # mostly signals): that case skips the call to canonical_of_checked.
+            found = group.called.bits(
+                called_clean
+                if called_clean.startswith(intl)
+                else plan.canonical_of_checked(called_clean)
+            )
             passed = found & low & ~(found >> width)
             if passed:  # the AND: the caller only where the called number passed
-                found = group.caller.bits(plan.canonical_of_checked(caller_clean))
+                found = group.caller.bits(
+                    caller_clean
+                    if caller_clean.startswith(intl)
+                    else plan.canonical_of_checked(caller_clean)
+                )
                 matched |= passed & found & ~(found >> width)
         return matched
 
