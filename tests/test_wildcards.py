@@ -265,3 +265,16 @@ class TestPatternIndex:
                     if reference_first(patterns, number, GERMAN) is not None
                 )
                 assert index.bits(GERMAN.canonical(number)) == expected
+
+    def test_a_state_reached_again_later_is_built_too(self) -> None:
+        # The start state covers every digit by a literal edge and also loops by `*`; the
+        # state of the loop alone is first met there (unused) and reached again only later,
+        # on "0" "5" "5": it must have been built like any other.
+        patterns = ["*1?"] + [f"{d}?2" for d in range(10)]
+        index = PatternIndex([(1 << n, p) for n, p in enumerate(patterns)], GERMAN)
+        listed = PatternList(patterns, "list", GERMAN)
+        for number in ("0555", "05551", "055512", "0552", "7"):
+            expected = [n for n, p in enumerate(patterns) if pattern_matches(p, number)]
+            assert index.bits(number) == sum(1 << n for n in expected), number
+            found = listed.first_match(number)
+            assert (found.index if found else None) == (expected[0] if expected else None)

@@ -349,16 +349,19 @@ class _Automaton:
         nodes, settled = state["#"]
         literal = {ch for n in nodes for ch in nfa.edges[n]}
         # A digit on no literal edge leads where any other such digit does (through `?` and
-        # `*` only), so that target is worked out once.
-        default = None
-        if any(nfa.wide[n] for n in nodes):
-            default = self._state(nfa.targets(nodes, ""), settled)
+        # `*` only), so that target is worked out once, when first needed (a state made and
+        # not queued would never be built).
+        wide = any(nfa.wide[n] for n in nodes)
+        default: tuple[_Key, _State, bool] | None = None
         for ch in DIGITS:
             if ch in literal:
                 key, target, new = self._state(nfa.targets(nodes, ch), settled)
-            elif default is not None:
-                key, target, new = default
-                default = key, target, False
+            elif wide:
+                if default is None:
+                    key, target, new = self._state(nfa.targets(nodes, ""), settled)
+                    default = key, target, False
+                else:
+                    key, target, new = default
             else:
                 continue  # no NFA node goes on: settled whatever follows
             if not key[0] and key[1] == settled:
