@@ -652,6 +652,38 @@ def test_a_slow_hook_call_does_not_hold_up_other_calls(jvm: None) -> None:
     assert (slow["outcome"], slow["module_errors"]) == ("ring", [])
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_as_many_calls_at_once_as_workers_all_get_a_worker(jvm: None, attempt: int) -> None:
+    # A PBX's calls may all be in their hooks at the same moment: with 8 workers, 8 calls at
+    # once each get a worker of their own (their hooks meet at a barrier, which breaks if one
+    # call is left waiting for a worker), also right after the core started.
+    meet = threading.Barrier(8, timeout=5)
+
+    class Meets:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            meet.wait()
+            return HookAnswer(ignore_dnd=True, applied=(("X", ("bypass_dnd",)),))
+
+    h = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, workers=8)
+    results: list[dict[str, Any]] = []
+
+    def one_call() -> None:
+        results.append(h.route(OUTSIDE_CALLER, "201"))
+
+    try:
+        h.register_hook("bt", Meets())
+        h.load_directory(directory(user("anna", "201", dnd=True)))
+        callers = [threading.Thread(target=one_call) for _ in range(8)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join(10)
+    finally:
+        meet.abort()
+        h.close()
+    assert [(r["outcome"], r["module_errors"]) for r in results] == [("ring", [])] * 8
+
+
 def test_disabled_module_is_not_called(jvm: None) -> None:
     # "Without a valid trial or licence the instance stops changing calls; calls themselves
     # always go through": a disabled module is not called, the call routes as if it were
