@@ -21,12 +21,10 @@ from sfm_build.errors import BuildError
 from sfm_build.manifest import to_jar_manifest
 from sfm_build.metadata import parse_metadata
 from sfm_format.manifest import parse_manifest
+from tests.data.sfm_crafted import REFERENCE
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "sfm_format" / "schema" / "module-descriptor.xsd"
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "starface-sfm"
-if not REFERENCE.is_dir():
-    REFERENCE = Path("/work/shared/reference/starface-sfm")
 REAL = ("reloader", "gui-example", "ttslib")
 RAW_META = tomllib.loads((REPO / "module_src" / "module.toml").read_text("utf-8"))
 CLASSES = [

@@ -1,6 +1,6 @@
 """`sfm inspect` and `runtime.sfm_file.read_sfm` on real STARFACE exports and on broken files.
 
-The real manifests and descriptors are the reference exports in ../shared/reference; the test
+The real manifests and descriptors are the reference exports in tests/data/reference; the test
 packs them into small .sfm files and checks the integrity rules of FACTS.md, computed here
 independently of the code under test.
 """
@@ -20,10 +20,8 @@ import pytest
 from runtime.errors import Refused
 from runtime.sfm_file import read_sfm
 from sfm_cli.main import main
+from tests.data.sfm_crafted import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "starface-sfm"
-if not REFERENCE.is_dir():
-    REFERENCE = Path("/work/shared/reference/starface-sfm")
 REAL_EXPORTS = ("reloader", "gui-example", "ttslib")
 REPO = Path(__file__).resolve().parents[1]
 

@@ -25,9 +25,10 @@ from aiosmtpd.controller import Controller
 
 from runtime.licensing.licence import DEVELOPMENT_SIGNING_KEY, issue_licence, load_private_key
 from runtime.licensing.server.app import ServiceConfig, add_purchase, create_app
+from tests.data.sfm_crafted import BUILD_NUMBER, MODULE_ID
 
-MODULE = "8c0b5a4e-6f1d-4b7a-9e3c-2d5f7a1b9c64"
-BUILD = 261
+MODULE = MODULE_ID
+BUILD = BUILD_NUMBER
 
 
 def free_port() -> int:

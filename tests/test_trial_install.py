@@ -8,8 +8,9 @@ from pathlib import Path
 
 from runtime.db import connect
 from runtime.licensing.trial import TRIAL_DAYS, read_trial, record_install
+from tests.data.sfm_crafted import MODULE_ID
 
-MODULE = "8c0b5a4e-6f1d-4b7a-9e3c-2d5f7a1b9c64"
+MODULE = MODULE_ID
 T0 = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tomllib
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-REFERENCE = REPO.parent / "shared" / "reference" / "starface-sfm"
-MODULE_ID = "8c0b5a4e-6f1d-4b7a-9e3c-2d5f7a1b9c64"
+# Real exports (copied from ../shared/reference with their licence) to test against.
+REFERENCE = REPO / "tests" / "data" / "reference" / "starface-sfm"
+_MODULE = tomllib.loads((REPO / "module_src" / "module.toml").read_text("utf-8"))["module"]
+MODULE_ID: str = _MODULE["id"]
+BUILD_NUMBER: int = _MODULE["build_number"]
 
 
 def build_dist(out: Path, variant: str = "all") -> dict[str, Path]:
