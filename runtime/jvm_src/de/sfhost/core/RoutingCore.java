@@ -385,7 +385,26 @@ public final class RoutingCore implements HookRegistry {
                         + "; the call was routed as if the module were absent", null);
                 asking = -1;
                 final int nextEpoch = ++epoch;
-                workers.replace(w, () -> carryOn(this, nextEpoch));
+                try {
+                    workers.replace(w, () -> carryOn(this, nextEpoch));
+                } catch (Throwable e) {
+                    // No thread to carry the call on (e.g. none can be created): the call
+                    // still goes through, without the hooks not yet asked.
+                    while (next < regs.length) {
+                        Registration later = regs[next++];
+                        if (!disabled.containsKey(later.moduleId)) {
+                            skip(later, "hook skipped, no worker thread was free to ask it ("
+                                    + e + "); the call was routed as if the module were absent",
+                                    null);
+                        }
+                    }
+                    try {
+                        result.applied.addAll(total.getApplied());
+                        done.complete(follow(dir, target, caller, called, total, result));
+                    } catch (Throwable f) {
+                        done.completeExceptionally(f);
+                    }
+                }
             }
         }
     }
