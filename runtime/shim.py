@@ -3,30 +3,42 @@
 `RoutingHost` owns one Java `de.sfhost.core.RoutingCore` (calls come in on its Java worker
 threads, as in a real PBX) and registers Python hooks there.
 
-Why the workers live inside a Python frame: a Java-owned thread that calls a JProxy makes
-CPython create and destroy a thread state on every call (PyGILState_Ensure/Release with no
-state of its own: 15-60 µs here), while a thread that already has one pays only the GIL
-crossing (a few µs). So each worker thread of the core, when it starts, calls once into
-Python (`ThreadHost.run`), and that Python frame calls straight back into Java to run the
-worker's loop. JPype releases the GIL while Python calls Java, but the outer PyGILState stays
-held, so the thread keeps its Python thread state for life and every later hook call on it is
-only a GIL crossing. The worker then calls the module's hook directly (`PythonHook`, one
-string each way through `PythonHookBridge`), once per call; no hand-off to another thread.
+Design: the workers live inside a Python frame and call the hook directly.
+A Java-owned thread that calls a JProxy makes CPython create and destroy a thread state on
+every call (PyGILState_Ensure/Release on a thread without one: 15-75 µs per call here,
+depending on load), while a thread that already has one pays only the GIL crossing. So each
+worker of the core, when it starts, calls once into Python (`de.sfhost.core.ThreadHost`), and
+that Python frame calls straight back into Java to run the worker's loop. JPype releases the
+GIL while Python calls Java, but the outer PyGILState stays held: the thread keeps its Python
+thread state for life, and each later hook call on it is one GIL crossing. The worker calls
+the module's hook itself (`PythonHook`; the numbers go over as one string and the answer comes
+back as one string through `PythonHookBridge`), once per call per module: no hand-off.
 
-An earlier design queued each call for long-lived Python-started threads and waited on a
-future: two thread wake-ups per call (8-10 µs each in this VM), 23 µs per no-op call against a
-main-thread proxy call of 5.9 µs (3.95x). Measured with `bench/routing.py` on the same
-machine, the direct design costs 3.7 µs per no-op call against 5.9 µs from the main thread
-(0.6x): the worker's call is cheaper than the main thread's floor, which marshals the call
-context and overrides object by object.
+Figures (`bench/routing.py`, ns per call on the core's workers, best of 10 rounds, 2 shared
+cores): the earlier design queued each call for Python-started threads and waited on a future,
+two thread wake-ups per call: no-op hook 11,700-23,200 against a main-thread proxy call of
+5,800-5,900 (2.0-3.95x), p99 with 16 callers 250,000. This design: no-op hook 3,000-6,000
+against 5,800-7,000 from the main thread (0.44-0.92x; the worker's call is cheaper than that
+floor, which marshals the call context and overrides object by object), p99 with 16 callers
+6,700-11,400.
 
-The time budget is kept by the core's watchdog thread (see RoutingCore): when a hook overruns,
-the call is carried on by a new worker and routes as if the module were absent; the stuck
-worker is left behind and its late answer discarded. Python hooks are entered one worker at a
-time through a fair gate, since 16 workers fighting for the GIL gave a p99 of milliseconds
-under 16 concurrent callers. A hook that raises is caught here: its message and traceback
-reach Java in the answer string (an exception raised through a JProxy would lose its text),
-and the traceback goes to the module log.
+What keeps the rules of the host (see RoutingCore):
+- The time budget: a watchdog thread of the core watches the hook each worker is in. When one
+  overruns, the call is carried on by a new worker (the next hooks, then the routing) and
+  routes as if the module were absent, with the reason in module_errors and the module log;
+  the stuck worker is left behind and ends when the hook returns, its late answer discarded.
+  Each hook has the whole budget from when it is asked; hooks are asked one after another.
+  A hook with as many calls stuck in it as the core has workers is skipped at once.
+- Python hooks are entered one worker at a time through a fair gate: 16 workers fighting for
+  the GIL gave a p99 of 2.4-12 ms (CPython lets the thread that just dropped the GIL take it
+  back, others wait for the 5 ms switch interval). The watchdog takes the gate back from a
+  hook that held it for a tick (5 ms at most), so a hook waiting on I/O holds up no one.
+- A hook that raises is caught here: its message and traceback reach Java in the answer
+  string (an exception raised through a JProxy would lose its text); the module log gets the
+  traceback.
+- `close()` stops the workers; one still running a hook's Python code after a second gets
+  SystemExit, since a Java thread still executing Python when the interpreter finalises can
+  abort the process.
 
 Log lines of the core (errors of hooks, a module switched off) are queued in Java and written
 by a Python thread of this host, off the call path, to `on_module_log` / `on_module_error`.
