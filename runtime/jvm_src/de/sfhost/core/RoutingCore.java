@@ -496,13 +496,15 @@ public final class RoutingCore implements HookRegistry {
                     self.asking = null;
                 }
                 synchronized (c) {
+                    if (c.epoch != epoch) {
+                        // The watchdog gave this hook up (and released its gate permit; the
+                        // gate may be held for the call's new carrier now).
+                        r.stuck.decrementAndGet(); // the late answer is discarded
+                        return;
+                    }
                     if (c.holdsGate) {
                         c.holdsGate = false;
                         PYTHON_GATE.release();
-                    }
-                    if (c.epoch != epoch) {
-                        r.stuck.decrementAndGet(); // the late answer is discarded
-                        return;
                     }
                     c.asking = -1;
                     if (failure == null) {
