@@ -151,6 +151,7 @@ def test_it_is_right_past_the_automaton_budget_and_cache_cap(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
         patch.setattr(wildcards, "MAX_DFA_STATES", 4)
+        patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
         check_calls(instances, calls)
 
 

@@ -143,6 +143,7 @@ class TestPatternList:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
             patch.setattr(wildcards, "MAX_DFA_STATES", 4)
+            patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
             compiled = PatternList(patterns, "list", GERMAN)
             for number in numbers * 2:  # twice: once building, once from what was kept
                 found = compiled.first_match(GERMAN.canonical(number))
@@ -252,6 +253,7 @@ class TestPatternIndex:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
             patch.setattr(wildcards, "MAX_DFA_STATES", 4)
+            patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
             tagged = [
                 (1 << position, parse_pattern(pattern, "list"))
                 for position, patterns in enumerate(lists)

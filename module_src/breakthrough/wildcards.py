@@ -18,7 +18,8 @@ the OR of bit masks):
   of reversed suffixes walked along the reversed number; everything read from the start
   (prefixes like `0251*`, `?` anywhere, `*` inside) in one deterministic automaton (DFA) built
   by subset construction from a trie of the patterns. (Suffixes stay out of the DFA: a
-  leading `*` keeps its NFA node alive in every state and would multiply the states.) A
+  leading `*` keeps its NFA node alive in every state and would multiply the states; for
+  the same reason the rare patterns with a `*` before their end get a DFA of their own.) A
   `PatternIndex` also keeps blocks (`02515906??`) out of the DFA, in a dict per count of `?`:
   merged from many lists their chains of states made most of the DFA;
 - each trie node and DFA state holds the joined value of what ends there, so one walk
@@ -47,6 +48,9 @@ _PATTERN_CHARACTERS = frozenset(DIGITS + "+?*")
 # DFA states built when a list is compiled; beyond this they are built on first use. Real
 # lists stay far below it (10,000 varied patterns need about 25,000).
 EAGER_DFA_STATES = 100_000
+# States for the automaton of patterns with a `*` before their end; past it they are matched by
+# `_BitNfa`, which is slower per digit but never grows (nor takes long to build).
+LOOPING_DFA_STATES = 50_000
 # Hard cap on cached states so a hostile list cannot eat memory on the call path; past it,
 # transitions are computed each time (still correct, just slower).
 MAX_DFA_STATES = 250_000
@@ -291,9 +295,13 @@ class _Automaton:
     function of its state, so two threads racing compute the same entry.
     """
 
-    __slots__ = ("_combine", "_nfa", "_states", "start", "states_built")
+    __slots__ = ("_combine", "_nfa", "_states", "start", "states_built", "finished")
 
-    def __init__(self, patterns: Iterable[tuple[int, str]], combine: _Combine) -> None:
+    def __init__(
+        self, patterns: Iterable[tuple[int, str]], combine: _Combine, budget: int | None = None
+    ) -> None:
+        """Build the DFA eagerly up to `budget` states (default: EAGER_DFA_STATES)."""
+        limit = EAGER_DFA_STATES if budget is None else budget
         self._combine = combine
         self._nfa: _Nfa | None = _Nfa(patterns, combine)
         self._states: dict[_Key, _State] | None = {}
@@ -301,11 +309,14 @@ class _Automaton:
         queue = [self.start] if "#" in self.start else []
         finished = True
         for state in queue:
-            if len(self._states) >= EAGER_DFA_STATES:
+            # (Past the cap, states are no longer kept, so every target counts as new: the
+            # queue would never end.)
+            if len(self._states) >= min(limit, MAX_DFA_STATES):
                 finished = False
                 break
             self._build(state, queue)
         self.states_built = len(self._states)
+        self.finished = finished
         if finished:
             # Every state has all its transitions: nothing is ever built on first use.
             self._nfa = None
@@ -462,19 +473,103 @@ def expand(pattern: str, plan: NumberPlan) -> list[tuple[int, str]]:
     return result
 
 
+class _BitNfa:
+    """Patterns matched by simulating their NFA with bit operations: no states to build.
+
+    The fallback for patterns whose DFA would not fit its budget (many patterns with a `*`
+    before their end multiply each other's states). Each pattern of m tokens owns m + 1 bits,
+    one per gap between its tokens; a set bit means "the tokens before this gap matched what
+    was read so far". A digit moves every bit whose next token takes it one place on, keeps
+    the bits after a `*` (which takes any digits), and a bit before a `*` also sets the one
+    after it (a `*` may take none). A walk costs a few operations on one integer per digit,
+    whatever the number of patterns (the integer grows by a word per 64 tokens).
+    """
+
+    __slots__ = (
+        "_combine",
+        "_start",
+        "_moves",
+        "_star_next",
+        "_star_after",
+        "_final_all",
+        "_finals",
+        "_lowest",
+    )
+
+    def __init__(self, patterns: Iterable[tuple[int, str]], combine: _Combine) -> None:
+        self._combine = combine
+        # Sorted by value, so that for LOWEST the lowest final bit is the lowest value.
+        ordered = sorted(patterns)
+        start = star_next = star_after = 0
+        moves = dict.fromkeys(DIGITS, 0)
+        finals: dict[int, int] = {}  # value -> its final bits
+        lowest: dict[int, int] = {}  # final bit -> value (the first pattern's, if shared)
+        offset = 0
+        for value, pattern in ordered:
+            start |= 1 << offset
+            for position, token in enumerate(pattern):
+                bit = 1 << (offset + position)
+                if token == "*":
+                    star_next |= bit
+                    star_after |= bit << 1
+                elif token == "?":
+                    for ch in DIGITS:
+                        moves[ch] |= bit
+                else:
+                    moves[token] |= bit
+            final = 1 << (offset + len(pattern))
+            finals[value] = finals.get(value, 0) | final
+            lowest.setdefault(final, value)
+            offset += len(pattern) + 1
+        self._start = start | (start & star_next) << 1
+        self._moves = moves
+        self._star_next = star_next
+        self._star_after = star_after
+        self._finals = tuple((bits, value) for value, bits in finals.items())
+        self._final_all = sum(lowest)
+        self._lowest = lowest
+
+    def value(self, number: str) -> int:
+        """The joined value of the patterns matching the whole `number` (digits), or none."""
+        active = self._start
+        moves, star_next, star_after = self._moves, self._star_next, self._star_after
+        for ch in number:
+            active = (active & moves[ch]) << 1 | (active & star_after)
+            active |= (active & star_next) << 1
+            if not active:
+                return self._combine.none
+        combine = self._combine
+        ended = active & self._final_all
+        if not ended:
+            return combine.none
+        if combine is LOWEST:  # final bits ascend with the values: the lowest bit is first
+            return self._lowest[ended & -ended]
+        found = combine.none
+        for bits, value in self._finals:
+            if ended & bits:
+                found = combine.join(found, value)
+        return found
+
+
 class _Parts:
     """Expanded patterns, each with a value, stored where their shape needs no loop over them.
 
     - exact numbers in a dict;
     - `*` alone as one value;
-    - blocks (a number followed by `?`s only, `02515906?`, "a block of extensions behind a
-      number"), per count of `?`, in a dict of the number part;
+    - when `merged` (entries of many lists, valued by their bits), blocks (a number followed
+      by `?`s only, `02515906?`, "a block of extensions behind a number"), per count of `?`,
+      in a dict of the number part;
     - suffixes (`*2515906850`) in a trie of reversed suffixes, each node holding the joined
       value of the suffixes on its path;
-    - the rest (prefixes, `?` inside, `*` inside) in one `_Automaton`.
-    Blocks stay out of the automaton because each would add a chain of states as long as the
-    number. `*_all` are the joined values of everything in a part, so that a lookup skips a
-    part that cannot change its answer.
+    - prefixes and `?` inside in one `_Automaton`;
+    - patterns with a `*` before their end (`02*850`, `*5?`, rare) in another, because their
+      star nodes stay alive and would multiply the states of the first; if even that one
+      does not fit LOOPING_DFA_STATES (they multiply each other's states too), they are
+      simulated with bit operations instead (`_BitNfa`), which builds no states at all.
+    When `merged`, blocks stay out of the automaton because each would add a chain of states
+    as long as the number, and 20 lists of them made most of its states. `*_all` are the
+    joined values of everything in a part, so that a lookup skips a part that cannot change
+    its answer.
     """
 
     __slots__ = (
@@ -486,21 +581,24 @@ class _Parts:
         "suffix_all",
         "automaton",
         "automaton_all",
+        "loops",
+        "loops_all",
     )
 
     def __init__(
-        self, entries: Iterable[tuple[int, str]], combine: _Combine, *, use_blocks: bool
+        self, entries: Iterable[tuple[int, str]], combine: _Combine, *, merged: bool
     ) -> None:
         join, none = combine.join, combine.none
         exact: dict[str, int] = {}
-        everything = blocks_all = automaton_all = none
+        everything = blocks_all = automaton_all = loops_all = none
         blocks: dict[int, dict[str, int]] = {}  # count of `?` -> number part -> value
         suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
         from_start: list[tuple[int, str]] = []
+        looping: list[tuple[int, str]] = []
         for value, pattern in entries:
             if "*" not in pattern:
                 number = pattern.rstrip("?")
-                if "?" not in number and (use_blocks or number == pattern):
+                if "?" not in number and (merged or number == pattern):
                     table = (
                         exact
                         if number == pattern
@@ -516,7 +614,14 @@ class _Parts:
             elif pattern.startswith("*") and "?" not in pattern and pattern.count("*") == 1:
                 _trie_insert(suffixes, pattern[:0:-1], value, combine)
                 continue
-            # prefixes (`0251*`), `?` inside, `*` inside
+            if "*" in pattern[:-1]:
+                # A `*` with more after it keeps its NFA node alive in every state after it,
+                # which multiplies the states of everything else in the same automaton: such
+                # patterns (rare) get an automaton of their own.
+                looping.append((value, pattern))
+                loops_all = join(loops_all, value)
+                continue
+            # prefixes (`0251*`), `?` inside
             from_start.append((value, pattern))
             automaton_all = join(automaton_all, value)
         self.exact = exact
@@ -527,6 +632,9 @@ class _Parts:
         self.suffixes = suffixes
         self.automaton = _Automaton(from_start, combine)
         self.automaton_all = automaton_all
+        loops = _Automaton(looping, combine, LOOPING_DFA_STATES)
+        self.loops: _Automaton | _BitNfa = loops if loops.finished else _BitNfa(looping, combine)
+        self.loops_all = loops_all
 
 
 def _expanded(
@@ -576,7 +684,7 @@ class PatternList:
         """
         if self._parts is None:
             entries = _expanded(enumerate(self.canonical_patterns), self.plan, keyed=True)
-            self._parts = _Parts(entries, LOWEST, use_blocks=False)
+            self._parts = _Parts(entries, LOWEST, merged=False)
 
     def first_key(self, canonical: str) -> int | None:
         """index * 3 + kind of the first entry matching the whole `canonical`, or None.
@@ -614,6 +722,10 @@ class PatternList:
             found = parts.automaton.value(canonical)
             if found < best:
                 best = found
+        if parts.loops_all < best:
+            found = parts.loops.value(canonical)
+            if found < best:
+                best = found
         return None if best == _NEVER else best
 
     def first_match(self, canonical: str) -> Match | None:
@@ -649,13 +761,15 @@ class PatternIndex:
         "_suffix_all",
         "_automaton",
         "_automaton_all",
+        "_loops",
+        "_loops_all",
         "_head",
         "_after_head",
     )
 
     def __init__(self, tagged: Iterable[tuple[int, str]], plan: NumberPlan) -> None:
         self.plan = plan
-        self._parts = parts = _Parts(_expanded(tagged, plan, keyed=False), UNION, use_blocks=True)
+        self._parts = parts = _Parts(_expanded(tagged, plan, keyed=False), UNION, merged=True)
         # What every lookup reads, in slots of its own (one attribute read each).
         self._exact = parts.exact
         self._everything = parts.everything
@@ -664,6 +778,8 @@ class PatternIndex:
         self._suffix_all = parts.suffix_all
         self._automaton = parts.automaton
         self._automaton_all = parts.automaton_all
+        self._loops = parts.loops
+        self._loops_all = parts.loops_all
         # Most numbers start with the international prefix and the PBX's country code
         # (`0049`): their walk starts from the state after it, found once here.
         self._head = plan.international_prefix + plan.country_code
@@ -704,10 +820,14 @@ class PatternIndex:
                 target = state.get(ch)
                 if target is None:
                     if "#" not in state:  # built: no transition means settled
-                        return found | state.get("~", 0)
+                        found |= state.get("~", 0)
+                        break
                     target = self._automaton.fill(state, ch)
                 state = target
-            found |= state.get("", 0)
+            else:
+                found |= state.get("", 0)
+        if self._loops_all & ~found:
+            found |= self._loops.value(canonical)
         return found
 
 
