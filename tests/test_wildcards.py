@@ -280,3 +280,18 @@ class TestPatternIndex:
             assert index.bits(number) == sum(1 << n for n in expected), number
             found = listed.first_match(number)
             assert (found.index if found else None) == (expected[0] if expected else None)
+
+    @pytest.mark.parametrize("number", ["+4913", "+49", "+491", "+4912", "0049125", "+4"])
+    def test_prefixes_ending_before_or_at_the_country_code_still_count(self, number: str) -> None:
+        # Numbers that start with `0049` are looked up from the node after it; what prefixes
+        # ending there or earlier matched must not be lost on the way.
+        patterns = ["+4*", "+49*", "+4912*", "00491?*"]
+        index = PatternIndex(
+            [(1 << n, parse_pattern(p, "list")) for n, p in enumerate(patterns)], GERMAN
+        )
+        expected = sum(
+            1 << n
+            for n, p in enumerate(patterns)
+            if reference_first([p], number, GERMAN) is not None
+        )
+        assert index.bits(GERMAN.canonical(number)) == expected
