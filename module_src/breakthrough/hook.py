@@ -2,9 +2,12 @@
 
 The host calls `BreakthroughHook.on_call` on the call path (stage
 PostTargetDeterminationIncoming, user targets only). Everything it needs is compiled before
-the call; the instance tuple is swapped whole on a configuration change, so a call in flight
-keeps the tuple it started with and nothing on the call path takes a lock. Log lines go to
-the host's sink, which hands them to a writer off the call path.
+the call: one `InstanceIndex` decides all instances with one lookup per number and side, and
+the answer for each set of matching instances is made once and kept. All of it is swapped
+whole on a configuration change, so a call in flight keeps what it started with and nothing
+on the call path takes a lock. An instance that logs its decisions (DEBUG, TRACE) also gets
+the explanation of `rules.decide`; the others cost nothing per instance. Log lines go to the
+host's sink, which hands them to a writer off the call path.
 """
 
 from __future__ import annotations
