@@ -68,6 +68,9 @@ class PbxNumberPlan:
         if not full or clean in (intl, national):
             return (clean,)
         found = [clean, "+" + full, intl + full]
-        if full.startswith(self.country_code) and len(full) > len(self.country_code):
-            found.append(national + full[len(self.country_code) :])
+        rest = full[len(self.country_code) :]
+        # A national number never starts with the trunk prefix: `+490…` has no national form
+        # (`00…` would read back as an international number).
+        if full.startswith(self.country_code) and rest and not rest.startswith(national):
+            found.append(national + rest)
         return tuple(dict.fromkeys(found))

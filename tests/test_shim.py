@@ -9,7 +9,7 @@ from typing import Any
 
 import jpype
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from breakthrough.hook import HookAnswer
@@ -68,6 +68,8 @@ def test_withheld_words() -> None:
 
 
 @given(st.from_regex(r"\A(\+|00|0)?[1-9][0-9]{2,12}\Z"))
+@example("+490")  # its national form would be "00", an international prefix
+@example("004901234")
 def test_forms_are_one_equivalence_class(number: str) -> None:
     # Every form of a number has exactly the same forms: "forms of one number".
     forms = set(PLAN.forms(number))
