@@ -15,7 +15,7 @@ inactive instance has no patterns in the index, and a withheld caller is looked 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .numbers import NumberPlan, check_number, is_withheld
@@ -41,18 +41,17 @@ class InstanceIndex:
     threads may call `matching` at once without a lock.
     """
 
-    __slots__ = ("instances", "_width", "_low", "_groups")
+    __slots__ = ("instances", "_width", "matching")
 
     def __init__(self, instances: Sequence[CompiledInstance]) -> None:
         self.instances: tuple[CompiledInstance, ...] = tuple(instances)
         width = len(self.instances)
         self._width = width
-        self._low = (1 << width) - 1  # the "Aktiv für" bits, one per instance
         by_plan: dict[NumberPlan, list[int]] = {}
         for position, compiled in enumerate(self.instances):
             if compiled.active:
                 by_plan.setdefault(compiled.plan, []).append(position)
-        self._groups = tuple(
+        groups = tuple(
             _PlanGroup(
                 plan,
                 plan.international_prefix,
@@ -61,6 +60,8 @@ class InstanceIndex:
             )
             for plan, positions in by_plan.items()
         )
+        # matching(called, caller) -> int: see _matcher.
+        self.matching: Callable[[str, str | None], int] = _matcher(groups, width)
 
     def _tagged(self, positions: list[int], side: str) -> Iterator[tuple[int, str]]:
         """(bit, canonical pattern) of both lists of `side` of the instances at `positions`."""
@@ -70,7 +71,17 @@ class InstanceIndex:
             yield from _tag(lists.active, 1 << position)
             yield from _tag(lists.exceptions, 1 << (self._width + position))
 
-    def matching(self, called: str, caller: str | None) -> int:
+
+def _matcher(groups: tuple[_PlanGroup, ...], width: int) -> Callable[[str, str | None], int]:
+    """`InstanceIndex.matching` for `groups`: a closure, so that what it reads are local
+    names (this is the call path)."""
+    low = (1 << width) - 1  # the "Aktiv für" bits, one per instance
+    sides = tuple(
+        (g.international_prefix, g.plan.canonical_of_checked, g.called.bits, g.caller.bits)
+        for g in groups
+    )
+
+    def matching(called: str, caller: str | None) -> int:
         """Bit i set for each instance i whose rule matches the call (0: none matches).
 
         A withheld caller (None, "", "anonymous", ...) matches nothing. A number that is not
@@ -87,26 +98,26 @@ class InstanceIndex:
             return 0
         else:
             caller_clean = check_number(caller or "", "caller number")
-        width, low = self._width, self._low
         matched = 0
-        for group in self._groups:
-            plan, intl = group.plan, group.international_prefix
+        for intl, canonical_of_checked, called_bits, caller_bits in sides:
             # A number in international form is its own canonical form (the form STARFACE
             # mostly signals): that case skips the call to canonical_of_checked.
-            found = group.called.bits(
+            found = called_bits(
                 called_clean
                 if called_clean.startswith(intl)
-                else plan.canonical_of_checked(called_clean)
+                else canonical_of_checked(called_clean)
             )
             passed = found & low & ~(found >> width)
             if passed:  # the AND: the caller only where the called number passed
-                found = group.caller.bits(
+                found = caller_bits(
                     caller_clean
                     if caller_clean.startswith(intl)
-                    else plan.canonical_of_checked(caller_clean)
+                    else canonical_of_checked(caller_clean)
                 )
                 matched |= passed & found & ~(found >> width)
         return matched
+
+    return matching
 
 
 def _tag(patterns: PatternList, bit: int) -> Iterator[tuple[int, str]]:

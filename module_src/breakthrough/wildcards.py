@@ -761,105 +761,92 @@ class PatternIndex:
     after that except for the automaton's cache (see `_Automaton`).
     """
 
-    __slots__ = (
-        "plan",
-        "_parts",
-        "_exact",
-        "_everything",
-        "_blocks",
-        "_suffixes",
-        "_suffix_all",
-        "_prefixes",
-        "_prefix_all",
-        "_prefixes_after_head",
-        "_automaton",
-        "_automaton_all",
-        "_loops",
-        "_loops_all",
-        "_head",
-        "_after_head",
-    )
+    __slots__ = ("plan", "_automaton", "bits")
 
     def __init__(self, tagged: Iterable[tuple[int, str]], plan: NumberPlan) -> None:
         self.plan = plan
-        self._parts = parts = _Parts(_expanded(tagged, plan, keyed=False), UNION, merged=True)
-        # What every lookup reads, in slots of its own (one attribute read each).
-        self._exact = parts.exact
-        self._everything = parts.everything
-        self._blocks = parts.blocks
-        self._suffixes = parts.suffixes
-        self._suffix_all = parts.suffix_all
-        self._prefixes = parts.prefixes
-        self._prefix_all = parts.prefix_all
+        parts = _Parts(_expanded(tagged, plan, keyed=False), UNION, merged=True)
         self._automaton = parts.automaton
-        self._automaton_all = parts.automaton_all
-        self._loops = parts.loops
-        self._loops_all = parts.loops_all
-        # Most numbers start with the international prefix and the PBX's country code
-        # (`0049`): their walk starts from the state after it, found once here.
-        self._head = plan.international_prefix + plan.country_code
-        self._after_head = parts.automaton.after(self._head)
-        node: dict[str, Any] | None = parts.prefixes
-        for ch in self._head:
-            node = node.get(ch) if node is not None else None
-        self._prefixes_after_head = node
+        self.bits: Callable[[str], int] = _lookup(parts, plan)
 
     @property
     def automaton_states(self) -> int:
         """How many automaton states were built when the index was made."""
         return self._automaton.states_built
 
-    def bits(self, canonical: str) -> int:
+
+def _lookup(parts: _Parts, plan: NumberPlan) -> Callable[[str], int]:
+    """`PatternIndex.bits` for `parts`: a closure, so that what it reads are local names.
+
+    This is the call path: a closure's variables cost less to read than attributes, and the
+    walks are written out rather than called (a Python call costs as much as a few steps).
+    """
+    exact_get = parts.exact.get
+    everything = parts.everything
+    blocks = parts.blocks
+    suffixes, suffix_all = parts.suffixes, parts.suffix_all
+    prefixes, prefix_all = parts.prefixes, parts.prefix_all
+    automaton, automaton_all = parts.automaton, parts.automaton_all
+    loops, loops_all = parts.loops, parts.loops_all
+    # Most numbers start with the international prefix and the PBX's country code (`0049`):
+    # their walks start from the node and state after it, found once here.
+    head = plan.international_prefix + plan.country_code
+    cut = len(head)
+    after_head = automaton.after(head)
+    prefixes_after_head: dict[str, Any] | None = prefixes
+    for ch in head:
+        prefixes_after_head = prefixes_after_head.get(ch) if prefixes_after_head else None
+
+    def bits(canonical: str) -> int:
         """The union of the tags of every pattern matching any form of the number (0: none).
 
         `canonical` is `plan.canonical(number)` for this index's plan.
         """
-        found = self._exact.get(canonical, 0) | self._everything
-        length = len(canonical)
-        for holes, table in self._blocks:
-            if length >= holes:
-                found |= table.get(canonical[: length - holes], 0)
-        # The two walks are written out here rather than called (as in _Automaton.value):
-        # this is the call path, and a Python call costs as much as a few steps.
-        if self._suffix_all & ~found:
-            node = self._suffixes
+        found = exact_get(canonical, 0) | everything
+        if blocks:
+            length = len(canonical)
+            for holes, table in blocks:
+                if length >= holes:
+                    found |= table.get(canonical[: length - holes], 0)
+        if suffix_all & ~found:
+            node = suffixes
             for ch in reversed(canonical):
                 child = node.get(ch)
                 if child is None:
                     break
                 node = child
             found |= node.get("", 0)
-        if self._prefix_all & ~found:
-            after_head = self._prefixes_after_head
-            if after_head is not None and canonical.startswith(self._head):
-                node, rest = after_head, canonical[len(self._head) :]
+        if prefix_all & ~found:
+            if prefixes_after_head is not None and canonical.startswith(head):
+                node, rest = prefixes_after_head, canonical[cut:]
             else:
-                node, rest = self._prefixes, canonical
+                node, rest = prefixes, canonical
             for ch in rest:
                 child = node.get(ch)
                 if child is None:
                     break
                 node = child
             found |= node.get("", 0)
-        if self._automaton_all & ~found:
-            state = self._after_head
-            if state is not None and canonical.startswith(self._head):
-                rest = canonical[len(self._head) :]
+        if automaton_all & ~found:
+            if after_head is not None and canonical.startswith(head):
+                state, rest = after_head, canonical[cut:]
             else:
-                state, rest = self._automaton.start, canonical
+                state, rest = automaton.start, canonical
             for ch in rest:
                 target = state.get(ch)
                 if target is None:
                     if "#" not in state:  # built: no transition means settled
                         found |= state.get("~", 0)
                         break
-                    target = self._automaton.fill(state, ch)
+                    target = automaton.fill(state, ch)
                 state = target
             else:
                 found |= state.get("", 0)
-        if self._loops_all & ~found:
-            found |= self._loops.value(canonical)
+        if loops_all & ~found:
+            found |= loops.value(canonical)
         return found
+
+    return bits
 
 
 def _trie_insert(trie: dict[str, Any], key: str, value: int, combine: _Combine) -> None:
