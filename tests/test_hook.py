@@ -118,19 +118,51 @@ class TestLogging:
             ],
             log,
         )
-        hook.on_call("201", "202")  # matches everywhere: logged at DEBUG
-        assert [(n, lvl) for n, lvl, _ in log.lines] == [("Debug", "DEBUG"), ("Trace", "DEBUG")]
+        hook.on_call("201", "202")  # matches everywhere: a breakthrough, explained at DEBUG
+        assert [(n, lvl) for n, lvl, _ in log.lines] == [
+            ("Info", "INFO"),
+            ("Debug", "INFO"),
+            ("Debug", "DEBUG"),
+            ("Trace", "INFO"),
+            ("Trace", "DEBUG"),
+        ]
         log.lines.clear()
         hook.on_call("201", "203")  # matches nowhere: logged at TRACE
         assert [(n, lvl) for n, lvl, _ in log.lines] == [("Trace", "TRACE")]
+
+    def test_each_breakthrough_is_named_in_the_log_at_the_default_level(self) -> None:
+        # DESIGN.md: several instances may match one call; the log names each.
+        log = Recorder()
+        hook = BreakthroughHook(
+            [
+                instance("Teamleiter", ("202",), bypass_dnd=True),
+                instance("Chef", ("202",), bypass_redirects=True, force_call_waiting=True),
+                instance("Leise", ("202",), log_level="WARN", bypass_dnd=True),
+                instance("Andere", ("299",), bypass_dnd=True),
+            ],
+            log,
+        )
+        hook.on_call("201", "202")
+        assert log.lines == [
+            ("Teamleiter", "INFO", "breakthrough: caller 202 to 201: bypass_dnd"),
+            (
+                "Chef",
+                "INFO",
+                "breakthrough: caller 202 to 201: bypass_redirects, force_call_waiting",
+            ),
+        ]
+        log.lines.clear()
+        hook.on_call("201", "203")  # no instance matches: nothing to say at INFO
+        assert log.lines == []
 
     def test_the_log_line_is_the_explanation(self) -> None:
         log = Recorder()
         hook = BreakthroughHook([instance("Chef", ("*2515906850",), log_level="TRACE")], log)
         hook.on_call("201", "00492515906850")
         hook.on_call("201", "00492515906851")
-        assert "caller 00492515906850 matched 'Aktiv für' pattern '*2515906850'" in log.lines[0][2]
-        assert "caller 00492515906851 matched no 'Aktiv für' pattern" in log.lines[1][2]
+        explained = [message for _, level, message in log.lines if level != "INFO"]
+        assert "caller 00492515906850 matched 'Aktiv für' pattern '*2515906850'" in explained[0]
+        assert "caller 00492515906851 matched no 'Aktiv für' pattern" in explained[1]
 
 
 class TestReplacing:

@@ -55,6 +55,11 @@ def expected_answer(
             return NO_CHANGE, warned
     logged = []
     for compiled, decision in decisions:
+        if decision.match and compiled.log_level in ("INFO", "DEBUG", "TRACE"):
+            effects = ", ".join(decision.effects)
+            logged.append(
+                (compiled.name, "INFO", f"breakthrough: caller {caller} to {called}: {effects}")
+            )
         if decision.match and compiled.log_level in ("DEBUG", "TRACE"):
             logged.append((compiled.name, "DEBUG", decision.explanation))
         elif not decision.match and compiled.log_level == "TRACE":
@@ -208,9 +213,10 @@ class TestExamples:
         )
         answer = hook.on_call("201", "+492515906850")
         assert [name for name, _ in answer.applied] == ["Viele", "Erklärt"]
-        assert len(log.lines) == 1
-        assert log.lines[0][:2] == ("Erklärt", "DEBUG")
-        assert re.search(r"'Aktiv für' pattern '0251590\?85\?' \(as 02515906850\)", log.lines[0][2])
+        explained = [line for line in log.lines if line[1] == "DEBUG"]
+        assert len(explained) == 1
+        assert explained[0][0] == "Erklärt"
+        assert re.search(r"'Aktiv für' pattern '0251590\?85\?' \(as 02515906850\)", explained[0][2])
 
 
 class TestInstanceIndex:

@@ -5,8 +5,10 @@ PostTargetDeterminationIncoming, user targets only). Everything it needs is comp
 the call: one `InstanceIndex` decides all instances with one lookup per number and side, and
 the answer for each set of matching instances is made once and kept. All of it is swapped
 whole on a configuration change, so a call in flight keeps what it started with and nothing
-on the call path takes a lock. An instance that logs its decisions (DEBUG, TRACE) also gets
-the explanation of `rules.decide`; the others cost nothing per instance. Log lines go to the
+on the call path takes a lock. Every breakthrough is logged at INFO (the default level) in the
+log of each instance that matched, so the log names each; an instance that logs its decisions
+(DEBUG, TRACE) also gets the explanation of `rules.decide`. A call that matches no instance
+costs nothing per instance unless some instance logs at DEBUG or TRACE. Log lines go to the
 host's sink, which hands them to a writer off the call path.
 """
 
@@ -24,7 +26,8 @@ from .rules import CompiledInstance, decide
 # Log levels from least to most verbose, as the form offers them (ERROR ... TRACE).
 LOG_LEVELS: tuple[str, ...] = form.field("log_level").choices
 _RANK = {level: rank for rank, level in enumerate(LOG_LEVELS)}
-MATCH_LEVEL = "DEBUG"  # a matching decision is logged at this level
+BREAKTHROUGH_LEVEL = "INFO"  # a breakthrough (a matching instance) is logged at this level
+MATCH_LEVEL = "DEBUG"  # the explanation of a matching decision at this
 NO_MATCH_LEVEL = "TRACE"  # a non-matching one at this
 ERROR_LEVEL = "WARN"  # a number the hook cannot read
 
@@ -66,6 +69,7 @@ class _Prepared:
 
     compiled: CompiledInstance
     bit: int  # its bit in InstanceIndex.matching
+    logs_breakthrough: bool
     logs_match: bool
     logs_no_match: bool
     logs_errors: bool
@@ -81,6 +85,7 @@ def _prepare(compiled: CompiledInstance, position: int) -> _Prepared:
     return _Prepared(
         compiled=compiled,
         bit=1 << position,
+        logs_breakthrough=level_enabled(compiled.log_level, BREAKTHROUGH_LEVEL),
         logs_match=level_enabled(compiled.log_level, MATCH_LEVEL),
         logs_no_match=level_enabled(compiled.log_level, NO_MATCH_LEVEL),
         logs_errors=level_enabled(compiled.log_level, ERROR_LEVEL),
@@ -104,7 +109,7 @@ class _Setup:
     (The answer cache is filled on use; two threads filling one entry store equal answers.)
     """
 
-    __slots__ = ("prepared", "index", "explained", "warned", "answers")
+    __slots__ = ("prepared", "index", "logged", "announced", "explained", "warned", "answers")
 
     def __init__(self, instances: Sequence[CompiledInstance]) -> None:
         self.prepared = tuple(_prepare(c, i) for i, c in enumerate(instances))
@@ -115,6 +120,10 @@ class _Setup:
         self.explained = tuple(p for p in active if p.logs_match or p.logs_no_match)
         for p in self.explained:
             p.compiled.build_lists()
+        # Instances whose log keeps breakthroughs, and their bits: a call writes to the log
+        # only when one of them matched, or when some instance explains every decision.
+        self.logged = tuple(p for p in active if p.logs_breakthrough)
+        self.announced = sum(p.bit for p in self.logged)
         self.warned = tuple(p for p in active if p.logs_errors)
         self.answers: dict[int, HookAnswer] = {0: NO_CHANGE}
 
@@ -179,18 +188,25 @@ class BreakthroughHook:
                 for p in setup.warned:
                     log(p.compiled.name, ERROR_LEVEL, f"call left alone: {exc}")
             return NO_CHANGE
-        if setup.explained and self._log is not None:
-            self._explain(setup, matched, called, caller, self._log)
+        if (matched & setup.announced or setup.explained) and self._log is not None:
+            self._write_log(setup, matched, called, caller, self._log)
         answer = setup.answers.get(matched)
         return answer if answer is not None else setup.answer(matched)
 
     @staticmethod
-    def _explain(
+    def _write_log(
         setup: _Setup, matched: int, called: str, caller: str | None, log: InstanceLogSink
     ) -> None:
-        """Log each explained instance's decision, in instance order, if its level keeps it."""
-        for p in setup.explained:
+        """Log each breakthrough and each explained decision, in instance order, where the
+        instance's level keeps it."""
+        for p in setup.logged:
             if p.bit & matched:
+                name, effects = p.applied
+                log(
+                    name,
+                    BREAKTHROUGH_LEVEL,
+                    f"breakthrough: caller {caller} to {called}: {', '.join(effects)}",
+                )
                 if p.logs_match:
                     log(
                         p.compiled.name, MATCH_LEVEL, decide(p.compiled, called, caller).explanation
