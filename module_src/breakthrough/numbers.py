@@ -159,8 +159,11 @@ class NumberPlan:
             # A bare prefix (a PBX may signal "0" for an operator) is taken as it is.
             return (clean,)
         forms = ["+" + e164, intl + e164]
-        if e164.startswith(self.country_code) and len(e164) > len(self.country_code):
-            forms.append(self.national_prefix + e164[len(self.country_code) :])
+        national, rest = self.national_prefix, e164[len(self.country_code) :]
+        # A national number never starts with the trunk prefix: `+490…` has no national form
+        # (`00…` would read back as an international number).
+        if e164.startswith(self.country_code) and rest and not rest.startswith(national):
+            forms.append(national + rest)
         if clean in forms:
             forms.remove(clean)
         return (clean, *forms)
