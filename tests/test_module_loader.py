@@ -6,6 +6,9 @@ import ast
 import shutil
 from pathlib import Path
 
+import pytest
+
+from runtime.errors import Refused
 from runtime.modules.loader import load_package
 
 MODULE_PACKAGE = Path(__file__).resolve().parents[1] / "module_src" / "breakthrough"
@@ -49,3 +52,20 @@ def test_loaded_build_uses_its_own_copy_of_every_submodule(tmp_path: Path) -> No
     # The config module of the build raises the build's own ConfigError.
     assert loaded.config.ConfigError is loaded.errors.ConfigError
     assert loaded.config.ConfigError is not host_errors.ConfigError
+
+
+def test_a_build_whose_code_does_not_import_is_refused_in_words(tmp_path: Path) -> None:
+    build_dir = tmp_path / "modules" / "some-id" / "8"
+    shutil.copytree(
+        MODULE_PACKAGE,
+        build_dir / "python" / "breakthrough",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    hook = build_dir / "python" / "breakthrough" / "hook.py"
+    hook.write_text("from .rules import no_such_name\n", "utf-8")
+
+    with pytest.raises(Refused, match=r"code does not load \(ImportError: .*no_such_name"):
+        load_package(build_dir)
+    # Nothing of the failed build stays imported: a second try fails the same way.
+    with pytest.raises(Refused, match="no_such_name"):
+        load_package(build_dir)

@@ -64,7 +64,8 @@ def _unique_name(build_dir: Path) -> str:
 def load_package(build_dir: Path) -> LoadedPackage:
     """Import the package in `build_dir/python/breakthrough` (once per process per build).
 
-    Raises Refused when the build has no Python package (an inspect-only module).
+    Raises Refused when the build has no Python package (an inspect-only module) or when
+    its code raises while it is imported.
     """
     folder = package_folder(build_dir).resolve()
     init = folder / "__init__.py"
@@ -89,9 +90,14 @@ def load_package(build_dir: Path) -> LoadedPackage:
             for source in sorted(folder.glob("*.py")):
                 if source.stem != "__init__":
                     importlib.import_module(f"{name}.{source.stem}")
-        except BaseException:
+        except BaseException as exc:
             for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
                 del sys.modules[key]
+            if isinstance(exc, Exception):  # uploaded code: whatever it raises is its fault
+                raise Refused(
+                    f"{build_dir}: the module's code does not load "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
             raise
         loaded = LoadedPackage(name=name, folder=folder, package=package)
         _loaded[folder] = loaded
