@@ -295,3 +295,80 @@ class TestPatternIndex:
             if reference_first([p], number, GERMAN) is not None
         )
         assert index.bits(GERMAN.canonical(number)) == expected
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.lists(st.lists(pattern_text, max_size=6), max_size=4),
+        st.lists(number_text, min_size=1, max_size=6),
+        st.sampled_from([GERMAN, US]),
+    )
+    def test_lookups_by_length_equal_the_trie_walks(
+        self, lists: list[list[str]], numbers: list[str], plan: NumberPlan
+    ) -> None:
+        # Prefixes and suffixes are looked up by length when they have few distinct lengths,
+        # else walked in a trie: both must give the reference's answer for every number.
+        tagged = [
+            (1 << position, parse_pattern(pattern, "list"))
+            for position, patterns in enumerate(lists)
+            for pattern in patterns
+        ]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(wildcards, "MAX_LENGTH_TABLES", 0)
+            walked = PatternIndex(tagged, plan)
+            patch.setattr(wildcards, "MAX_LENGTH_TABLES", 99)
+            by_length = PatternIndex(tagged, plan)
+        for number in numbers:
+            canonical = plan.canonical(number)
+            assert by_length.bits(canonical) == walked.bits(canonical), (lists, number)
+            if plan is GERMAN:
+                # (Against the reference on the German plan only: in the US plan the module's
+                # number plan reads "11" as national but gives "+11" no national form, with
+                # one canonical form for both; the test above covers that plan.)
+                expected = sum(
+                    1 << position
+                    for position, patterns in enumerate(lists)
+                    if reference_first(patterns, number, plan) is not None
+                )
+                assert walked.bits(canonical) == expected, (lists, number)
+
+    def test_few_lengths_are_looked_up_by_length_many_are_walked(self) -> None:
+        few = [(1, "0251*"), (2, "02515*"), (4, "*5906850"), (8, "*906850")]
+        parts = wildcards._Parts(few, wildcards.UNION, merged=True)
+        assert parts.prefixes == {} and parts.suffixes == {}
+        assert len(parts.sliced) == 4  # two prefix lengths, two suffix lengths
+        many = [(1 << n, "0" * (n + 1) + "*") for n in range(wildcards.MAX_LENGTH_TABLES + 1)]
+        parts = wildcards._Parts(many, wildcards.UNION, merged=True)
+        assert parts.prefixes != {} and parts.sliced == ()
+        index = PatternIndex(many, GERMAN)
+        # "000": the patterns 0*, 00*, 000* (bits 0, 1, 2).
+        assert index.bits("000") == 0b111
+
+    def test_blocks_of_question_marks_alone_count_only_their_length(self) -> None:
+        # "???" has no number part to look up: numbers shorter than it must not match.
+        index = PatternIndex([(1, "???"), (2, "1??")], GERMAN)
+        assert [index.bits(n) for n in ("12", "1", "123", "1234", "923")] == [0, 0, 3, 0, 1]
+
+
+class TestNationalForm:
+    """A number whose national digits would start with the trunk prefix has no national form
+    (`+490251` is not `00251`), so a pattern written in national form does not match it."""
+
+    @pytest.mark.parametrize(
+        ("patterns", "number", "plan", "expected"),
+        [
+            (["0?251"], "+490251", GERMAN, None),  # "00251" would read as international
+            (["0?251"], "02251", GERMAN, 0),  # a national number: its national form matches
+            (["0?251"], "+492251", GERMAN, 0),
+            (["0*"], "+490251", GERMAN, 0),  # matches the international form "00490251"
+            (["11"], "+11", US, None),
+            (["12"], "+12", US, 0),
+        ],
+    )
+    def test_a_national_pattern_matches_national_forms_only(
+        self, patterns: list[str], number: str, plan: NumberPlan, expected: int | None
+    ) -> None:
+        assert reference_first(patterns, number, plan) == expected  # the rule, as forms say
+        listed = PatternList(patterns, "list", plan).first_match(plan.canonical(number))
+        assert (listed.index if listed else None) == expected
+        index = PatternIndex([(1, parse_pattern(p, "list")) for p in patterns], plan)
+        assert index.bits(plan.canonical(number)) == (0 if expected is None else 1)

@@ -109,11 +109,21 @@ class _Setup:
     (The answer cache is filled on use; two threads filling one entry store equal answers.)
     """
 
-    __slots__ = ("prepared", "index", "logged", "announced", "explained", "warned", "answers")
+    __slots__ = (
+        "prepared",
+        "index",
+        "matching",
+        "logged",
+        "announced",
+        "explained",
+        "warned",
+        "answers",
+    )
 
     def __init__(self, instances: Sequence[CompiledInstance]) -> None:
         self.prepared = tuple(_prepare(c, i) for i, c in enumerate(instances))
         self.index = InstanceIndex(instances)
+        self.matching = self.index.matching  # (read on every call: one attribute, not two)
         active = tuple(p for p in self.prepared if p.compiled.active)
         # Instances whose log keeps decisions: they get an explanation (the slow path, one
         # rules.decide each), so their own lists are built now, not on a call.
@@ -181,7 +191,7 @@ class BreakthroughHook:
         """
         setup = self._setup  # one read: this call sticks to these instances
         try:
-            matched = setup.index.matching(called, caller)
+            matched = setup.matching(called, caller)
         except ConfigError as exc:  # a number that is not a number
             log = self._log
             if log is not None:

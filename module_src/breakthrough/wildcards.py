@@ -21,7 +21,9 @@ the OR of bit masks):
   leading `*` keeps its NFA node alive in every state and would multiply the states; for
   the same reason the rare patterns with a `*` before their end get a DFA of their own.) A
   `PatternIndex` also keeps blocks (`02515906??`) out of the DFA, in a dict per count of `?`,
-  and prefixes, in a forward trie: merged from many lists they made a DFA slow to build;
+  and prefixes, in a dict per length (or a forward trie if they have many lengths): merged
+  from many lists they made a DFA slow to build; its suffixes too go in a dict per length
+  unless they have many lengths;
 - each trie node and DFA state holds the joined value of what ends there, so one walk
   answers; a part is skipped when it cannot change what was found already (a list led by `*`
   answers at once), and a DFA walk stops once its answer is settled.
@@ -54,6 +56,11 @@ LOOPING_DFA_STATES = 50_000
 # Hard cap on cached states so a hostile list cannot eat memory on the call path; past it,
 # transitions are computed each time (still correct, just slower).
 MAX_DFA_STATES = 250_000
+# A `PatternIndex` looks prefixes (`0251*`), and suffixes (`*5906850`), up by length (a dict
+# per length) when they have at most this many distinct lengths, else it walks a trie. A
+# lookup per length costs about what a step of a walk does, and a walk through a list of
+# thousands takes a step per digit it matches (5 to 8 in the benchmark's lists).
+MAX_LENGTH_TABLES = 6
 
 
 def parse_pattern(text: str, where: str) -> str:
@@ -455,7 +462,9 @@ def expand(pattern: str, plan: NumberPlan) -> list[tuple[int, str]]:
     - DIRECT: the pattern itself (on the international form, or on an extension);
     - PLUS: for `+R`, the international prefix and R (R on the digits after the '+');
     - NATIONAL: for each Q of the pattern's left quotient by the national prefix, the
-      international prefix, country code and Q (Q on the national digits).
+      international prefix, country code and Q (Q on the national digits), Q narrowed to
+      national digits that do not start with the national prefix (`+490…` has no national
+      form, see `NumberPlan.forms`; with an empty national prefix no number has one).
     A NATIONAL `*R` from a pattern that is itself `*R` is left out: the DIRECT one matches
     every number it would. Q and R must match at least one digit, as a form always has one.
     """
@@ -464,13 +473,41 @@ def expand(pattern: str, plan: NumberPlan) -> list[tuple[int, str]]:
         rest = _non_empty(pattern[1:])
         return [(PLUS, intl + rest)] if rest is not None else []
     result = [(DIRECT, pattern)]
-    for quotient in sorted(left_quotient(pattern, plan.national_prefix)):
+    national = plan.national_prefix
+    rests: set[str] = set()
+    for quotient in left_quotient(pattern, national):
         if pattern.startswith("*") and quotient == pattern:
             continue
-        rest = _non_empty(quotient)
-        if rest is not None:
-            result.append((NATIONAL, intl + plan.country_code + rest))
+        rests |= _not_led_by(quotient, national)
+    head = intl + plan.country_code
+    result.extend((NATIONAL, head + rest) for rest in sorted(rests))
     return result
+
+
+def _not_led_by(pattern: str, lead: str) -> set[str]:
+    """Patterns matching exactly the non-empty numbers `pattern` matches that do not start
+    with `lead` (none if `lead` is empty).
+
+    Such a number differs from `lead` first at some position j (digit d, not lead[j]) or is
+    a proper prefix of it: so the union over j and d of lead[:j] + d + the left quotient of
+    `pattern` by lead[:j] + d, and the proper prefixes of `lead` that `pattern` matches.
+    """
+    if not lead:
+        return set()
+    # Shortcuts for a pattern led by a digit (most are): "251*" by "0" is itself, "049*" none.
+    if pattern and pattern[0] in DIGITS:
+        if pattern[0] != lead[0]:
+            return {pattern}
+        if len(lead) == 1:
+            return set()
+    out: set[str] = set()
+    for j, own in enumerate(lead):
+        for digit in DIGITS:
+            if digit != own:
+                start = lead[:j] + digit
+                out.update(start + rest for rest in left_quotient(pattern, start))
+    out.update(lead[:j] for j in range(1, len(lead)) if pattern_matches(pattern, lead[:j]))
+    return out
 
 
 class _BitNfa:
@@ -560,9 +597,13 @@ class _Parts:
       by `?`s only, `02515906?`, "a block of extensions behind a number"), per count of `?`,
       in a dict of the number part;
     - suffixes (`*2515906850`) in a trie of reversed suffixes, each node holding the joined
-      value of the suffixes on its path;
-    - when `merged`, prefixes (`0251*`) in a trie like the suffixes (forward), as a trie is
-      built in a fraction of the time the DFA takes; merged from 20 lists they are many;
+      value of the suffixes on its path; when `merged` and of at most MAX_LENGTH_TABLES
+      distinct lengths, in a dict per length instead;
+    - when `merged`, prefixes (`0251*`) in a dict per length, or in a trie like the suffixes
+      (forward) past MAX_LENGTH_TABLES lengths, as either is built in a fraction of the time
+      the DFA takes; merged from 20 lists they are many;
+    `sliced` holds the dicts looked up by a slice of the number: blocks and, by length,
+    prefixes and suffixes.
     - the rest (prefixes unless merged, `?` inside) in one `_Automaton`;
     - patterns with a `*` before their end (`02*850`, `*5?`, rare) in another, because their
       star nodes stay alive and would multiply the states of the first; if even that one
@@ -577,8 +618,7 @@ class _Parts:
     __slots__ = (
         "exact",
         "everything",
-        "blocks",
-        "blocks_all",
+        "sliced",
         "suffixes",
         "suffix_all",
         "prefixes",
@@ -594,30 +634,30 @@ class _Parts:
     ) -> None:
         join, none = combine.join, combine.none
         exact: dict[str, int] = {}
-        everything = blocks_all = automaton_all = loops_all = none
+        everything = automaton_all = loops_all = none
         blocks: dict[int, dict[str, int]] = {}  # count of `?` -> number part -> value
-        suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
-        prefixes: dict[str, Any] = {}  # trie of "0251" for `0251*` (when merged)
+        suffix_entries: list[tuple[int, str]] = []  # (value, "2515906850") for `*2515906850`
+        prefix_entries: list[tuple[int, str]] = []  # (value, "0251") for `0251*` (when merged)
         from_start: list[tuple[int, str]] = []
         looping: list[tuple[int, str]] = []
         for value, pattern in entries:
             if "*" not in pattern:
                 number = pattern.rstrip("?")
-                if "?" not in number and (merged or number == pattern):
+                # (A block needs a number part: "???" would be looked up as "" in numbers
+                # shorter than it too; such patterns go to the automaton.)
+                if "?" not in number and (number == pattern or (merged and number)):
                     table = (
                         exact
                         if number == pattern
                         else blocks.setdefault(len(pattern) - len(number), {})
                     )
                     table[number] = join(table.get(number, none), value)
-                    if number != pattern:
-                        blocks_all = join(blocks_all, value)
                     continue
             elif pattern == "*":
                 everything = join(everything, value)
                 continue
             elif pattern.startswith("*") and "?" not in pattern and pattern.count("*") == 1:
-                _trie_insert(suffixes, pattern[:0:-1], value, combine)
+                suffix_entries.append((value, pattern[1:]))
                 continue
             if "*" in pattern[:-1]:
                 # A `*` with more after it keeps its NFA node alive in every state after it,
@@ -626,16 +666,42 @@ class _Parts:
                 looping.append((value, pattern))
                 loops_all = join(loops_all, value)
                 continue
-            if merged and "?" not in pattern:  # a prefix (`0251*`): walked like the suffixes
-                _trie_insert(prefixes, pattern[:-1], value, combine)
+            if merged and "?" not in pattern:  # a prefix (`0251*`): see below
+                prefix_entries.append((value, pattern[:-1]))
                 continue
             # prefixes (`0251*`) unless merged, `?` inside
             from_start.append((value, pattern))
             automaton_all = join(automaton_all, value)
         self.exact = exact
         self.everything = everything
-        self.blocks = tuple(sorted(blocks.items()))
-        self.blocks_all = blocks_all
+        # A block with h `?` matches a number whose first len - h digits are its number part:
+        # one lookup of number[:-h] (a number shorter than h yields "", which is no key).
+        sliced: list[tuple[slice, dict[str, int]]] = [
+            (slice(None, -holes), table) for holes, table in sorted(blocks.items())
+        ]
+        suffixes: dict[str, Any] = {}  # trie of "0586095152" for `*2515906850`, reversed
+        prefixes: dict[str, Any] = {}  # trie of "0251" for `0251*`
+        # Prefixes and suffixes of few distinct lengths (as real lists have) are looked up by
+        # length instead (`number[:L]`, `number[-L:]`): a lookup per length costs about what
+        # one step of a trie walk costs, and a walk takes a step per digit matched.
+        if merged and _distinct_lengths(suffix_entries) <= MAX_LENGTH_TABLES:
+            sliced.extend(
+                (slice(-length, None), table)
+                for length, table in _by_length(suffix_entries, combine)
+            )
+        else:
+            for value, suffix in suffix_entries:
+                _trie_insert(suffixes, suffix[::-1], value, combine)
+        if _distinct_lengths(prefix_entries) <= MAX_LENGTH_TABLES:
+            sliced.extend(
+                (slice(None, length), table)
+                for length, table in _by_length(prefix_entries, combine)
+            )
+        else:
+            for value, prefix in prefix_entries:
+                _trie_insert(prefixes, prefix, value, combine)
+        # (Only a merged PatternIndex fills `sliced`: PatternList.first_key does not read it.)
+        self.sliced = tuple(sliced)
         self.suffix_all = _propagate(suffixes, combine)
         self.suffixes = suffixes
         self.prefix_all = _propagate(prefixes, combine)
@@ -645,6 +711,22 @@ class _Parts:
         loops = _Automaton(looping, combine, LOOPING_DFA_STATES)
         self.loops: _Automaton | _BitNfa = loops if loops.finished else _BitNfa(looping, combine)
         self.loops_all = loops_all
+
+
+def _distinct_lengths(entries: Sequence[tuple[int, str]]) -> int:
+    return len({len(key) for _, key in entries})
+
+
+def _by_length(
+    entries: Iterable[tuple[int, str]], combine: _Combine
+) -> list[tuple[int, dict[str, int]]]:
+    """(length, key -> joined value of the entries with that key) for each length, ascending."""
+    tables: dict[int, dict[str, int]] = {}
+    join, none = combine.join, combine.none
+    for value, key in entries:
+        table = tables.setdefault(len(key), {})
+        table[key] = join(table.get(key, none), value)
+    return sorted(tables.items())
 
 
 def _expanded(
@@ -709,13 +791,6 @@ class PatternList:
         best = parts.exact.get(canonical, _NEVER)
         if parts.everything < best:
             best = parts.everything
-        if parts.blocks_all < best:
-            length = len(canonical)
-            for holes, table in parts.blocks:
-                if length >= holes:
-                    found = table.get(canonical[: length - holes], _NEVER)
-                    if found < best:
-                        best = found
         # Each part is only searched while it could still hold a better (lower) key, so a
         # list led by `*` answers at once.
         if parts.suffix_all < best:
@@ -756,8 +831,9 @@ class PatternIndex:
     Made from (tag, canonical pattern) pairs (patterns as `parse_pattern` returns them, e.g.
     `PatternList.canonical_patterns`), for one number plan. `bits(canonical)` is the union of
     the tags of every pattern that matches any form of the number, found with one lookup of
-    its canonical form: an exact-number dict, one walk of the suffix trie and one of the
-    automaton, whatever the number of patterns and lists. Built whole when made; read-only
+    its canonical form: an exact-number dict, a dict per block size and per prefix or suffix
+    length (a trie walk where they have many lengths), and one walk of the automaton,
+    whatever the number of patterns and lists. Built whole when made; read-only
     after that except for the automaton's cache (see `_Automaton`).
     """
 
@@ -783,11 +859,12 @@ def _lookup(parts: _Parts, plan: NumberPlan) -> Callable[[str], int]:
     """
     exact_get = parts.exact.get
     everything = parts.everything
-    blocks = parts.blocks
+    sliced = parts.sliced
     suffixes, suffix_all = parts.suffixes, parts.suffix_all
     prefixes, prefix_all = parts.prefixes, parts.prefix_all
     automaton, automaton_all = parts.automaton, parts.automaton_all
     loops, loops_all = parts.loops, parts.loops_all
+    walked_all = suffix_all | prefix_all | automaton_all | loops_all
     # Most numbers start with the international prefix and the PBX's country code (`0049`):
     # their walks start from the node and state after it, found once here.
     head = plan.international_prefix + plan.country_code
@@ -803,11 +880,11 @@ def _lookup(parts: _Parts, plan: NumberPlan) -> Callable[[str], int]:
         `canonical` is `plan.canonical(number)` for this index's plan.
         """
         found = exact_get(canonical, 0) | everything
-        if blocks:
-            length = len(canonical)
-            for holes, table in blocks:
-                if length >= holes:
-                    found |= table.get(canonical[: length - holes], 0)
+        # Blocks, and prefixes and suffixes by length: one lookup of a slice each.
+        for part, table in sliced:
+            found |= table.get(canonical[part], 0)
+        if not walked_all & ~found:  # (one test for the parts below, often all empty)
+            return found
         if suffix_all & ~found:
             node = suffixes
             for ch in reversed(canonical):
