@@ -61,7 +61,8 @@ class PbxNumberPlan:
             full = clean[1:]
         elif clean.startswith(intl):
             full = clean[len(intl) :]
-        elif clean.startswith(national):
+        elif clean.startswith(national) and not clean[len(national) :].startswith(national):
+            # (the trunk prefix twice, `11…` under a US plan, is no national number)
             full = self.country_code + clean[len(national) :]
         else:
             return (clean,)

@@ -78,6 +78,20 @@ def test_forms_are_one_equivalence_class(number: str) -> None:
         assert set(PLAN.forms(f)) == forms
 
 
+US_PLAN = PbxNumberPlan(
+    country_code="1", area_code="212", international_prefix="011", national_prefix="1"
+)
+
+
+@given(st.from_regex(r"\A(\+|011|1)?[0-9]{1,12}\Z"))
+@example("11")  # the trunk prefix twice: an extension, not the national number "1"
+def test_forms_are_one_equivalence_class_under_a_us_plan(number: str) -> None:
+    forms = set(US_PLAN.forms(number))
+    assert number in forms
+    for f in forms:
+        assert set(US_PLAN.forms(f)) == forms
+
+
 # ---- PBX directory ---------------------------------------------------------------------------
 
 

@@ -151,7 +151,7 @@ class NumberPlan:
             e164 = clean[1:]
         elif clean.startswith(intl):
             e164 = clean[len(intl) :]
-        elif clean.startswith(self.national_prefix):
+        elif self._is_national(clean):
             e164 = self.country_code + clean[len(self.national_prefix) :]
         else:
             return (clean,)
@@ -182,9 +182,20 @@ class NumberPlan:
         if clean.startswith("+"):
             return intl + clean[1:]
         national = self.national_prefix
-        if clean.startswith(intl) or not clean.startswith(national) or clean == national:
+        if clean.startswith(intl) or not self._is_national(clean):
             return clean
         return intl + self.country_code + clean[len(national) :]
+
+    def _is_national(self, clean: str) -> bool:
+        """Whether `clean` (no `+`, not international) is a number in national form.
+
+        A national number has digits after the trunk prefix, and they never start with the
+        trunk prefix again (`11…` under a US plan is no national number: read so, its forms
+        would not be closed, since `+11…` has no national form).
+        """
+        national = self.national_prefix
+        rest = clean[len(national) :]
+        return clean.startswith(national) and rest != "" and not rest.startswith(national)
 
 
 DEFAULT_PLAN = NumberPlan()
