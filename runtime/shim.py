@@ -55,7 +55,6 @@ import logging
 import threading
 import time
 import traceback
-import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -280,18 +279,9 @@ class RoutingHost:
         hook_budget_ms: float = 50.0,
         hop_limit: int = 8,
         workers: int = 16,
-        hook_threads: int | None = None,
-        spin_us: float | None = None,
         on_module_error: ModuleErrorCallback | None = None,
         on_module_log: ModuleLogCallback | None = None,
     ) -> None:
-        if hook_threads is not None or spin_us is not None:
-            warnings.warn(
-                "RoutingHost(hook_threads=..., spin_us=...) no longer has an effect: hooks run "
-                "on the core's worker threads (see runtime.shim)",
-                DeprecationWarning,
-                stacklevel=2,
-            )
         ensure_jvm()
         self._jc = _JavaClasses()
         _warm_up_once(self._jc)

@@ -405,13 +405,6 @@ def test_close_stops_a_worker_stuck_in_a_python_loop(jvm: None) -> None:
     assert took < 10
 
 
-def test_queued_hook_threads_options_are_accepted_with_a_warning(jvm: None) -> None:
-    # hook_threads / spin_us belonged to the earlier queue design; still accepted, no effect.
-    with pytest.warns(DeprecationWarning, match="hook_threads"):
-        h = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, hook_threads=2, spin_us=5.0)
-    h.close()
-
-
 def test_java_hook_answers_a_synchronous_java_caller(jvm: None) -> None:
     # A module's Java entry class may wrap the bridge as a plain KernelHook and call onCall;
     # the answer of the Python hook arrives in the overrides it passes.
