@@ -121,16 +121,9 @@ def confirm_code(
     document = answer.get("licence")
     if not isinstance(document, str):
         raise Refused(f"the licence service at {service} answered without a licence")
-    installed = installed_module(conn, module_id)
-    return store_licence(
-        conn,
-        document,
-        module_id=module_id,
-        hardware_id=this_hardware_id(data_dir, hardware_id),
-        build=installed.build_number if installed else None,
-        public_key_pem=public_key_pem or vendor_public_key(conn, data_dir, module_id),
-        source=f"the licence from {service}",
-        now_epoch=epoch_of(None),
+    return _store_for_this_pbx(
+        conn, data_dir, module_id, document, f"the licence from {service}",
+        hardware_id=hardware_id, public_key_pem=public_key_pem,
     )
 
 
@@ -148,6 +141,23 @@ def import_licence_file(
         document = path.read_bytes()
     except OSError as exc:
         raise Refused(f"{path}: cannot read the licence file ({exc.strerror})") from None
+    return _store_for_this_pbx(
+        conn, data_dir, module_id, document, str(path),
+        hardware_id=hardware_id, public_key_pem=public_key_pem,
+    )
+
+
+def _store_for_this_pbx(
+    conn: sqlite3.Connection,
+    data_dir: Path,
+    module_id: str,
+    document: str | bytes,
+    source: str,
+    *,
+    hardware_id: str | None,
+    public_key_pem: bytes | None,
+) -> Licence:
+    """Check `document` against this PBX, the installed build and the vendor key; store it."""
     installed = installed_module(conn, module_id)
     return store_licence(
         conn,
@@ -156,6 +166,6 @@ def import_licence_file(
         hardware_id=this_hardware_id(data_dir, hardware_id),
         build=installed.build_number if installed else None,
         public_key_pem=public_key_pem or vendor_public_key(conn, data_dir, module_id),
-        source=str(path),
+        source=source,
         now_epoch=epoch_of(None),
     )
