@@ -33,7 +33,7 @@ SPEC_VERSION = 5
 HOOK_CLASS = "de.obyte.breakthrough.BreakthroughHook"
 ENTRY_CLASS = "de.obyte.breakthrough.BreakthroughEntryPoint"
 KERNEL_STAGE = "PostTargetDeterminationIncoming"
-LIFECYCLE_STAGES = ("InstanceCreated", "InstanceChanged", "InstanceDeactivated")
+LIFECYCLE_STAGES = ("SystemStarted", "InstanceCreated", "InstanceChanged", "InstanceDeactivated")
 
 # Form widget -> (variable type it binds, whether it is a list widget with a list name).
 _WIDGETS = {
