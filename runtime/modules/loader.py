@@ -154,7 +154,9 @@ def load_package(build_dir: Path, time_limit: float = TIME_LIMIT) -> LoadedPacka
         except UploadedCodeFailed as exc:
             for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
                 del sys.modules[key]
-            raise Refused(f"{build_dir}: the module's code does not load ({exc})") from None
+            cause = exc.__cause__
+            reason = _describe(cause) if cause is not None else str(exc)
+            raise Refused(f"{build_dir}: the module's code does not load ({reason})") from None
         loaded = LoadedPackage(name=name, folder=folder, package=package)
         _loaded[folder] = loaded
         return loaded
