@@ -62,6 +62,7 @@ from typing import Any, Protocol
 
 import jpype
 
+from runtime.effect_changes import changed_effects
 from runtime.errors import Refused
 from runtime.jvm import ensure_jvm
 from runtime.numbering import is_withheld, normalise
@@ -405,6 +406,7 @@ class RoutingHost:
         except self._jc.IllegalArgumentException as exc:
             raise Refused(str(exc.getMessage())) from None
         result: dict[str, Any] = json.loads(str(text))
+        result["changed"] = changed_effects(self._core, caller_n, called_n, result["applied"])
         return result
 
     # ---- log ---------------------------------------------------------------------------
