@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from breakthrough import wildcards
+from breakthrough import automata, pattern_index
 from breakthrough.config import InstanceConfig, Settings
 from breakthrough.errors import ConfigError
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer
@@ -154,9 +154,9 @@ def test_it_is_right_past_the_automaton_budget_and_cache_cap(
 ) -> None:
     # Force the lazily built and the uncached automaton states, which real lists rarely need.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
-        patch.setattr(wildcards, "MAX_DFA_STATES", 4)
-        patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
+        patch.setattr(automata, "EAGER_DFA_STATES", 2)
+        patch.setattr(automata, "MAX_DFA_STATES", 4)
+        patch.setattr(pattern_index, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
         check_calls(instances, calls)
 
 

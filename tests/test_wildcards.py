@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from breakthrough import wildcards
+from breakthrough import automata, pattern_index
 from breakthrough.errors import ConfigError
 from breakthrough.numbers import NumberPlan
-from breakthrough.wildcards import PatternIndex, PatternList, parse_pattern, pattern_matches
+from breakthrough.pattern_index import PatternIndex, PatternList
+from breakthrough.wildcards import parse_pattern, pattern_matches
 
 GERMAN = NumberPlan()
 # A second plan with longer, different prefixes, so that nothing is German by accident.
@@ -141,9 +142,9 @@ class TestPatternList:
     ) -> None:
         # Force the lazy and the uncached paths of the DFA, which real lists rarely reach.
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
-            patch.setattr(wildcards, "MAX_DFA_STATES", 4)
-            patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
+            patch.setattr(automata, "EAGER_DFA_STATES", 2)
+            patch.setattr(automata, "MAX_DFA_STATES", 4)
+            patch.setattr(pattern_index, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
             compiled = PatternList(patterns, "list", GERMAN)
             for number in numbers * 2:  # twice: once building, once from what was kept
                 found = compiled.first_match(GERMAN.canonical(number))
@@ -251,9 +252,9 @@ class TestPatternIndex:
         self, lists: list[list[str]], numbers: list[str]
     ) -> None:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
-            patch.setattr(wildcards, "MAX_DFA_STATES", 4)
-            patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
+            patch.setattr(automata, "EAGER_DFA_STATES", 2)
+            patch.setattr(automata, "MAX_DFA_STATES", 4)
+            patch.setattr(pattern_index, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
             tagged = [
                 (1 << position, parse_pattern(pattern, "list"))
                 for position, patterns in enumerate(lists)
@@ -313,9 +314,9 @@ class TestPatternIndex:
             for pattern in patterns
         ]
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(wildcards, "MAX_LENGTH_TABLES", 0)
+            patch.setattr(pattern_index, "MAX_LENGTH_TABLES", 0)
             walked = PatternIndex(tagged, plan)
-            patch.setattr(wildcards, "MAX_LENGTH_TABLES", 99)
+            patch.setattr(pattern_index, "MAX_LENGTH_TABLES", 99)
             by_length = PatternIndex(tagged, plan)
         for number in numbers:
             canonical = plan.canonical(number)
@@ -333,11 +334,11 @@ class TestPatternIndex:
 
     def test_few_lengths_are_looked_up_by_length_many_are_walked(self) -> None:
         few = [(1, "0251*"), (2, "02515*"), (4, "*5906850"), (8, "*906850")]
-        parts = wildcards._Parts(few, wildcards.UNION, merged=True)
+        parts = pattern_index._Parts(few, automata.UNION, merged=True)
         assert parts.prefixes == {} and parts.suffixes == {}
         assert len(parts.sliced) == 4  # two prefix lengths, two suffix lengths
-        many = [(1 << n, "0" * (n + 1) + "*") for n in range(wildcards.MAX_LENGTH_TABLES + 1)]
-        parts = wildcards._Parts(many, wildcards.UNION, merged=True)
+        many = [(1 << n, "0" * (n + 1) + "*") for n in range(pattern_index.MAX_LENGTH_TABLES + 1)]
+        parts = pattern_index._Parts(many, automata.UNION, merged=True)
         assert parts.prefixes != {} and parts.sliced == ()
         index = PatternIndex(many, GERMAN)
         # "000": the patterns 0*, 00*, 000* (bits 0, 1, 2).
