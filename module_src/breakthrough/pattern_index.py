@@ -12,7 +12,7 @@ from typing import Any
 from .automata import LOWEST, NEVER, UNION, Automaton, BitNfa, Combine
 from .expansion import KINDS, NATIONAL, PLUS, expand
 from .numbers import NumberPlan
-from .wildcards import parse_pattern, pattern_matches
+from .wildcards import parse_patterns, pattern_matches
 
 # A `PatternIndex` looks prefixes (`0251*`), and suffixes (`*5906850`), up by length (a dict
 # per length) when they have at most this many distinct lengths, else it walks a trie. A
@@ -222,10 +222,7 @@ class PatternList:
         """
         self.patterns: tuple[str, ...] = tuple(patterns)
         self.plan = plan
-        self.canonical_patterns: tuple[str, ...] = tuple(
-            parse_pattern(text, f"{where} line {line}")
-            for line, text in enumerate(self.patterns, start=1)
-        )
+        self.canonical_patterns: tuple[str, ...] = parse_patterns(self.patterns, where)
         self._parts: _Parts | None = None
 
     def __len__(self) -> int:
