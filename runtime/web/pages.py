@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -33,7 +33,7 @@ from runtime.db import connect
 from runtime.errors import Refused
 from runtime.web import breakthroughs, i18n, instance_form
 from runtime.web.breakthroughs import BreakthroughRecorder
-from runtime.web.rendering import render
+from runtime.web.rendering import PageNotFound, render
 
 log = logging.getLogger("sfm.serve.pages")
 
@@ -225,15 +225,18 @@ class Pages:
                 status_code=400,
             )
         file_name = Path(upload.filename).name
-        content = await upload.read()
-        await upload.close()
-        outcome = await self._run(self._install_upload, file_name, content, allow_downgrade)
+        try:
+            outcome = await self._run(
+                self._install_upload, file_name, upload.file, allow_downgrade
+            )
+        finally:
+            await upload.close()
         if outcome.get("refusal"):
             return await self._modules_page(request, upload=outcome, status_code=400)
         await self._run(self.host_changed, "module", outcome["module"].id)
         return await self._modules_page(request, upload=outcome)
 
-    def _install_upload(self, file_name: str, content: bytes, allow_downgrade: bool) -> dict:
+    def _install_upload(self, file_name: str, content: BinaryIO, allow_downgrade: bool) -> dict:
         """Install an uploaded .sfm; its inspect document and the result, or the refusal."""
         from runtime.modules import installer
 
@@ -241,7 +244,9 @@ class Pages:
         folder = Path(tempfile.mkdtemp(prefix="sfm-upload-"))
         try:
             path = folder / (file_name if file_name.endswith(".sfm") else "upload.sfm")
-            path.write_bytes(content)
+            content.seek(0)
+            with open(path, "wb") as sink:  # copied in chunks: never the whole file in memory
+                shutil.copyfileobj(content, sink)
             try:
                 result = installer.install(
                     self.data_dir, path, allow_downgrade=allow_downgrade, file_name=file_name
@@ -280,7 +285,7 @@ class Pages:
         with self.db() as conn:
             module = store.get_module(conn, module_id)
             if module is None:
-                raise HTTPException(404, f"There is no module {module_id!r}.")
+                raise PageNotFound("error.no_module", id=repr(module_id))
             return module, list(store.list_instances(conn, module_id))
 
     async def module_detail(self, request: Request) -> Response:
@@ -355,7 +360,7 @@ class Pages:
         with self.db() as conn:
             instance = store.get_instance(conn, instance_id)
             if instance is None:
-                raise HTTPException(404, f"There is no instance {instance_id}.")
+                raise PageNotFound("error.no_instance", id=instance_id)
             return instance, store.get_module(conn, instance.module_id)
 
     def _runnable_modules(self) -> list[Any]:
