@@ -499,13 +499,25 @@ class Pages:
             from breakthrough.config import instance_to_mapping
             from runtime.modules import instances
 
+            revision = _form_text(form_data, "revision")
             try:
                 await self._run(
-                    instances.update,
-                    self.data_dir,
-                    instance_id,
-                    instance_to_mapping(config),
-                    "form",
+                    lambda: instances.update(
+                        self.data_dir,
+                        instance_id,
+                        instance_to_mapping(config),
+                        "form",
+                        # The revision the form was opened at: a change made meanwhile by
+                        # someone else is reported, not overwritten.
+                        expected_revision=int(revision) if revision.isdigit() else None,
+                    )
+                )
+            except instances.Conflict as exc:
+                return render(
+                    request,
+                    "error.html.j2",
+                    {"message": str(exc), "back": f"/instances/{instance_id}"},
+                    409,
                 )
             except Refused as exc:
                 self._place_refusal(the_form, str(exc))
