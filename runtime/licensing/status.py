@@ -2,12 +2,13 @@
 
 `licence_status` reads disk (the trial's copies, the stored licence, the installed build's
 vendor signature) and is called when the host starts, when a module is installed, and after
-`sfm licence` changed something, never per call; it writes nothing. The host turns its answer
+`sfm licence` changed something, never per call; it writes only a trial checkpoint. The host turns its answer
 into a `ModuleGate` and keeps that in memory; the call path evaluates only `ModuleGate.allows`.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from runtime.licensing.hardware_id import hardware_id as this_hardware_id
 from runtime.licensing.installed import installed_module, licence_public_key
 from runtime.licensing.licence import Licence, check_fits, read_licence
 from runtime.licensing.licence_store import stored_licence_document
-from runtime.licensing.trial import TRIAL_DAYS, read_trial
+from runtime.licensing.trial import TRIAL_DAYS, checkpoint, read_trial
 from runtime.licensing.trial_clock import SYSTEM_CLOCK, MachineClock
+
+log = logging.getLogger(__name__)
 
 State = Literal["trial", "licensed", "expired"]
 
@@ -69,7 +72,8 @@ def licence_status(
     host's trust store, never a key file), for this module and this PBX, whose entitlement
     covers the installed build; the clock plays no part. trial: no such licence and less than
     14 days of trial time used (`trial`). expired: otherwise, also for an altered trial copy or
-    licence; `reason` then says why. Never raises for bad stored data; writes nothing.
+    licence; `reason` then says why. Never raises for bad stored data; writes only a trial
+    checkpoint (restoring a missing copy).
     `public_key_pem` and `build` default to the installed module's; `hardware_id` and `clock`
     are for tests.
     """
@@ -116,6 +120,13 @@ def licence_status(
             f"Module {module_id} has no trial on this PBX (it was never installed here)."
             + licence_problem,
         )
+    if trial.worth_a_checkpoint():
+        try:
+            checkpoint(conn, module_id, hardware_id=hw, clock=clock)
+        except (sqlite3.Error, OSError) as exc:
+            # A full disk or a locked database must not turn a running trial off (2.6.1): the
+            # trial is judged on the copies as read; the checkpoint waits for later.
+            log.warning("could not note the time for the trial of %s: %s", module_id, exc)
     ends = _iso_date(clock.reading().wall + trial.seconds_left)
     if not trial.authentic:
         return LicenceStatus(

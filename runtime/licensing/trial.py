@@ -29,6 +29,8 @@ from runtime.licensing.trial_records import Checkpoint, read_copies, write_files
 
 TRIAL_DAYS = 14
 TRIAL_SECONDS = TRIAL_DAYS * 86400
+COPIES = 3  # database row, data folder, state folder (trial_records)
+CHECKPOINT_STEP = 60  # a status read writes a checkpoint only past this much new trial time
 
 
 def epoch_of(now: datetime | None) -> int:
@@ -55,6 +57,13 @@ class TrialState:
     authentic: bool  # False: a copy was altered (its signature does not match)
     altered: tuple[str, ...] = ()  # where: "database", "data folder", "state folder"
     newest: Checkpoint | None = None
+    copies: int = 0  # how many copies were found
+
+    def worth_a_checkpoint(self) -> bool:
+        """True when a copy is missing or a minute of trial time is not yet on disk."""
+        return self.authentic and self.newest is not None and (
+            self.copies < COPIES or self.used - self.newest.used >= CHECKPOINT_STEP
+        )
 
     @property
     def seconds_left(self) -> int:
@@ -111,6 +120,7 @@ def read_trial(
         not altered,
         altered,
         newest,
+        len(copies),
     )
 
 
