@@ -21,7 +21,7 @@ from runtime.licensing.hardware_id import hardware_id as this_hardware_id
 from runtime.licensing.installed import installed_module, licence_public_key
 from runtime.licensing.licence import Licence, check_fits, read_licence
 from runtime.licensing.licence_store import stored_licence_document
-from runtime.licensing.trial import TRIAL_DAYS, checkpoint, read_trial
+from runtime.licensing.trial import TRIAL_DAYS, TRIAL_SECONDS, checkpoint, read_trial
 from runtime.licensing.trial_clock import SYSTEM_CLOCK, MachineClock
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,8 @@ def licence_status(
             # A full disk or a locked database must not turn a running trial off (2.6.1): the
             # trial is judged on the copies as read; the checkpoint waits for later.
             log.warning("could not note the time for the trial of %s: %s", module_id, exc)
-    ends = _iso_date(clock.reading().wall + trial.seconds_left)
+    # The end as a date: where the wall clock will be once the trial time left has passed.
+    ends = _iso_date(clock.reading().wall + TRIAL_SECONDS - trial.used)
     if not trial.authentic:
         return LicenceStatus(
             module_id,
@@ -156,8 +157,8 @@ def licence_status(
         0,
         None,
         ends,
-        f"The {TRIAL_DAYS}-day trial is used up and there is no licence: the instances stay "
-        "configured but change no call until the purchase is verified by e-mail."
+        f"The {TRIAL_DAYS}-day trial ended (on about {ends}) and there is no licence: the "
+        "instances stay configured but change no call until the purchase is verified by e-mail."
         + licence_problem,
         trial_seconds_left=0,
     )
