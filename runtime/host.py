@@ -26,7 +26,6 @@ import atexit
 import contextlib
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,7 @@ class _LicenceGatedHook:
 
     def on_call(self, called: str, caller: str | None) -> Any:
         gate = self.gate
-        if gate is not None and not gate.allows(time.time()):
+        if gate is not None and not gate.allows():
             return self.no_change
         return self.hook.on_call(called, caller)
 
@@ -322,7 +321,7 @@ class Host:
         finally:
             conn.close()
         loaded.gated.gate = gate
-        enabled = gate is None or gate.allows(time.time())
+        enabled = gate is None or gate.allows()
         reason = "licensing is not available in this host" if gate is None else gate.reason
         self.routing.set_module_enabled(module_id, enabled, reason)
 

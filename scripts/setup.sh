@@ -17,6 +17,10 @@ command -v javac >/dev/null 2>&1 || apt_missing+=(openjdk-17-jdk-headless)
 if [ "$want_test" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     apt_missing+=(chromium fonts-dejavu-core)
 fi
+# faketime: the licensing tests run real processes under a stepped wall clock.
+if [ "$want_test" = 1 ] && ! command -v faketime >/dev/null 2>&1; then
+    apt_missing+=(faketime)
+fi
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_missing+=(python3-venv)
 fi
