@@ -11,7 +11,7 @@ transformation reads (no JSON parser needed in Kamailio):
     tsec=20 tact=.. taors=.. tto=..         after tsec seconds without answer: the TIMEOUT redirect
     bact=.. baors=.. bto=..                 when the phone answers 486: the BUSY redirect
 
-`plain` (and any answer Kamailio cannot read, or none within its budget) rings the called
+An unused key is "-". `plain` (and any answer Kamailio cannot read, or none within its budget) rings the called
 number plainly: the call always goes through. `GET /event?kind=start|end&callid=..` tells the
 service that a call was answered or ended (calls.py), which is how users become busy.
 
@@ -64,8 +64,9 @@ class HostLike(Protocol):
 
 
 def answer_line(fields: dict[str, str]) -> str:
-    """The `key=value;` line Kamailio reads; every key present (empty when unused)."""
-    return "".join(f"{k}={fields.get(k, '')};" for k in ANSWER_KEYS)
+    """The `key=value;` line Kamailio reads; every key present, "-" when unused (Kamailio's
+    `param.value` reads no pair of an answer that has an empty value)."""
+    return ";".join(f"{k}={fields.get(k) or '-'}" for k in ANSWER_KEYS)
 
 
 class Decider:
