@@ -138,14 +138,16 @@ class Host:
             self.reload_module(module_id)
 
     def reload_directory(self) -> None:
-        """Use DATA/pbx.toml (if loaded) for calls, and hand the modules its number plan."""
-        from runtime.pbx_directory import load_directory, stored_path
+        """Use DATA/pbx.toml (if loaded) with the users' live state (DND, redirects) for
+        calls, and hand the modules its number plan."""
+        from runtime.pbx_directory import stored_path
+        from runtime.pbx_live import live_directory
 
         path = stored_path(self.data_dir)
         if not path.is_file():
             return
         with self._lock:
-            self.routing.load_directory(load_directory(path))
+            self.routing.load_directory(live_directory(self.data_dir))
             for module_id in list(self._modules):
                 self._compile_into(self._modules[module_id])
 
