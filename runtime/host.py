@@ -26,7 +26,6 @@ import atexit
 import contextlib
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,7 @@ class _LicenceGatedHook:
 
     def on_call(self, called: str, caller: str | None) -> Any:
         gate = self.gate
-        if gate is not None and not gate.allows(time.time()):
+        if gate is not None and not gate.allows():
             return self.no_change
         return self.hook.on_call(called, caller)
 
@@ -139,14 +138,16 @@ class Host:
             self.reload_module(module_id)
 
     def reload_directory(self) -> None:
-        """Use DATA/pbx.toml (if loaded) for calls, and hand the modules its number plan."""
-        from runtime.pbx_directory import load_directory, stored_path
+        """Use DATA/pbx.toml (if loaded) with the users' live state (DND, redirects) for
+        calls, and hand the modules its number plan."""
+        from runtime.pbx_directory import stored_path
+        from runtime.pbx_live import live_directory
 
         path = stored_path(self.data_dir)
         if not path.is_file():
             return
         with self._lock:
-            self.routing.load_directory(load_directory(path))
+            self.routing.load_directory(live_directory(self.data_dir))
             for module_id in list(self._modules):
                 self._compile_into(self._modules[module_id])
 
@@ -325,7 +326,7 @@ class Host:
         finally:
             conn.close()
         loaded.gated.gate = gate
-        enabled = gate is None or gate.allows(time.time())
+        enabled = gate is None or gate.allows()
         reason = "licensing is not available in this host" if gate is None else gate.reason
         self.routing.set_module_enabled(module_id, enabled, reason)
 

@@ -66,6 +66,7 @@ from typing import Any, Protocol
 
 import jpype
 
+from runtime.effect_changes import changed_effects
 from runtime.errors import Refused
 from runtime.jvm import ensure_jvm
 from runtime.numbering import is_withheld, normalise
@@ -480,6 +481,7 @@ class RoutingHost:
         except self._jc.IllegalArgumentException as exc:
             raise Refused(str(exc.getMessage())) from None
         result: dict[str, Any] = json.loads(str(text))
+        result["changed"] = changed_effects(self._core, caller_n, called_n, result["applied"])
         if self._load_problems:
             errors = result.setdefault("module_errors", [])
             for module_id, problems in list(self._load_problems.items()):

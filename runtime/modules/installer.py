@@ -27,6 +27,7 @@ from typing import Any
 
 from runtime import db
 from runtime.errors import Refused
+from runtime.licensing.vendor_signature import check_upload_signature
 from runtime.modules import store
 from runtime.modules.upload_checks import (
     DEFAULT_LIMITS,
@@ -232,6 +233,7 @@ def install(
     kept for `rollback`. `file_name` is the name to show for uploads saved under a temp name.
     """
     upload = check_archive(sfm_path, limits)
+    check_upload_signature(sfm_path, upload.module_id)  # a vendor in the host's trust store
     info = describe(upload)
     version_here = pbx_version(data_dir)
     conn = _db_if_present(data_dir)
