@@ -101,6 +101,8 @@ def derived(
     files["META-INF/MANIFEST.MF"] = files["META-INF/MANIFEST.MF"].replace(
         MODULE_ID.encode(), module_id.encode()
     )
+    # Changed, the vendor's signature no longer holds: an unsigned module (development mode).
+    files.pop("META-INF/SFM-SIGNATURE.json", None)
     if classes is not None:
         files = {k: v for k, v in files.items() if not k.endswith(".class")}
         files.update(classes)
@@ -120,7 +122,8 @@ def uid(tag: str) -> str:
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Path:
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SFM_DEV", "1")  # the probe modules are unsigned
     folder = tmp_path / "data"
     folder.mkdir()
     shutil.copy(OFFICE, folder / "pbx.toml")
@@ -142,11 +145,28 @@ def open_(data: Path, hosts: list[Host]) -> Host:
 
 
 def teamleiter(data: Path, tmp_path: Path) -> None:
-    from runtime.modules import instances
+    """Breakthrough's Teamleiter instance, stored as the module manager stores it (its
+    variables; here the instance TOML's nested shape, which the module's shim also takes)."""
+    import tomllib
 
-    config = tmp_path / "teamleiter.toml"
-    config.write_text(TEAMLEITER_TOML, "utf-8")
-    instances.create_from_file(data, MODULE_ID, config)
+    from runtime import db
+    from runtime.modules import store
+
+    mapping = tomllib.loads(TEAMLEITER_TOML)
+    conn = db.connect(data)
+    try:
+        with db.transaction(conn):
+            store.insert_instance(
+                conn,
+                module_id=MODULE_ID,
+                name=mapping["name"],
+                description=mapping["description"],
+                log_level="INFO",
+                active=True,
+                config={k: mapping[k] for k in ("numbers", "settings")},
+            )
+    finally:
+        conn.close()
 
 
 def test_two_modules_with_the_same_class_names_run_side_by_side(
