@@ -66,13 +66,16 @@ public class BreakthroughEntryPoint implements IBaseExecutable {
 """
 
 
-def compile_classes(tmp: Path, sources: Mapping[str, str]) -> dict[str, bytes]:
-    """Java sources {relative path: text} compiled against the module API (log4j flavour)."""
-    src = tmp / f"src-{hashlib.sha1(repr(sorted(sources.items())).encode()).hexdigest()[:8]}"
+def compile_classes(
+    tmp: Path, sources: Mapping[str, str], log_api: str = "log4j"
+) -> dict[str, bytes]:
+    """Java sources {relative path: text} compiled against the module API (`log_api` flavour)."""
+    key = repr((log_api, sorted(sources.items())))
+    src = tmp / f"src-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     for relative, text in sources.items():
         (src / relative).parent.mkdir(parents=True, exist_ok=True)
         (src / relative).write_text(text, "utf-8")
-    job = CompileJob("probe", 11, (src,), "log4j")
+    job = CompileJob("probe", 11, (src,), log_api)
     return compile_all([job], API)["probe"]
 
 
@@ -401,3 +404,65 @@ def test_a_real_export_is_inspect_only_naming_the_starface_classes_it_lacks(
     assert module["status"] == (
         "inspect only: needs de.vertico.starface.module.core.ModuleRegistry"
     )
+
+
+@pytest.mark.parametrize("place", ["flat", "res"])
+def test_classes_are_found_where_real_exports_put_them(
+    jvm: None,
+    tmp_path: Path,
+    data: Path,
+    sfm_files: dict[str, Path],
+    hosts: list[Host],
+    place: str,
+) -> None:
+    classes = compile_classes(
+        tmp_path,
+        {
+            "de/probe/BreakthroughHook.java": NOTE_SOURCE % 'call.noteApplied("moved", "seen");',
+            "de/probe/BreakthroughEntryPoint.java": START_SOURCE,
+        },
+    )
+    moved = {
+        (path.rsplit("/", 1)[1] if place == "flat" else f"res/{uuid.uuid4()}.class"): data_
+        for path, data_ in classes.items()
+    }
+    installer.install(
+        data,
+        derived(
+            sfm_files["current"], tmp_path / "m.sfm", uid(place), classes=moved, drop_python=True
+        ),
+    )
+    result = open_(data, hosts).route("205", "201")
+    assert result["module_errors"] == []
+    assert result["applied"] == [{"instance": "moved", "effects": ["seen"]}]
+
+
+def test_a_host_running_as_an_old_pbx_gives_modules_commons_logging(
+    jvm: None, tmp_path: Path, data: Path, sfm_files: dict[str, Path], hosts: list[Host]
+) -> None:
+    # PBX 7.0.0.2: the legacy build installs, its functions get commons-logging's Log.
+    text = (data / "pbx.toml").read_text("utf-8").replace('"8.1.0.4"', '"7.0.0.2"')
+    (data / "pbx.toml").write_text(text, "utf-8")
+    classes = compile_classes(
+        tmp_path,
+        {
+            "de/probe/BreakthroughHook.java": NOTE_SOURCE
+            % "call.noteApplied(context.getLog() instanceof org.apache.commons.logging.Log"
+            ' ? "commons-logging" : "other", "seen");',
+            "de/probe/BreakthroughEntryPoint.java": START_SOURCE,
+        },
+        log_api="commons-logging",
+    )
+    installer.install(
+        data,
+        derived(
+            sfm_files["legacy"],
+            tmp_path / "l.sfm",
+            uid("legacy"),
+            classes=classes,
+            drop_python=True,
+        ),
+    )
+    result = open_(data, hosts).route("205", "201")
+    assert result["module_errors"] == []
+    assert result["applied"] == [{"instance": "commons-logging", "effects": ["seen"]}]
