@@ -147,8 +147,8 @@ def test_the_admins_whole_way(
     page.get_by_label("An (angerufene Nummer)").fill("203")
     page.get_by_role("button", name="Anruf testen").click()
     expect(page.locator("#outcome")).to_have_attribute("data-outcome", "ring")
-    expect(page.locator("#applied")).to_contain_text("Teamleiter")
-    expect(page.locator("#applied")).to_contain_text("Ruhe umgangen")
+    expect(page.locator("#changed")).to_contain_text("Teamleiter")
+    expect(page.locator("#changed")).to_contain_text("Ruhe umgangen")
     expect(page.locator("#explanation")).to_contain_text("Teamleiter")
     shot("05-call-test-breakthrough")
     # ...while anyone else still meets the DND (the caller hears busy).
@@ -156,7 +156,7 @@ def test_the_admins_whole_way(
     page.get_by_label("An (angerufene Nummer)").fill("203")
     page.get_by_role("button", name="Anruf testen").click()
     expect(page.locator("#outcome")).to_have_attribute("data-outcome", "busy")
-    expect(page.locator("#applied")).to_contain_text("Keine Instanz hat gegriffen.")
+    expect(page.locator("#changed")).to_contain_text("Keine Instanz hat den Anruf verändert.")
 
     # 7. The log tab does not refresh by itself; its button does.
     log_page.wait_for_timeout(500)

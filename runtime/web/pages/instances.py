@@ -11,7 +11,7 @@ from breakthrough import form
 from breakthrough.config import instance_to_mapping
 from runtime.errors import Refused
 from runtime.modules import instance_log, instances, store
-from runtime.web import i18n, instance_form
+from runtime.web import i18n, instance_form, messages
 from runtime.web.pages.base import PageArea, form_text, notice, page_language, safe_file_stem
 from runtime.web.rendering import render
 
@@ -81,6 +81,15 @@ class InstancePages(PageArea):
         log_text = None
         if instance is not None:
             log_text = self._log_tail(instance.id)
+        lang = page_language(request)
+        for key, errors in the_form.errors.items():
+            the_form.errors[key] = [
+                instance_form.FieldError(messages.translate(e.message, lang), e.line)
+                for e in errors
+            ]
+        the_form.general_errors[:] = [
+            messages.translate(text, lang) for text in the_form.general_errors
+        ]
         return render(
             request,
             "instance.html.j2",
@@ -141,7 +150,7 @@ class InstancePages(PageArea):
                     "form",
                 )
             except Refused as exc:
-                _place_refusal(the_form, str(exc))
+                _place_refusal(the_form, str(exc), lang)
             else:
                 await self.run(self.host.changed, "instances", module.id)
                 return RedirectResponse(f"/instances/{created.id}?done=created", status_code=303)
@@ -183,7 +192,7 @@ class InstancePages(PageArea):
                     "form",
                 )
             except Refused as exc:
-                _place_refusal(the_form, str(exc))
+                _place_refusal(the_form, str(exc), lang)
             else:
                 await self.run(self.host.changed, "instances", module.id)
                 tab = form_text(form_data, "tab")
@@ -250,19 +259,19 @@ class InstancePages(PageArea):
                     instances.set_active, self.data_dir, instance_id, action == "activate"
                 )
         except Refused as exc:
-            return render(
-                request, "error.html.j2", {"message": str(exc), "back": "/instances"}, 409
-            )
+            text = messages.localize(str(exc), page_language(request), "instance").text
+            return render(request, "error.html.j2", {"message": text, "back": "/instances"}, 409)
         await self.run(self.host.changed, "instances", row.module_id)
         if action == "delete":
             return RedirectResponse("/instances?done=deleted", status_code=303)
         return RedirectResponse("/instances?done=saved", status_code=303)
 
 
-def _place_refusal(the_form: instance_form.InstanceForm, message: str) -> None:
-    """Put the store's refusal at the field it names, or above the form."""
-    message = message.removeprefix("form: ")
-    key = instance_form.field_named_in(message)
+def _place_refusal(the_form: instance_form.InstanceForm, refusal: str, lang: str) -> None:
+    """Put the store's refusal, in the page's language, at the field it names or above."""
+    refusal = refusal.removeprefix("form: ")
+    key = instance_form.field_named_in(refusal)
+    message = messages.translate(refusal, lang)
     if key is None:
         the_form.general_errors.append(message)
     else:
