@@ -112,6 +112,14 @@ _UPLOAD_REASONS = [
 
 _CATALOGUE = [
     _entry(
+        r"(?P<file>.+?) is signed with the development key, which this host trusts only in "
+        r"development mode(?P<x>.*)",
+        "{file} ist mit dem Entwicklungsschlüssel des Herstellers signiert; diesem Schlüssel "
+        "vertraut dieser Host nur im Entwicklungsmodus. Nichts wurde installiert.",
+        "{file} is signed with the vendor's development key, which this host trusts only in "
+        "development mode. Nothing was installed.",
+    ),
+    _entry(
         r"(?P<file>[^:]+): a newer version was installed meanwhile; "
         r"a downgrade needs --allow-downgrade",
         "{file}: Inzwischen wurde eine neuere Version installiert; nichts wurde installiert.",
@@ -304,11 +312,13 @@ def _pick(entry: _Entry, lang: str) -> str:
     return entry.de if lang == "de" else entry.en
 
 
-def localize(message: str, lang: str, context: str = "common") -> Localized:
+def localize(
+    message: str, lang: str, context: str = "common", file_name: str = ""
+) -> Localized:
     """The refusal `message` for a page in `lang`.
 
     `context` ("upload", "licence", "call", "module", "instance", "common") picks the general
-    sentence for a refusal the catalogue does not know.
+    sentence for a refusal the catalogue does not know; `file_name` is the file it is about.
     """
     message = message.strip()
     upload = _UPLOAD.match(message)
@@ -328,7 +338,8 @@ def localize(message: str, lang: str, context: str = "common") -> Localized:
         found = entry.pattern.match(message)
         if found:
             return Localized(_fill(_pick(entry, lang), found))
-    return Localized(i18n.text(f"refusal.{context}", lang), detail=_without_cli_advice(message))
+    general = i18n.text(f"refusal.{context}", lang).format(file=file_name)
+    return Localized(general, detail=_without_cli_advice(message))
 
 
 def translate(message: str, lang: str) -> str:

@@ -13,7 +13,7 @@ from runtime.errors import Refused
 from runtime.modules import instance_log, instances, store
 from runtime.web import i18n, instance_form, messages
 from runtime.web.pages.base import PageArea, form_text, notice, page_language, safe_file_stem
-from runtime.web.rendering import render
+from runtime.web.rendering import PageNotFound, render
 
 # What the log box shows at most (the download has everything).
 LOG_TAIL_BYTES = 256 * 1024
@@ -64,7 +64,7 @@ class InstancePages(PageArea):
             instance = store.get_instance(conn, instance_id)
             module = None if instance is None else store.get_module(conn, instance.module_id)
             if instance is None or module is None:
-                raise HTTPException(404, f"There is no instance {instance_id}.")
+                raise PageNotFound("error.no_instance", id=instance_id)
             return instance, module
 
     def _form_page(
@@ -183,13 +183,25 @@ class InstancePages(PageArea):
         form_data = await request.form()
         the_form, config = instance_form.check_submitted(form_data, lang, active=instance.active)
         if config is not None:
+            revision = form_text(form_data, "revision")
             try:
                 await self.run(
-                    instances.update,
-                    self.data_dir,
-                    instance_id,
-                    instance_to_mapping(config),
-                    "form",
+                    lambda: instances.update(
+                        self.data_dir,
+                        instance_id,
+                        instance_to_mapping(config),
+                        "form",
+                        # The revision the form was opened at: a change made meanwhile by
+                        # someone else is reported, not overwritten.
+                        expected_revision=int(revision) if revision.isdigit() else None,
+                    )
+                )
+            except instances.Conflict as exc:
+                return render(
+                    request,
+                    "error.html.j2",
+                    {"message": str(exc), "back": f"/instances/{instance_id}"},
+                    409,
                 )
             except Refused as exc:
                 _place_refusal(the_form, str(exc), lang)

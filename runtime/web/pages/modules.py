@@ -5,10 +5,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -18,7 +17,7 @@ from runtime.errors import Refused
 from runtime.modules import installer, store
 from runtime.web import i18n, messages
 from runtime.web.pages.base import PageArea, notice, page_language
-from runtime.web.rendering import render
+from runtime.web.rendering import PageNotFound, render
 
 
 class ModulePages(PageArea):
@@ -77,17 +76,22 @@ class ModulePages(PageArea):
                 request, upload={"refusal": refusal, "inspect": None}, status_code=400
             )
         file_name = Path(upload.filename).name
-        content = await upload.read()
-        await upload.close()
-        outcome = await self.run(self._install_upload, file_name, content, allow_downgrade)
+        try:
+            outcome = await self.run(
+                self._install_upload, file_name, upload.file, allow_downgrade
+            )
+        finally:
+            await upload.close()
         if outcome.get("refusal"):
-            outcome["refusal"] = messages.localize(outcome["refusal"], lang, "upload")
+            outcome["refusal"] = messages.localize(
+                outcome["refusal"], lang, "upload", file_name
+            )
             return await self._list_page(request, upload=outcome, status_code=400)
         await self.run(self.host.changed, "module", outcome["module"].id)
         return await self._list_page(request, upload=outcome)
 
     def _install_upload(
-        self, file_name: str, content: bytes, allow_downgrade: bool
+        self, file_name: str, content: BinaryIO, allow_downgrade: bool
     ) -> dict[str, Any]:
         """Install an uploaded .sfm; its inspect document and the result, or the refusal."""
         # Outside the data folder: a refused upload leaves the data folder as it was. The
@@ -95,7 +99,9 @@ class ModulePages(PageArea):
         folder = Path(tempfile.mkdtemp(prefix="sfm-upload-"))
         try:
             path = folder / (_safe_name(file_name) or "upload.sfm")
-            path.write_bytes(content)
+            content.seek(0)
+            with open(path, "wb") as sink:  # copied in chunks: never the whole file in memory
+                shutil.copyfileobj(content, sink)
             try:
                 result = installer.install(
                     self.data_dir, path, allow_downgrade=allow_downgrade, file_name=file_name
@@ -121,7 +127,7 @@ class ModulePages(PageArea):
         with self.db() as conn:
             module = store.get_module(conn, module_id)
             if module is None:
-                raise HTTPException(404, f"There is no module {module_id!r}.")
+                raise PageNotFound("error.no_module", id=repr(module_id))
             return module, list(store.list_instances(conn, module_id))
 
     async def detail(self, request: Request) -> Response:
