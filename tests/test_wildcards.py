@@ -402,17 +402,22 @@ class TestPatternIndex:
             )
             assert walked.bits(canonical) == expected, (lists, number)
 
-    def test_few_lengths_are_looked_up_by_length_many_are_walked(self) -> None:
-        few = [(1, "0251*"), (2, "02515*"), (4, "*5906850"), (8, "*906850")]
-        parts = pattern_index._Parts(few, automata.UNION, merged=True)
-        assert parts.prefixes == {} and parts.suffixes == {}
-        assert len(parts.sliced) == 4  # two prefix lengths, two suffix lengths
-        many = [(1 << n, "0" * (n + 1) + "*") for n in range(pattern_index.MAX_LENGTH_TABLES + 1)]
-        parts = pattern_index._Parts(many, automata.UNION, merged=True)
-        assert parts.prefixes != {} and parts.sliced == ()
-        index = PatternIndex(many, GERMAN)
+    def test_prefixes_and_suffixes_of_few_and_of_many_lengths_answer_alike(self) -> None:
+        # Few lengths are looked up by length, more than MAX_LENGTH_TABLES walked in a trie:
+        # the answers are what the patterns say either way.
+        few = PatternIndex([(1, "0251*"), (2, "02515*"), (4, "*5906850"), (8, "*906850")], GERMAN)
+        assert few.bits(GERMAN.canonical("02515906850")) == 0b1111
+        assert few.bits(GERMAN.canonical("02519906850")) == 0b1001
+        assert few.bits(GERMAN.canonical("+493015906850")) == 0b1100
+        assert few.bits(GERMAN.canonical("0301")) == 0
+        lengths = pattern_index.MAX_LENGTH_TABLES + 1
+        many = PatternIndex([(1 << n, "0" * (n + 1) + "*") for n in range(lengths)], GERMAN)
         # "000": the patterns 0*, 00*, 000* (bits 0, 1, 2).
-        assert index.bits("000") == 0b111
+        assert many.bits("000") == 0b111
+        assert many.bits("0" * lengths) == (1 << lengths) - 1
+        suffixes = PatternIndex([(1 << n, "*" + "9" * (n + 1)) for n in range(lengths)], GERMAN)
+        assert suffixes.bits("1999") == 0b111
+        assert suffixes.bits("1998") == 0
 
     def test_blocks_of_question_marks_alone_count_only_their_length(self) -> None:
         # "???" has no number part to look up: numbers shorter than it must not match.
