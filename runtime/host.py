@@ -198,7 +198,12 @@ class Host:
             if not row.active:
                 continue
             try:
-                cfg = package.config.parse_instance(row.config, f"instance {row.name!r}")
+                # Rows hold the variables by the descriptor's names; the module reads its file.
+                from runtime.modules import instances, module_config
+
+                settings = module_config.load(package.folder.parent.parent)
+                mapping = settings.to_file(instances.stored(settings, row))
+                cfg = package.config.parse_instance(mapping, f"instance {row.name!r}")
                 compiled.append(rules.compile_instance(cfg, plan))
             except Exception as exc:  # a stored config the installed code refuses: skip it
                 message = f"instance {row.name!r} is not used: {exc}"

@@ -20,7 +20,7 @@ from types import ModuleType
 
 from runtime.errors import Refused
 
-PACKAGE_SUBDIR = Path("python") / "breakthrough"
+PYTHON_DIR = "python"  # the module's one package is python/<any name>/ (MODULE_CONTRACT.md)
 
 _lock = threading.Lock()
 _loaded: dict[Path, LoadedPackage] = {}
@@ -53,7 +53,9 @@ class LoadedPackage:
 
 
 def package_folder(build_dir: Path) -> Path:
-    return build_dir / PACKAGE_SUBDIR
+    """The build's Python package: the one folder python/<name>/ with an __init__.py."""
+    found = sorted(init.parent for init in (build_dir / PYTHON_DIR).glob("*/__init__.py"))
+    return found[0] if found else build_dir / PYTHON_DIR / "_none"
 
 
 def _unique_name(build_dir: Path) -> str:
@@ -62,7 +64,7 @@ def _unique_name(build_dir: Path) -> str:
 
 
 def load_package(build_dir: Path) -> LoadedPackage:
-    """Import the package in `build_dir/python/breakthrough` (once per process per build).
+    """Import the package in `build_dir/python/<package>` (once per process per build).
 
     Raises Refused when the build has no Python package (an inspect-only module) or when
     its code raises while it is imported.

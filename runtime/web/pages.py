@@ -27,8 +27,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from breakthrough import form
-from breakthrough.errors import ConfigError
 from runtime.db import connect
 from runtime.errors import Refused
 from runtime.web import breakthroughs, i18n, instance_form
@@ -246,7 +244,7 @@ class Pages:
                 result = installer.install(
                     self.data_dir, path, allow_downgrade=allow_downgrade, file_name=file_name
                 )
-            except (Refused, ConfigError) as exc:
+            except Refused as exc:
                 return {
                     "file_name": file_name,
                     "refusal": str(exc).replace(str(path), file_name),
@@ -379,7 +377,6 @@ class Pages:
             request,
             "instance.html.j2",
             {
-                "tabs": form.load_form(),
                 "f": the_form,
                 "module": module,
                 "modules": modules,
@@ -411,10 +408,11 @@ class Pages:
         if request.method == "GET":
             chosen = request.query_params.get("module") or modules[0].id
             module = next((m for m in modules if m.id == chosen), modules[0])
+            the_form = await self._run(instance_form.for_module, self.data_dir, module)
             return await self._run(
                 lambda: self._form_page(
                     request,
-                    the_form=instance_form.empty(),
+                    the_form=the_form,
                     module=module,
                     instance=None,
                     modules=modules,
@@ -425,32 +423,10 @@ class Pages:
         module = next((m for m in modules if m.id == chosen), None)
         if module is None:
             raise HTTPException(400, f"module_id: there is no runnable module {chosen!r}.")
-        the_form, config = instance_form.check_submitted(form_data, lang, active=True)
-        if config is None:
-            return await self._run(
-                lambda: self._form_page(
-                    request,
-                    the_form=the_form,
-                    module=module,
-                    instance=None,
-                    modules=modules,
-                    status_code=400,
-                    error=i18n.text("instances.refused", lang),
-                )
-            )
-        from breakthrough.config import instance_to_mapping
-        from runtime.modules import instances
-
-        try:
-            created = await self._run(
-                instances.create,
-                self.data_dir,
-                module.id,
-                instance_to_mapping(config),
-                "form",
-            )
-        except Refused as exc:
-            self._place_refusal(the_form, str(exc))
+        the_form, created = await self._run(
+            instance_form.submit, self.data_dir, module, None, form_data, lang
+        )
+        if created is None:
             return await self._run(
                 lambda: self._form_page(
                     request,
@@ -465,15 +441,6 @@ class Pages:
         await self._run(self.host_changed, "instances", module.id)
         return RedirectResponse(f"/instances/{created.id}?done=created", status_code=303)
 
-    @staticmethod
-    def _place_refusal(the_form: instance_form.InstanceForm, message: str) -> None:
-        message = message.removeprefix("form: ")
-        key = instance_form.field_named_in(message)
-        if key is None:
-            the_form.general_errors.append(message)
-        else:
-            the_form.errors.setdefault(key, []).append(instance_form.FieldError(message))
-
     async def instance_edit(self, request: Request) -> Response:
         lang = _lang(request)
         instance_id = request.path_params["instance_id"]
@@ -482,35 +449,21 @@ class Pages:
             return await self._run(
                 lambda: self._form_page(
                     request,
-                    the_form=instance_form.from_mapping(instance.config),
+                    the_form=instance_form.for_module(self.data_dir, module, instance),
                     module=module,
                     instance=instance,
                     modules=[module],
                 )
             )
         form_data = await request.form()
-        the_form, config = instance_form.check_submitted(form_data, lang, active=instance.active)
-        if config is not None:
-            from breakthrough.config import instance_to_mapping
-            from runtime.modules import instances
-
-            try:
-                await self._run(
-                    instances.update,
-                    self.data_dir,
-                    instance_id,
-                    instance_to_mapping(config),
-                    "form",
-                )
-            except Refused as exc:
-                self._place_refusal(the_form, str(exc))
-            else:
-                await self._run(self.host_changed, "instances", module.id)
-                tab = _form_text(form_data, "tab")
-                suffix = f"&tab={tab}" if tab in {t.id for t in form.load_form()} else ""
-                return RedirectResponse(
-                    f"/instances/{instance_id}?done=saved{suffix}", status_code=303
-                )
+        the_form, saved = await self._run(
+            instance_form.submit, self.data_dir, module, instance, form_data, lang
+        )
+        if saved is not None:
+            await self._run(self.host_changed, "instances", module.id)
+            tab = _form_text(form_data, "tab")
+            suffix = f"&tab={tab}" if tab in {t.key for t in the_form.tabs} else ""
+            return RedirectResponse(f"/instances/{instance_id}?done=saved{suffix}", status_code=303)
         return await self._run(
             lambda: self._form_page(
                 request,
@@ -674,39 +627,12 @@ class Pages:
 
     # -- call tester ---------------------------------------------------------------------
 
-    def _explain(self, caller: str, called: str) -> list[tuple[str, str, bool, str]]:
-        """Per instance of each runnable module: (module, instance, match, the rule's reasons).
+    def _explain(self, caller: str, called: str, lang: str) -> list[Any]:
+        """Per instance of each runnable module: (module, instance, match, the module's reasons),
+        from the installed build's own code."""
+        from runtime.modules import instances
 
-        The rule engine's explanation of `sfm rules check`, with the loaded PBX's number plan.
-        """
-        from breakthrough.config import parse_instance
-        from breakthrough.numbers import DEFAULT_PLAN, NumberPlan
-        from breakthrough.rules import compile_instance, decide
-        from runtime.modules import store
-
-        plan = DEFAULT_PLAN
-        pbx_file = self.data_dir / "pbx.toml"
-        if pbx_file.is_file():
-            try:
-                document = tomllib.loads(pbx_file.read_text(encoding="utf-8"))
-                plan = NumberPlan.from_mapping(document.get("pbx"), str(pbx_file))
-            except (tomllib.TOMLDecodeError, ConfigError, UnicodeDecodeError):
-                plan = DEFAULT_PLAN
-        explained = []
-        with self.db() as conn:
-            modules = {m.id: m for m in store.list_modules(conn)}
-            for instance in store.list_instances(conn):
-                module = modules.get(instance.module_id)
-                if module is None or not module.current.runnable:
-                    continue
-                try:
-                    cfg = parse_instance(instance.config, f"instance {instance.name!r}")
-                    decision = decide(compile_instance(cfg, plan), called, caller)
-                except ConfigError as exc:
-                    explained.append((module.name, instance.name, False, str(exc)))
-                    continue
-                explained.append((module.name, instance.name, decision.match, decision.explanation))
-        return explained
+        return instances.explain_call(self.data_dir, caller, called, lang)
 
     def _test_call(self, caller: str, called: str) -> dict[str, Any]:
         result = self.route_call(caller, called)
@@ -734,7 +660,7 @@ class Pages:
         except Refused as exc:
             context["error"] = str(exc)
             return render(request, "call.html.j2", context, 400)
-        context["explained"] = await self._run(self._explain, caller, called)
+        context["explained"] = await self._run(self._explain, caller, called, lang)
         return render(request, "call.html.j2", context)
 
     def _directory(self) -> list[dict[str, Any]]:
