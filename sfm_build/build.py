@@ -31,6 +31,7 @@ from sfm_build.manifest import MANIFEST_NAME, render_manifest
 from sfm_build.metadata import ModuleMetadata, Variant, load_metadata
 from sfm_build.payload import module_payload
 from sfm_build.rendering import TEMPLATES_DIR
+from sfm_build.signing import with_signature
 from sfm_build.variants import artifact_name, compile_job
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +116,8 @@ def build(options: BuildOptions) -> BuildResult:
         validate_descriptor(descriptor, f"{DESCRIPTOR_NAME} of variant {variant.name}")
         name = artifact_name(meta, variant)
         say(f"package   {variant.name}: {name}")
-        data = jar_bytes({MANIFEST_NAME: manifest, DESCRIPTOR_NAME: descriptor, **files}, epoch)
+        entries = {MANIFEST_NAME: manifest, DESCRIPTOR_NAME: descriptor, **files}
+        data = jar_bytes(with_signature(entries, meta.id), epoch)
         outputs.append((variant, name, data))
 
     builds = [(v, name, len(data), _sha256(data)) for v, name, data in outputs if v is not None]

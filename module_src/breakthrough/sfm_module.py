@@ -4,17 +4,22 @@ instance's variables by the descriptor's names (form.toml's `variable`).
 Config side: `check_instance`, `instance_from_file`, `instance_to_file`, `explain`. Each maps the
 variables to the nested instance TOML of INTERFACES.md by form.toml's `key` and lets
 `config.parse_instance` decide, so the rules that check a configuration are the rules that run it.
+
+Call hook side: `start(api)` registers the hook through the host's Java module API; the hook
+takes the active instances by their descriptor variables and decides every call for all of
+them at once (`hook.BreakthroughHook`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from . import form
+from . import config, form, rules
 from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
 from .errors import ConfigError
+from .hook import BreakthroughHook, HookAnswer
 from .numbers import NumberPlan
 from .rules import compile_instance, decide
 from .wildcards import parse_pattern
@@ -45,7 +50,10 @@ def _fields() -> tuple[form.Field, ...]:
 
 
 def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """The instance TOML mapping of a flat one (instance fields and variables by name)."""
+    """The instance TOML mapping of a flat one (instance fields and variables by name); a
+    mapping that already has the instance TOML's shape (a row stored before variables) as is."""
+    if "numbers" in flat or "settings" in flat:
+        return dict(flat)
     mapping: dict[str, Any] = {k: flat[k] for k in INSTANCE_KEYS if k in flat}
     by_variable = {spec.variable: spec for spec in _fields()}
     for name, value in flat.items():
@@ -141,3 +149,51 @@ def explain(
     number_plan = NumberPlan.from_mapping(dict(plan), "plan")
     decision = decide(compile_instance(cfg, number_plan), called, caller)
     return {"match": decision.match, "explanation": decision.explanation}
+
+
+# ---- call hook (docs/MODULE_CONTRACT.md: start) ---------------------------------------------
+
+
+class HostApi(Protocol):
+    """What the host hands `start`: hook registration and the per-instance log."""
+
+    def register_call_hook(self, hook: Any) -> None: ...
+
+    def instance_log(self, instance: str, level: str, message: str) -> None: ...
+
+
+def start(api: HostApi) -> None:
+    """Register Breakthrough's call hook with the host (once per installed build)."""
+    api.register_call_hook(CallHook(api.instance_log))
+
+
+class CallHook:
+    """The hook the host asks once per call: Breakthrough's decision for all instances."""
+
+    def __init__(self, log: Any) -> None:
+        self._hook = BreakthroughHook((), log=log)
+
+    def set_instances(
+        self, instances: Sequence[Mapping[str, Any]], plan: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Use these active instances from the next call on; {name: why} for each refused
+        one (the others are used)."""
+        number_plan = NumberPlan(**dict(plan)) if plan else NumberPlan()
+        compiled = []
+        refused: dict[str, str] = {}
+        for instance in instances:
+            name = str(instance["name"])
+            try:
+                mapping = _nested(instance.get("variables") or {})
+                mapping["name"] = name
+                mapping["log_level"] = instance.get("log_level") or mapping.get("log_level", "INFO")
+                mapping["active"] = True
+                cfg = config.parse_instance(mapping, f"instance {name!r}")
+                compiled.append(rules.compile_instance(cfg, number_plan))
+            except Exception as exc:  # a stored config this build refuses: skip that instance
+                refused[name] = str(exc)
+        self._hook.replace_instances(tuple(compiled))
+        return refused
+
+    def on_call(self, called: str, caller: str | None) -> HookAnswer:
+        return self._hook.on_call(called, caller)

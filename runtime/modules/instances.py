@@ -6,14 +6,23 @@ descriptor (types, choices) and the module's own `sfm_module.check_instance`, lo
 build folder (`module_config`), so the rules that validate a configuration are the rules that
 will run it; its messages name the field and the line. The instance file (TOML) has the
 module's own shape when its `sfm_module` converts it (`instance_from_file`/`instance_to_file`),
-else it is name, active and the variables by name.
+else it is name, active and the variables by name. Functions named `..._checked` take the
+flat shape (name, description, active, variables by name: the web form's); the others take
+the module's instance-file shape (TOML, the HTTP API).
+
+Concurrency: every change reads the stored instance, makes the new configuration from it and
+writes it inside one `BEGIN IMMEDIATE` transaction (`_write`), so two writers (CLI processes,
+web, API) cannot both start from the same old configuration and lose one change. A change of
+a few fields (`change`, `change_checked`, `set_active`) is merged into what is stored at that
+moment; a whole new configuration (`update`) may name the revision it was edited from and is
+refused with `Conflict` if the instance changed since.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,6 +34,36 @@ from runtime.errors import Refused
 from runtime.modules import installer, instance_log, module_config, store
 from runtime.modules.module_config import CheckedInstance, ModuleConfig
 from runtime.numbering import PbxNumberPlan
+
+# Stated caps, checked before the module sees a configuration: a name is a label in a list,
+# a description a line or two; neither may bloat every page and log that shows it.
+MAX_NAME_CHARS = 100
+MAX_DESCRIPTION_CHARS = 2000
+
+Make = Callable[[ModuleConfig, "store.InstanceRow | None"], CheckedInstance]
+
+
+class Conflict(Refused):
+    """The instance changed since the revision the writer edited (nothing was written)."""
+
+
+def check_sizes(mapping: Mapping[str, Any], source: str) -> None:
+    """Refuse a name or description above its stated cap, naming the field and the cap."""
+    for field, cap in (("name", MAX_NAME_CHARS), ("description", MAX_DESCRIPTION_CHARS)):
+        value = mapping.get(field)
+        if isinstance(value, str) and len(value) > cap:
+            raise Refused(f"{source}: {field}: {len(value)} characters, at most {cap} are allowed")
+
+
+def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` laid over it; nested tables are merged key by key."""
+    result = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
 
 
 def installed_build(data_dir: Path, module: store.ModuleRow) -> Path:
@@ -67,9 +106,7 @@ def stored(config: ModuleConfig, instance: store.InstanceRow) -> CheckedInstance
 
 def export_toml(data_dir: Path, conn: sqlite3.Connection, instance: store.InstanceRow) -> str:
     """The instance file (TOML), as `sfm instance export` writes it."""
-    module = store.require_module(conn, instance.module_id)
-    config = config_of(data_dir, module)
-    return tomli_w.dumps(config.to_file(stored(config, instance)))
+    return tomli_w.dumps(file_mapping(data_dir, conn, instance))
 
 
 def file_mapping(
@@ -93,34 +130,47 @@ def _refuse_taken(
         )
 
 
-def _save(
+def _store(
     conn: sqlite3.Connection,
     module: store.ModuleRow,
     checked: CheckedInstance,
     instance_id: int | None,
 ) -> int:
-    with db.transaction(conn):
-        _refuse_taken(conn, module, checked.name, instance_id)
-        if instance_id is None:
-            return store.insert_instance(
-                conn,
-                module_id=module.id,
-                name=checked.name,
-                description=checked.description,
-                log_level=checked.log_level,
-                active=checked.active,
-                config=checked.variables,
-            )
-        store.update_instance(
+    """Insert or update the row (inside the caller's transaction)."""
+    _refuse_taken(conn, module, checked.name, instance_id)
+    if instance_id is None:
+        return store.insert_instance(
             conn,
-            instance_id,
+            module_id=module.id,
             name=checked.name,
             description=checked.description,
             log_level=checked.log_level,
             active=checked.active,
             config=checked.variables,
         )
-        return instance_id
+    store.update_instance(
+        conn,
+        instance_id,
+        name=checked.name,
+        description=checked.description,
+        log_level=checked.log_level,
+        active=checked.active,
+        config=checked.variables,
+    )
+    return instance_id
+
+
+def _sized(checked: CheckedInstance, source: str) -> CheckedInstance:
+    check_sizes({"name": checked.name, "description": checked.description}, source)
+    return checked
+
+
+def create(
+    data_dir: Path, module_id: str, mapping: Mapping[str, Any], source: str
+) -> store.InstanceRow:
+    """A new instance of `module_id` from the module's instance-file mapping (TOML, API)."""
+    check_sizes(mapping, source)
+    return _create(data_dir, module_id, lambda config, _: config.from_file(mapping, source), source)
 
 
 def create_checked(
@@ -128,23 +178,18 @@ def create_checked(
 ) -> store.InstanceRow:
     """A new instance of `module_id` from name, description, active and its variables by name
     (the web form's shape), checked by the installed build; unique name per module."""
-    return _create(data_dir, module_id, source, lambda config: config.check(flat, source))
+    check_sizes(flat, source)
+    return _create(data_dir, module_id, lambda config, _: config.check(flat, source), source)
 
 
-def create(
-    data_dir: Path, module_id: str, mapping: Mapping[str, Any], source: str
-) -> store.InstanceRow:
-    """A new instance of `module_id` from the module's instance-file mapping (TOML, API)."""
-    return _create(data_dir, module_id, source, lambda config: config.from_file(mapping, source))
-
-
-def _create(data_dir: Path, module_id: str, source: str, check: Any) -> store.InstanceRow:
+def _create(data_dir: Path, module_id: str, make: Make, source: str) -> store.InstanceRow:
     conn = db.connect(data_dir)
     try:
         module = store.require_module(conn, module_id)
-        checked: CheckedInstance = check(config_of(data_dir, module))
+        checked = _sized(make(config_of(data_dir, module), None), source)
         try:
-            new_id = _save(conn, module, checked, None)
+            with db.transaction(conn):
+                new_id = _store(conn, module, checked, None)
         except sqlite3.IntegrityError:
             _refuse_taken(conn, module, checked.name, None)
             raise
@@ -160,27 +205,98 @@ def create_from_file(data_dir: Path, module_id: str, path: Path) -> store.Instan
     return create(data_dir, module_id, read_file(path), str(path))
 
 
-def update_checked(
-    data_dir: Path, instance_id: int, flat: Mapping[str, Any], source: str
-) -> store.InstanceRow:
-    """Replace an instance's configuration from the web form's shape (it may be renamed)."""
-    return _update(data_dir, instance_id, lambda config: config.check(flat, source))
-
-
 def update(
-    data_dir: Path, instance_id: int, mapping: Mapping[str, Any], source: str
+    data_dir: Path,
+    instance_id: int,
+    mapping: Mapping[str, Any],
+    source: str,
+    *,
+    expected_revision: int | None = None,
 ) -> store.InstanceRow:
-    """Replace an instance's configuration from the module's instance-file mapping."""
-    return _update(data_dir, instance_id, lambda config: config.from_file(mapping, source))
+    """Replace an instance's configuration from the module's instance-file mapping (it may be
+    renamed, within the unique names). With `expected_revision`, Conflict (nothing written)
+    if the instance is no longer at it."""
+    check_sizes(mapping, source)
+    return _write(
+        data_dir,
+        instance_id,
+        lambda config, _: config.from_file(mapping, source),
+        source,
+        expected_revision,
+    )
 
 
-def _update(data_dir: Path, instance_id: int, check: Any) -> store.InstanceRow:
+def update_checked(
+    data_dir: Path,
+    instance_id: int,
+    flat: Mapping[str, Any],
+    source: str,
+    *,
+    expected_revision: int | None = None,
+) -> store.InstanceRow:
+    """Replace an instance's configuration from the web form's shape."""
+    check_sizes(flat, source)
+    return _write(
+        data_dir,
+        instance_id,
+        lambda config, _: config.check(flat, source),
+        source,
+        expected_revision,
+    )
+
+
+def change(
+    data_dir: Path, instance_id: int, changes: Mapping[str, Any], source: str
+) -> store.InstanceRow:
+    """Change some fields of the instance file: `changes` (the module's file shape) is merged
+    into the configuration stored at that moment."""
+
+    def make(config: ModuleConfig, row: store.InstanceRow | None) -> CheckedInstance:
+        assert row is not None
+        return config.from_file(merged(config.to_file(stored(config, row)), changes), source)
+
+    return _write(data_dir, instance_id, make, source, None)
+
+
+def change_checked(
+    data_dir: Path, instance_id: int, changes: Mapping[str, Any], source: str
+) -> store.InstanceRow:
+    """Change some fields in the flat shape (name, description, active, variables by name),
+    merged into what is stored at that moment."""
+
+    def make(config: ModuleConfig, row: store.InstanceRow | None) -> CheckedInstance:
+        assert row is not None
+        return config.check({**stored(config, row).flat(), **changes}, source)
+
+    return _write(data_dir, instance_id, make, source, None)
+
+
+def _write(
+    data_dir: Path,
+    instance_id: int,
+    make: Make,
+    source: str,
+    expected_revision: int | None,
+) -> store.InstanceRow:
+    """Read, make the new configuration, check and write: one IMMEDIATE transaction."""
     conn = db.connect(data_dir)
     try:
-        instance = _require(conn, instance_id)
-        module = store.require_module(conn, instance.module_id)
-        checked: CheckedInstance = check(config_of(data_dir, module))
-        _save(conn, module, checked, instance.id)
+        # The module's code is imported before the write lock is taken (it may take a while).
+        module = store.require_module(conn, _require(conn, instance_id).module_id)
+        config = config_of(data_dir, module)
+        with db.transaction(conn):
+            instance = _require(conn, instance_id)
+            now = store.require_module(conn, instance.module_id)
+            if now.current.build != module.current.build:  # upgraded or rolled back meanwhile
+                module, config = now, config_of(data_dir, now)
+            if expected_revision is not None and instance.revision != expected_revision:
+                raise Conflict(
+                    f"instance {instance.name!r} was changed by someone else since you opened "
+                    f"it (revision {expected_revision}, now {instance.revision}); nothing was "
+                    "saved: reload it and make your change again"
+                )
+            checked = _sized(make(config, instance), source)
+            _store(conn, module, checked, instance.id)
         return _require(conn, instance_id)
     finally:
         conn.close()
@@ -192,15 +308,7 @@ def update_from_file(data_dir: Path, instance_id: int, path: Path) -> store.Inst
 
 def set_active(data_dir: Path, instance_id: int, active: bool) -> store.InstanceRow:
     """Activate or deactivate an instance (its configuration otherwise unchanged)."""
-    conn = db.connect(data_dir)
-    try:
-        instance = _require(conn, instance_id)
-        module = store.require_module(conn, instance.module_id)
-    finally:
-        conn.close()
-    flat = stored(config_of(data_dir, module), instance).flat()
-    flat["active"] = active
-    return update_checked(data_dir, instance_id, flat, f"instance {instance.name!r}")
+    return change_checked(data_dir, instance_id, {"active": active}, f"instance {instance_id}")
 
 
 def migrate_stored(data_dir: Path) -> int:

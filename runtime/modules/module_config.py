@@ -86,6 +86,19 @@ class ModuleConfig:
         """The shim's function `name`, or None when the module has none."""
         return getattr(self.shim, name, None) if self.shim is not None else None
 
+    def call(self, name: str, *args: Any) -> Any:
+        """The shim's `name(*args)`, run as uploaded code (loader.run_uploaded: any
+        BaseException and a time limit); raises what the module raised (its refusal, with
+        its `field`, `line`, `problems`), or UploadedCodeFailed for a hang."""
+        function = self.function(name)
+        try:
+            return loader.run_uploaded(lambda: function(*args), f"the module's {name}")
+        except loader.UploadedCodeFailed as failed:
+            cause = failed.__cause__
+            if isinstance(cause, Exception):
+                raise cause from None
+            raise
+
     # ---- checking ------------------------------------------------------------------------
 
     def check_variables(self, given: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -112,11 +125,10 @@ class ModuleConfig:
         if problems:
             raise InstanceRefused(problems)
         values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-        check = self.function("check_instance")
-        if check is None:
+        if self.function("check_instance") is None:
             return values
         try:
-            checked = check(dict(values), source)
+            checked = self.call("check_instance", dict(values), source)
         except Exception as exc:  # uploaded code: its refusal, or its fault, names the field
             raise InstanceRefused(_problems_of(exc, source)) from None
         if not isinstance(checked, Mapping):
@@ -163,22 +175,20 @@ class ModuleConfig:
 
     def from_file(self, mapping: Mapping[str, Any], source: str) -> CheckedInstance:
         """An instance from the module's instance TOML (parsed)."""
-        convert = self.function("instance_from_file")
         flat: Any = mapping
-        if convert is not None:
+        if self.function("instance_from_file") is not None:
             try:
-                flat = convert(dict(mapping), source)
+                flat = self.call("instance_from_file", dict(mapping), source)
             except Exception as exc:  # uploaded code: its refusal names the field
                 raise InstanceRefused(_problems_of(exc, source)) from None
         return self.check(flat, source)
 
     def to_file(self, instance: CheckedInstance) -> dict[str, Any]:
         """The module's instance TOML (as a mapping) of a checked instance."""
-        convert = self.function("instance_to_file")
-        if convert is None:
+        if self.function("instance_to_file") is None:
             return instance.flat()
         try:
-            document = convert(instance.flat())
+            document = self.call("instance_to_file", instance.flat())
         except Exception as exc:  # uploaded code: say so, do not crash the page
             raise Refused(f"the module could not write the instance file ({exc})") from None
         if not isinstance(document, Mapping):
@@ -191,10 +201,9 @@ class ModuleConfig:
         if all(key in self.form.variables for key in stored):
             return {name: stored.get(name, v.default) for name, v in self.form.variables.items()}
         flat: Mapping[str, Any] = stored
-        convert = self.function("instance_from_file")
-        if convert is not None:
+        if self.function("instance_from_file") is not None:
             try:
-                flat = convert({"name": "-", **stored}, source)
+                flat = self.call("instance_from_file", {"name": "-", **stored}, source)
             except Exception:  # an old row the module refuses now: keep what fits
                 flat = stored
         return {
@@ -213,11 +222,10 @@ class ModuleConfig:
     ) -> tuple[bool | None, str] | None:
         """(match or None if the module does not say, explanation) from the module's own
         `explain`; None when the module has none."""
-        explain = self.function("explain")
-        if explain is None:
+        if self.function("explain") is None:
             return None
         try:
-            answer = explain(dict(variables), called, caller, dict(plan), lang)
+            answer = self.call("explain", dict(variables), called, caller, dict(plan), lang)
         except Exception as exc:  # uploaded code: show its complaint, never fail the page
             return False, f"{type(exc).__name__}: {exc}"
         if isinstance(answer, Mapping):
@@ -295,7 +303,8 @@ def load(build_dir: Path) -> ModuleConfig:
             f"{build_dir}: the installed module descriptor cannot be read ({exc})"
         ) from None
     shim = None
-    if (loader.package_folder(build_dir) / f"{SHIM_MODULE}.py").is_file():
+    folder = loader.package_folder(build_dir)
+    if folder is not None and (folder / f"{SHIM_MODULE}.py").is_file():
         shim = loader.load_package(build_dir).submodule(SHIM_MODULE)
     config = ModuleConfig(build_dir=key[0], form=form, shim=shim)
     with _lock:

@@ -226,10 +226,17 @@ def for_module(data_dir: Path, module: Any, instance: Any | None = None) -> Inst
 
 
 def submit(
-    data_dir: Path, module: Any, instance: Any | None, submitted: Mapping[str, Any], lang: str
+    data_dir: Path,
+    module: Any,
+    instance: Any | None,
+    submitted: Mapping[str, Any],
+    lang: str,
+    *,
+    expected_revision: int | None = None,
 ) -> tuple[InstanceForm, Any | None]:
     """Check a submitted form against the build in use and save it: (the form with its errors,
-    the saved store.InstanceRow or None when refused). `instance` None creates one."""
+    the saved store.InstanceRow or None when refused). `instance` None creates one. A change
+    made since `expected_revision` raises instances.Conflict (nothing saved)."""
     config = instances.config_of(data_dir, module)
     current = instances.stored(config, instance) if instance else None
     active = instance.active if instance else True
@@ -240,7 +247,11 @@ def submit(
     try:
         if instance is None:
             return result, instances.create_checked(data_dir, module.id, flat, "form")
-        return result, instances.update_checked(data_dir, instance.id, flat, "form")
+        return result, instances.update_checked(
+            data_dir, instance.id, flat, "form", expected_revision=expected_revision
+        )
+    except instances.Conflict:
+        raise
     except InstanceRefused as refused:
         for problem in refused.problems:
             place(result, problem, lang)

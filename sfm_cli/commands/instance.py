@@ -282,17 +282,21 @@ def run_update(args: argparse.Namespace) -> int:
     else:
         if not flags and args.config is None and not args.variables:
             raise Refused("update: give --config FILE or at least one field flag to change")
+        if args.config is None:
+            # Merged into the stored configuration inside one transaction: parallel updates of
+            # different fields all stay.
+            updated = instance
+            if flags:
+                updated = instances.change(args.data, instance.id, flags, "the command line")
+            if args.variables:
+                updated = instances.change_checked(
+                    args.data, instance.id, _set_values(args), "the command line"
+                )
+            emit(args, updated.to_json(), f"Updated instance {_summary(updated)}.")
+            return 0
         module = _module_of(args, instance.module_id)
-        source = "the command line"
-        if args.config is not None:
-            base = _file_mapping(args, module)
-            source = f"{args.config} with the command line's changes"
-        else:
-            conn = db.connect(args.data)
-            try:
-                base = instances.file_mapping(args.data, conn, instance)
-            finally:
-                conn.close()
+        base = _file_mapping(args, module)
+        source = f"{args.config} with the command line's changes"
         mapping, flat = _with_sets(args, module, _merge(base, flags), source)
         update = instances.update_checked if flat else instances.update
         updated = update(args.data, instance.id, mapping, source)

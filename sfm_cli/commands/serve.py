@@ -29,6 +29,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1, this machine only)",
     )
+    serve.add_argument(
+        "--trusted-proxy",
+        dest="trusted_proxies",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help=(
+            "a reverse proxy's address whose X-Forwarded-For is believed (repeatable; default "
+            "none: the login throttle counts the connecting address)"
+        ),
+    )
     serve.set_defaults(func=run)
 
 
@@ -59,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted. Prints the URL, and the setup link while no password is set."""
     import uvicorn
 
+    from runtime.licensing.trial_keeper import TrialKeeper
     from runtime.web.app import create_app, setup_link
 
     sock = _bind(args.host, args.port)
@@ -67,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    app = create_app(args.data)
+    app = create_app(args.data, trusted_proxies=frozenset(args.trusted_proxies))
     link = setup_link(args.data, url)
     print(f"sfm serve: data folder {args.data.resolve()}", flush=True)
     if link is not None:
@@ -76,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"sfm serve: the PBX host runs on {url}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
+    keeper = TrialKeeper(args.data).start()  # trial checkpoints, off the call path
     try:
         server.run(sockets=[sock])
     finally:
+        keeper.stop()
         sock.close()
     return 0
