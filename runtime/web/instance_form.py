@@ -150,6 +150,11 @@ def check_submitted(
             flat[name] = current.variables.get(name) if current else variable.default
             continue
         raw = submitted.get(key)
+        if raw is None and element.widget != "checkbox":
+            # Not posted at all (a browser posts every drawn field but an unticked box):
+            # keep what is stored, or the default.
+            flat[name] = current.variables.get(name) if current else variable.default
+            continue
         if element.widget in LIST_WIDGETS:
             text = "" if raw is None else str(raw)
             result.values[key] = text
