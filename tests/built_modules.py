@@ -32,9 +32,7 @@ def build(source: Path, out: Path, variant: str = "current") -> Path:
     return built
 
 
-def changed_copy(
-    source: Path, into: Path, edits: dict[str, Callable[[str], str]]
-) -> Path:
+def changed_copy(source: Path, into: Path, edits: dict[str, Callable[[str], str]]) -> Path:
     """A copy of the module source `source` with each file of `edits` (relative path) changed."""
     shutil.copytree(source, into, ignore=shutil.ignore_patterns("__pycache__"))
     for relative, edit in edits.items():
