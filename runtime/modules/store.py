@@ -57,7 +57,7 @@ class ModuleRow:
             "variant": cur.variant,
             "min_pbx_version": cur.min_pbx_version,
             "runnable": cur.runnable,
-            "status": "runnable" if cur.runnable else "inspect only",
+            "status": "runnable" if cur.runnable else cur.info.get("inspect_only", "inspect only"),
             "build": cur.build,
             "file_name": cur.file_name,
             "sha256": cur.sha256,

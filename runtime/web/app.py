@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from itsdangerous import Signer
 from starlette.applications import Starlette
@@ -25,7 +24,7 @@ from runtime.web.account import AccountPages
 from runtime.web.breakthroughs import BreakthroughRecorder
 from runtime.web.gate import LoginGate
 from runtime.web.login import LoginPages
-from runtime.web.pages import Pages
+from runtime.web.pages import HostLink, RunningHost, api_routes, page_areas, page_routes
 from runtime.web.rendering import STATIC_DIR, error_message, error_response
 
 log = logging.getLogger("sfm.serve")
@@ -70,7 +69,7 @@ def _recording(
 def create_app(
     data_dir: Path,
     *,
-    host: Any | None = None,
+    host: RunningHost | None = None,
     start_host: bool = True,
     trusted_proxies: frozenset[str] = frozenset(),
 ) -> Starlette:
@@ -96,27 +95,28 @@ def create_app(
         return Signer(secret, salt="sfm-web")
 
     recorder = BreakthroughRecorder(data_dir)
-    pages = Pages(data_dir, recorder, host)
+    host_link = HostLink(data_dir, host)
+    areas = page_areas(data_dir, host_link, recorder)
     login = LoginPages(data_dir, signer, trusted_proxies)
     account = AccountPages(data_dir, signer)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         recorder.start()
-        if start_host and pages.host is None:
-            pages.start_host()
+        if start_host and host_link.host is None:
+            host_link.start()
         try:
             yield
         finally:
             recorder.stop()
-            pages.stop_host()
+            host_link.stop()
 
     routes: list[BaseRoute] = [
         *login.routes(),
         *account.routes(),
-        *pages.routes(),
+        *page_routes(areas),
         *_api_routes(data_dir, recorder),
-        *pages.api_routes(),
+        *api_routes(areas),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -138,7 +138,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.data_dir = data_dir
-    app.state.pages = pages
+    app.state.host_link = host_link
     app.state.recorder = recorder
     return app
 

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted. Prints the URL, and the setup link while no password is set."""
     import uvicorn
 
+    from runtime.licensing.trial_keeper import TrialKeeper
     from runtime.web.app import create_app, setup_link
 
     sock = _bind(args.host, args.port)
@@ -92,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
         app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False
     )
     server = uvicorn.Server(config)
+    keeper = TrialKeeper(args.data).start()  # trial checkpoints, off the call path
     try:
         server.run(sockets=[sock])
     finally:
+        keeper.stop()
         sock.close()
     return 0
