@@ -21,12 +21,15 @@ import pytest
 
 from runtime.licensing.hardware_id import hardware_id
 from tests.browser.harness import REPO, load_sample_pbx
+from sfm_build.signing import with_signature
 from tests.data.sfm_crafted import (
     MODULE_ID,
     TEAMLEITER_TOML,
+    entries,
     run_sfm,
     sfm_files,
     with_version,
+    write_zip,
 )
 from tests.test_licence_harness import dev_licence
 
@@ -61,6 +64,13 @@ sys.exit(code)
 """
 
 Operation = Callable[[Path, Path], list[str]]  # (data folder, tmp) -> sfm arguments
+
+
+def versioned(source: Path, target: Path, version: int) -> Path:
+    """The module as build `version`, signed again (with the development key) as a vendor's
+    build of that number would be."""
+    changed = with_version(source, target, version, tag=str(version))
+    return write_zip(target, with_signature(entries(changed), MODULE_ID))
 
 
 def _state(data: Path) -> dict[str, object]:
@@ -138,15 +148,14 @@ def base(tmp_path: Path, sfm_files: dict[str, Path]) -> Path:
         "--data", data, "instance", "create", "--module", MODULE_ID, "--config", config
     )
     assert code == 0, err
-    v262 = with_version(sfm_files["current"], tmp_path / "v262.sfm", 262, tag="262")
+    v262 = versioned(sfm_files["current"], tmp_path / "v262.sfm", 262)
     code, _, err = run_sfm("--data", data, "module", "install", v262)
     assert code == 0, err
     return data
 
 
 def _upgrade(data: Path, tmp: Path) -> list[str]:
-    source = sorted(tmp.glob("v262.sfm"))[0]
-    newer = with_version(source, tmp / "v263.sfm", 263, tag="263")
+    newer = versioned(tmp / "v262.sfm", tmp / "v263.sfm", 263)
     return ["module", "install", str(newer)]
 
 
@@ -202,10 +211,10 @@ def test_kill_at_every_commit_leaves_the_state_before_or_after(
             assert state in (before, after), f"{name}: killed {where} commit {stop}: half done"
             seen.add("before" if state == before else "after")
             _usable(data)
-            # And the change can be made again, to the same end.
-            code, _, err = run_sfm("--data", data, *argv)
-            assert code == 0, err
-            assert _state(data) == after
+            if state == before:  # and the change can be made again, to the same end
+                code, _, err = run_sfm("--data", data, *argv)
+                assert code == 0, err
+                assert _state(data) == after
             shutil.rmtree(data)
     # The main commit is among them: killed before it, nothing changed; after it, all.
     assert seen == {"before", "after"}
