@@ -225,7 +225,11 @@ def test_descriptor_follows_starface(dists: tuple[Path, Path, str], variant: str
         assert texts["de"] and texts["en"], keys.findtext("key")
     # resources list every file but the manifest and the descriptor, and nothing else
     with zipfile.ZipFile(path) as archive:
-        members = set(archive.namelist()) - {"META-INF/MANIFEST.MF", "module-descriptor.xml"}
+        members = set(archive.namelist()) - {
+            "META-INF/MANIFEST.MF",
+            "module-descriptor.xml",
+            "META-INF/SFM-SIGNATURE.json",  # the vendor signature (sfm_build/signing.py)
+        }
     assert {f.get("name") for f in root.find("resources").iter("file")} == members
 
 
