@@ -55,9 +55,7 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-def elapsed_between(
-    wall: int, boot_id: str, since_boot: int, now: ClockReading
-) -> int:
+def elapsed_between(wall: int, boot_id: str, since_boot: int, now: ClockReading) -> int:
     """Seconds of trial time between a checkpoint (`wall`, `boot_id`, `since_boot`) and `now`,
     by the rule in this module's docstring; never negative."""
     if boot_id and boot_id == now.boot_id:
