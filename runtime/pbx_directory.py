@@ -1,4 +1,4 @@
-"""The PBX directory (INTERFACES.md): number plan, users with their state, groups.
+"""The PBX directory (INTERFACES.md): number plan, users with their state, groups, trunks.
 
 `load_directory(path)` reads and checks a directory TOML file; anything wrong is refused with
 `runtime.errors.Refused`, naming the file and the field (e.g. `users[1] (id "boss")
@@ -32,6 +32,10 @@ DEFAULT_TIMEOUT_SECONDS = 20
 _ID = re.compile(r"^[\w][\w.@-]{0,63}\Z")
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}\Z")
 _DIGITS = re.compile(r"^[0-9]*\Z")
+# A SIP password goes into Kamailio's generated configuration inside double quotes.
+_SIP_PASSWORD = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{4,128}\Z")
+_VOICEMAIL_URI = re.compile(r"^sips?:[A-Za-z0-9_.!~*'()&=+$,;?/%:@\[\]-]{1,200}\Z")
+_HOST_PORT = re.compile(r"^(?P<host>[0-9]{1,3}(\.[0-9]{1,3}){3}):(?P<port>[0-9]{1,5})\Z")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class PbxUser:
     call_waiting: bool = False
     busy: bool = False
     redirects: tuple[RedirectSetting, ...] = ()
+    sip_password: str | None = None  # set: may register its first number as a SIP phone
 
     def redirect(self, kind: str) -> RedirectSetting:
         """The redirect of that kind ("always", "busy", "timeout"); off when not set."""
@@ -72,6 +77,17 @@ class PbxGroup:
 
 
 @dataclass(frozen=True)
+class PbxTrunk:
+    """A SIP trunk: INVITEs from `host:port` are incoming outside calls; forwards to outside
+    numbers leave through the first trunk."""
+
+    id: str
+    name: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
 class PbxDirectory:
     """A checked PBX directory. `number_owner` maps every form of every number to its id."""
 
@@ -81,6 +97,15 @@ class PbxDirectory:
     groups: tuple[PbxGroup, ...]
     source: str
     number_owner: Mapping[str, str] = field(default_factory=dict)
+    trunks: tuple[PbxTrunk, ...] = ()
+    voicemail: str | None = None  # [pbx] voicemail = "sip:..."
+
+    def user(self, user_id: str) -> PbxUser | None:
+        """The user with that id, or None."""
+        for u in self.users:
+            if u.id == user_id:
+                return u
+        return None
 
     def name_of(self, party_id: str) -> str:
         """The display name of a user or group ("" when it has none)."""
@@ -230,15 +255,27 @@ class _Checker:
 def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
     """Check a directory mapping (parsed TOML); Refused names `source` and the field."""
     c = _Checker(source)
-    c.no_unknown(mapping, ("pbx", "users", "groups"), "")
+    c.no_unknown(mapping, ("pbx", "users", "groups", "trunks"), "")
     if "pbx" not in mapping:
         raise Refused(f"{source}: has no [pbx] table (version and number plan).")
     pbx = c.table(mapping["pbx"], "[pbx]")
     c.no_unknown(
         pbx,
-        ("version", "country_code", "area_code", "international_prefix", "national_prefix"),
+        (
+            "version",
+            "country_code",
+            "area_code",
+            "international_prefix",
+            "national_prefix",
+            "voicemail",
+        ),
         "pbx",
     )
+    voicemail: str | None = None
+    if "voicemail" in pbx:
+        voicemail = c.string(
+            pbx, "voicemail", "pbx", pattern=_VOICEMAIL_URI, hint=' (a SIP URI, e.g. "sip:vm@host")'
+        )
     version = c.string(pbx, "version", "pbx", pattern=_VERSION, hint=' (e.g. "8.1.0.4")')
     digits = {}
     for key in ("country_code", "area_code", "international_prefix", "national_prefix"):
@@ -292,7 +329,9 @@ def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
         uid = c.string(u, "id", where, pattern=_ID, hint=" (up to 64 letters, digits, _ . @ -)")
         where = f"users[{i}] (id {uid!r})"
         c.no_unknown(
-            u, ("id", "name", "numbers", "dnd", "call_waiting", "busy", "redirects"), where
+            u,
+            ("id", "name", "numbers", "dnd", "call_waiting", "busy", "redirects", "sip_password"),
+            where,
         )
         claim_id(uid, where)
         redirects = _redirects(c, u.get("redirects", {}), f"{where}.redirects")
@@ -305,8 +344,11 @@ def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
                 call_waiting=c.boolean(u, "call_waiting", where),
                 busy=c.boolean(u, "busy", where),
                 redirects=redirects,
+                sip_password=_sip_password(c, u, where),
             )
         )
+        if users[-1].sip_password is not None and not users[-1].numbers:
+            raise c.refuse(f"{where}.sip_password", "needs a number to register with.")
     user_ids = {u.id for u in users}
 
     groups: list[PbxGroup] = []
@@ -333,6 +375,7 @@ def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
                 strategy=strategy,
             )
         )
+    trunks = _trunks(c, mapping.get("trunks", []), claim_id)
     return PbxDirectory(
         version=version,
         plan=plan,
@@ -340,7 +383,45 @@ def parse_directory(mapping: Mapping[str, Any], source: str) -> PbxDirectory:
         groups=tuple(groups),
         source=source,
         number_owner=owner,
+        trunks=trunks,
+        voicemail=voicemail,
     )
+
+
+def _sip_password(c: _Checker, u: Mapping[str, Any], where: str) -> str | None:
+    if "sip_password" not in u:
+        return None
+    return c.string(
+        u,
+        "sip_password",
+        where,
+        pattern=_SIP_PASSWORD,
+        hint=" (4 to 128 printable characters, no space, quote or backslash)",
+    )
+
+
+def _trunks(c: _Checker, raw: Any, claim_id: Any) -> tuple[PbxTrunk, ...]:
+    if not isinstance(raw, list):
+        raise c.refuse("trunks", "must be an array of tables ([[trunks]]).")
+    out: list[PbxTrunk] = []
+    seen: dict[tuple[str, int], str] = {}
+    for i, item in enumerate(raw):
+        where = f"trunks[{i}]"
+        t = c.table(item, where)
+        tid = c.string(t, "id", where, pattern=_ID, hint=" (up to 64 letters, digits, _ . @ -)")
+        where = f"trunks[{i}] (id {tid!r})"
+        c.no_unknown(t, ("id", "name", "address"), where)
+        claim_id(tid, where)
+        address = c.string(t, "address", where)
+        m = _HOST_PORT.match(address)
+        if m is None or int(m["port"]) > 65535 or int(m["port"]) == 0:
+            raise c.refuse(f"{where}.address", f"{address!r} is not an IPv4 address:port.")
+        key = (m["host"], int(m["port"]))
+        if key in seen:
+            raise c.refuse(f"{where}.address", f"{address!r} is also the address of {seen[key]}.")
+        seen[key] = where
+        out.append(PbxTrunk(tid, c.string(t, "name", where, default=""), key[0], key[1]))
+    return tuple(out)
 
 
 def _redirects(c: _Checker, raw: Any, where: str) -> tuple[RedirectSetting, ...]:

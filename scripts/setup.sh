@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Breakthrough needs on a fresh Debian 12 machine with Python 3.11:
-# a JDK (javac builds the module and the host), a virtualenv in .venv with the project,
+# a JDK (javac builds the module and the host), the log API jars modules use, a virtualenv in .venv with the project,
 # and with "--test" the test tools and Debian's chromium for the browser tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -11,12 +11,25 @@ want_test=0
 
 apt_missing=()
 command -v javac >/dev/null 2>&1 || apt_missing+=(openjdk-17-jdk-headless)
+# The log APIs that STARFACE modules call (runtime/jvm_src/flavors/log_apis.toml).
+[ -f /usr/share/java/commons-logging.jar ] || apt_missing+=(libcommons-logging-java)
+[ -f /usr/share/java/log4j-api.jar ] || apt_missing+=(liblog4j2-java)
 if [ "$want_test" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     apt_missing+=(chromium fonts-dejavu-core)
 fi
 # faketime: the licensing tests run real processes under a stepped wall clock.
 if [ "$want_test" = 1 ] && ! command -v faketime >/dev/null 2>&1; then
     apt_missing+=(faketime)
+fi
+# Kamailio is the SIP front of `sfm serve --sip` (scripts/run.sh uses it); its HTTP client
+# modules (http_async_client) are in the extra modules, xhttp/jsonrpcs in the base package.
+command -v kamailio >/dev/null 2>&1 || apt_missing+=(kamailio)
+[ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/http_async_client.so ] \
+    || [ -n "$(find /usr/lib -name http_async_client.so -path '*kamailio*' 2>/dev/null | head -1)" ] \
+    || apt_missing+=(kamailio-extra-modules kamailio-utils-modules)
+if [ "$want_test" = 1 ]; then
+    command -v sipp >/dev/null 2>&1 || apt_missing+=(sip-tester)
+    command -v baresip >/dev/null 2>&1 || apt_missing+=(baresip-core)
 fi
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_missing+=(python3-venv)

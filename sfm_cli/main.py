@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "sfm_cli.commands.instance",
     "sfm_cli.commands.licence",
     "sfm_cli.commands.serve",
+    "sfm_cli.commands.admin",
 )
 
 

@@ -29,6 +29,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1, this machine only)",
     )
+    serve.add_argument(
+        "--trusted-proxy",
+        dest="trusted_proxies",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help=(
+            "a reverse proxy's address whose X-Forwarded-For is believed (repeatable; default "
+            "none: the login throttle counts the connecting address)"
+        ),
+    )
     serve.set_defaults(func=run)
 
 
@@ -68,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    app = create_app(args.data)
+    app = create_app(args.data, trusted_proxies=frozenset(args.trusted_proxies))
     link = setup_link(args.data, url)
     print(f"sfm serve: data folder {args.data.resolve()}", flush=True)
     if link is not None:

@@ -1,0 +1,135 @@
+"""`sfm serve --sip HOST:PORT`: the decision service and a supervised Kamailio, as one part.
+
+`SipFront(host, data_dir, address).start()` reads the host's directory (with live state),
+starts the decision service on a free loopback port, writes Kamailio's configuration into
+DATA/sip/ and starts Kamailio; `stop()` ends both. The web page and the JSON API read
+`registrations()` and `calls.snapshot()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import Refused
+from runtime.sip.calls import CallsInProgress
+from runtime.sip.decision import Decider, DecisionServer, HostLike
+from runtime.sip.kamailio import Kamailio, SipAddress, free_tcp_port, render_config
+
+log = logging.getLogger("sfm.sip")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered phone: the user's registration name (first number) and its contact."""
+
+    aor: str
+    contact: str
+    expires: int
+    user_agent: str
+
+
+class SipFront:
+    """The SIP front of one host; see the module docstring."""
+
+    def __init__(
+        self,
+        host: HostLike,
+        data_dir: Path,
+        address: SipAddress,
+        *,
+        children: int = 8,
+        fixed_decision: bool = False,
+    ) -> None:
+        self.host = host
+        self.data_dir = Path(data_dir)
+        self.address = address
+        self.children = children
+        self.fixed_decision = fixed_decision
+        self.calls = CallsInProgress()
+        self.decider = Decider(host, self.calls)
+        self.decision: DecisionServer | None = None
+        self.kamailio: Kamailio | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.data_dir / "sip"
+
+    def start(self) -> None:
+        """Start the decision service and Kamailio; Refused when no directory is loaded."""
+        directory = self.host.routing.directory
+        if directory is None:
+            raise Refused(
+                "--sip: no PBX directory is loaded; load one with `sfm pbx load FILE` first."
+            )
+        self.decision = DecisionServer(self.decider)
+        self.decision.start()
+        rpc_port = free_tcp_port()
+        config = render_config(
+            directory,
+            self.address,
+            rpc_port=rpc_port,
+            decision_port=self.decision.port,
+            children=self.children,
+            fixed_decision=self.fixed_decision,
+        )
+        self.kamailio = Kamailio(self.folder, config, rpc_port, on_restart=self.calls.clear)
+        try:
+            self.kamailio.start()
+        except BaseException:
+            self.decision.stop()
+            raise
+        log.warning(
+            "sip: Kamailio (pid %s) takes SIP calls on udp:%s:%s",
+            self.kamailio.pid, self.address.host, self.address.port,
+        )  # fmt: skip
+
+    def stop_decisions(self) -> None:
+        """Stop the decision service only (Kamailio then rings the called users plainly)."""
+        if self.decision is not None:
+            self.decision.stop()
+            self.decision = None
+
+    def stop(self) -> None:
+        """Stop Kamailio and the decision service."""
+        if self.kamailio is not None:
+            self.kamailio.stop()
+        with contextlib.suppress(Exception):
+            self.stop_decisions()
+
+    def registrations(self) -> list[Registration]:
+        """The registered phones now (from Kamailio's location table); [] if it cannot say."""
+        if self.kamailio is None:
+            return []
+        try:
+            result = self.kamailio.rpc("ul.dump")
+        except Exception as exc:  # Kamailio restarting: the page says "none" for a moment
+            log.info("sip: registrations not readable now (%s)", exc)
+            return []
+        return parse_ul_dump(result)
+
+
+def parse_ul_dump(result: Any) -> list[Registration]:
+    """Kamailio's `ul.dump` JSON into registrations (contacts of every AoR)."""
+    out: list[Registration] = []
+    if not isinstance(result, dict):
+        return out
+    for domain in result.get("Domains") or []:
+        for aor_entry in (domain.get("Domain") or {}).get("AoRs") or []:
+            info = aor_entry.get("Info") or {}
+            aor = str(info.get("AoR", ""))
+            for contact_entry in info.get("Contacts") or []:
+                c = contact_entry.get("Contact") or {}
+                expires = c.get("Expires", 0)
+                out.append(
+                    Registration(
+                        aor=aor,
+                        contact=str(c.get("Address", "")),
+                        expires=int(expires) if str(expires).isdigit() else 0,
+                        user_agent=str(c.get("User-Agent", "")),
+                    )
+                )
+    return sorted(out, key=lambda r: (r.aor, r.contact))
