@@ -31,24 +31,13 @@ from runtime.licensing.trial_clock import MAX_PLAUSIBLE_GAP
 from runtime.licensing.trial_keeper import TrialKeeper
 from tests.data.sfm_crafted import MODULE_ID, run_sfm, sfm_files
 from tests.machine_clocks import SimulatedMachine
+from tests.test_host import DIRECTORY
 
 __all__ = ["sfm_files"]  # the session fixture, imported to be found by pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = 86400
 FAKETIME = shutil.which("faketime")
-SAMPLE_PBX = REPO / "runtime" / "web" / "sample_pbx.toml"
-TEAMLEITER = """\
-name = "Teamleiter"
-active = true
-[numbers.called]
-active = ["*"]
-[numbers.caller]
-active = ["*2515906850"]
-[settings]
-bypass_dnd = true
-bypass_redirects = true
-"""
 
 
 def sfm_process(data: Path, *argv: str, fake: str | None = None) -> dict[str, object]:
@@ -69,25 +58,40 @@ def status(data: Path, fake: str | None = None) -> tuple[object, object]:
     return answer["state"], answer["days_left"]
 
 
-def test_faketime_jumps_forward_consume_nothing_and_calls_stay_changed(
-    tmp_path: Path, sfm_files: dict[str, Path], jvm: None
-) -> None:
-    """The night of the issue: `faketime '2027-01-01' sfm licence status`, then the real clock;
-    and a +10 d jump. Still 14 days, and the next call is still changed by the module."""
-    data = tmp_path / "pbx"
-    assert run_sfm("--data", data, "module", "install", sfm_files["current"])[0] == 0
-    assert run_sfm("--data", data, "pbx", "load", SAMPLE_PBX)[0] == 0
-    config = tmp_path / "teamleiter.toml"
-    config.write_text(TEAMLEITER)
-    code, _, err = run_sfm(
-        "--data", data, "instance", "create", "--module", MODULE_ID, "--config", config
-    )
-    assert code == 0, err
+def jumps_of_the_issue(data: Path) -> None:
+    """`faketime '2027-01-01' sfm licence status`, then the real clock; and a +10 d jump: each
+    process reads 14 days, and the real clock afterwards still does."""
     assert status(data) == ("trial", 14)
     assert status(data, fake="@2027-01-01 00:00:00") == ("trial", 14)
     assert status(data) == ("trial", 14)
     assert status(data, fake="+10d") == ("trial", 14)
     assert status(data) == ("trial", 14)
+
+
+def test_faketime_jumps_forward_consume_no_trial_days(
+    tmp_path: Path, sfm_files: dict[str, Path]
+) -> None:
+    data = tmp_path / "pbx"
+    assert run_sfm("--data", data, "module", "install", sfm_files["current"])[0] == 0
+    jumps_of_the_issue(data)
+
+
+def test_after_the_jumps_the_module_still_changes_calls(
+    tmp_path: Path, sfm_files: dict[str, Path]
+) -> None:
+    """The symptom of the issue was "calls no longer applied": a real `sfm call` after the jumps
+    is still changed by the module's instance."""
+    data = tmp_path / "pbx"
+    assert run_sfm("--data", data, "module", "install", sfm_files["current"])[0] == 0
+    directory = tmp_path / "pbx.toml"
+    directory.write_text(DIRECTORY, encoding="utf-8")
+    assert run_sfm("--data", data, "pbx", "load", directory)[0] == 0
+    code, _, err = run_sfm(
+        "--data", data, "instance", "create", "--module", MODULE_ID, "--name", "Teamleiter",
+        "--called", "*", "--caller", "*2515906850", "--bypass-dnd", "--bypass-redirects",
+    )  # fmt: skip
+    assert code == 0, err
+    jumps_of_the_issue(data)
     call = sfm_process(data, "call", "--from", "00492515906850", "--to", "201")
     assert call["applied"], call  # the module still changes the call
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -25,8 +26,18 @@ from runtime.licensing.hardware_id import hardware_id
 from runtime.licensing.licence import DEVELOPMENT_SIGNING_KEY, issue_licence, load_private_key
 from sfm_build.build import BuildOptions, build
 from sfm_format.signature import SIGNATURE_ENTRY, sign_entries
-from tests.data.sfm_crafted import BUILD_NUMBER, MODULE_ID, entries, run_sfm, write_zip
+from tests.data.sfm_crafted import (
+    BUILD_NUMBER,
+    MODULE_ID,
+    entries,
+    run_sfm,
+    tree_digest,
+    write_zip,
+)
+from tests.test_api import _upload, api, data
 from tests.vendor_keys import new_vendor_key, signing_with
+
+__all__ = ["api", "data"]  # the HTTP API fixtures, imported to be found by pytest
 
 REPO = Path(__file__).resolve().parents[1]
 KEY_FILE = "licence-public-key.pem"
@@ -243,3 +254,20 @@ def test_a_release_host_refuses_licences_of_a_module_it_does_not_know(
     licence = licence_file(tmp_path, data, dev_key())
     code, _, err = run_sfm("--data", data, "licence", "import", licence)
     assert code == 2 and "is not installed on this PBX, so no vendor key" in err
+
+
+def test_the_http_api_refuses_a_re_signed_upload_with_400_and_changes_nothing(
+    api: httpx.Client, data: Path, tmp_path: Path, builds: dict[str, Path]
+) -> None:
+    """The same check on the web host's upload path: 400 naming the file and why."""
+    assert _upload(api, builds["dev"]).status_code == 201
+    before = tree_digest(data)
+    items = entries(builds["dev"])
+    rest = {n: d for n, d in items.items() if n != SIGNATURE_ENTRY}
+    items[SIGNATURE_ENTRY] = sign_entries(rest, MODULE_ID, Ed25519PrivateKey.generate())
+    forged = write_zip(tmp_path / "forged.sfm", items)
+    answer = _upload(api, forged)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert "forged.sfm" in error and "not in this host's trust store" in error
+    assert tree_digest(data) == before
