@@ -34,7 +34,8 @@ def check_upload_signature(path: Path, module_id: str) -> str | None:
             return None
         raise Refused(
             f"{what}: the module carries no vendor signature ({SIGNATURE_ENTRY}); this host "
-            f"installs only modules signed by a vendor in its trust store (or {DEV_MODE_HINT}); "
+            "installs only modules signed by a vendor in its trust store (in development mode, "
+            f"{DEV_MODE_HINT}, unsigned ones too); "
             "nothing was installed."
         )
     try:
