@@ -271,3 +271,25 @@ def test_the_http_api_refuses_a_re_signed_upload_with_400_and_changes_nothing(
     error = answer.json()["error"]
     assert "forged.sfm" in error and "not in this host's trust store" in error
     assert tree_digest(data) == before
+
+
+def test_a_build_with_a_signing_key_that_is_not_ed25519_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = tmp_path / "rsa.pem"
+    key.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    monkeypatch.setenv("SFM_SIGNING_KEY", str(key))
+    out = tmp_path / "out"
+    code, _, err = run_sfm("build", "--out", out, "--variant", "current")
+    assert code == 2
+    assert f"{key}: the signing key must be an Ed25519 key" in err
+    assert not list(out.glob("*.sfm"))

@@ -10,6 +10,7 @@ editing the unpacked build's files, cannot change it.
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from pathlib import Path
 
@@ -24,11 +25,20 @@ def check_upload_signature(path: Path, module_id: str) -> str | None:
     development mode. Refused, naming the file and the reason, otherwise.
     """
     what = f"{path.name}"
+    digests: dict[str, str] = {}
+    document: bytes | None = None
     with zipfile.ZipFile(path) as archive:
-        entries = {
-            info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()
-        }
-    document = entries.pop(SIGNATURE_ENTRY, None)
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            if info.filename == SIGNATURE_ENTRY:
+                document = archive.read(info)
+                continue
+            digest = hashlib.sha256()
+            with archive.open(info) as entry:  # in chunks: sizes were capped by check_archive
+                while chunk := entry.read(1024 * 1024):
+                    digest.update(chunk)
+            digests[info.filename] = digest.hexdigest()
     if document is None:
         if development_mode():
             return None
@@ -42,7 +52,7 @@ def check_upload_signature(path: Path, module_id: str) -> str | None:
         listing = _listing_for(document, module_id)
         key = trusted_key(listing.key_id, what)
         listing.verify(key.public_key)
-        listing.check_digests(entries)
+        listing.check_digests(digests)
     except (SignatureError, Refused) as exc:
         text = str(exc)
         if not text.startswith(what):
