@@ -165,9 +165,10 @@ def licence_status(
     )
 
 
-def monotonic_now() -> float:
-    """The clock trial gates run on: `time.monotonic()`, which no wall-clock step moves."""
-    return time.monotonic()
+# The clock trial gates run on: `time.monotonic()`, which no wall-clock step moves. A module
+# attribute (not a wrapper function) to keep the call path at one builtin call; tests that
+# need days to pass replace it (tests/machine_clocks.py).
+monotonic_now = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,7 @@ class ModuleGate:
         if self.state == "licensed":
             return True
         if self.state == "trial" and self.trial_deadline is not None:
-            now = monotonic_now() if at is None else at
-            return now < self.trial_deadline
+            return (monotonic_now() if at is None else at) < self.trial_deadline
         return False
 
 
