@@ -5,9 +5,10 @@ loopback connection; the answer is one line of `key=value;` pairs that Kamailio'
 transformation reads (no JSON parser needed in Kamailio):
 
     act=ring|forward|busy|voicemail|plain   what to do now
-    aors=201,202   users=boss,sec           ring these registration names (the users' first numbers)
+    aors=201.202   users=boss,sec           ring these registration names (the users' first numbers)
     to=0049301234                           forward: the outside number (through the first trunk)
     div=201  dname=Max%20Mustermann         Diversion: the originally called number and display
+    cname=Max%20Mustermann                  the display of the called party (for a later redirect)
     tsec=20 tact=.. taors=.. tto=..         after tsec seconds without answer: the TIMEOUT redirect
     bact=.. baors=.. bto=..                 when the phone answers 486: the BUSY redirect
 
@@ -41,7 +42,7 @@ from runtime.sip.calls import CallInProgress, CallsInProgress
 log = logging.getLogger("sfm.sip")
 
 ANSWER_KEYS = (
-    "act", "aors", "users", "to", "div", "dname",
+    "act", "aors", "users", "to", "div", "dname", "cname",
     "tsec", "tact", "taors", "tto", "bact", "baors", "bto",
 )  # fmt: skip
 
@@ -152,9 +153,11 @@ class Decider:
             ) or called
             fields["div"] = called
             fields["dname"] = _display(str(display))
+        owner = directory.number_owner.get(called)
+        fields["cname"] = _display((directory.name_of(owner) if owner else "") or called)
         if outcome in ("ring", "waiting"):
             fields["act"] = "ring"
-            fields["aors"] = ",".join(_aors(directory, rings))
+            fields["aors"] = ".".join(_aors(directory, rings))
             fields["users"] = ",".join(rings)
             target = directory.number_owner.get(called)
             if len(rings) == 1 and directory.user(target or "") is not None:
@@ -208,7 +211,7 @@ class Decider:
         doc = self.host.route(None if is_withheld(caller) else caller, destination)
         outcome = doc.get("outcome")
         if outcome in ("ring", "waiting"):
-            return "ring", ",".join(_aors(directory, doc.get("rings") or [])), ""
+            return "ring", ".".join(_aors(directory, doc.get("rings") or [])), ""
         if outcome == "forward" and doc.get("forwarded_to"):
             return "forward", "", str(doc["forwarded_to"][-1])
         return str(outcome), "", ""

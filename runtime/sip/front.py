@@ -53,6 +53,7 @@ class SipFront:
         self.decider = Decider(host, self.calls)
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
+        self._decision_port: int | None = None
 
     @property
     def folder(self) -> Path:
@@ -67,6 +68,7 @@ class SipFront:
             )
         self.decision = DecisionServer(self.decider)
         self.decision.start()
+        self._decision_port = self.decision.port
         rpc_port = free_tcp_port()
         config = render_config(
             directory,
@@ -92,6 +94,12 @@ class SipFront:
         if self.decision is not None:
             self.decision.stop()
             self.decision = None
+
+    def resume_decisions(self) -> None:
+        """Start the decision service again on its port (after `stop_decisions`)."""
+        if self.decision is None and self._decision_port is not None:
+            self.decision = DecisionServer(self.decider, port=self._decision_port)
+            self.decision.start()
 
     def stop(self) -> None:
         """Stop Kamailio and the decision service."""
