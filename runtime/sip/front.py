@@ -50,7 +50,9 @@ class SipFront:
         self.children = children
         self.fixed_decision = fixed_decision
         self.calls = CallsInProgress()
-        self.decider = Decider(host, self.calls)
+        from runtime.db import DB_NAME
+
+        self.decider = Decider(host, self.calls, self.data_dir / DB_NAME)
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
         self._decision_port: int | None = None

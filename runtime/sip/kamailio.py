@@ -187,9 +187,19 @@ class Kamailio:
             try:
                 self._proc = subprocess.Popen(
                     [
-                        binary, "-f", str(self.config_path), "-DD", "-E",
-                        "-m", str(self.shared_memory_mb), "-M", "16",
-                        "-Y", str(self.folder), "-P", str(self.folder / "kamailio.pid"),
+                        binary,
+                        "-f",
+                        str(self.config_path),
+                        "-DD",
+                        "-E",
+                        "-m",
+                        str(self.shared_memory_mb),
+                        "-M",
+                        "16",
+                        "-Y",
+                        str(self.folder),
+                        "-P",
+                        str(self.folder / "kamailio.pid"),
                     ],  # fmt: skip
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -248,10 +258,8 @@ class Kamailio:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            pass
         _kill_group(proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(2.0)

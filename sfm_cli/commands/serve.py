@@ -29,6 +29,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1, this machine only)",
     )
+    serve.add_argument(
+        "--sip",
+        metavar="HOST:PORT",
+        default=None,
+        help="also take SIP calls there (UDP), with Kamailio as the host's supervised SIP front",
+    )
     serve.set_defaults(func=run)
 
 
@@ -61,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     from runtime.web.app import create_app, setup_link
 
+    sip_address = None
+    if args.sip:
+        from runtime.sip.kamailio import parse_sip_address
+
+        sip_address = parse_sip_address(args.sip)
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown_host = args.host if args.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
@@ -76,8 +87,28 @@ def run(args: argparse.Namespace) -> int:
     print(f"sfm serve: the PBX host runs on {url}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
+    front = None
     try:
+        if sip_address is not None:
+            front = _start_sip(args.data, sip_address)
+            print(f"sfm serve: SIP on udp:{sip_address.host}:{sip_address.port}", flush=True)
         server.run(sockets=[sock])
     finally:
+        if front is not None:
+            front.stop()
         sock.close()
     return 0
+
+
+def _start_sip(data: Any, address: Any) -> Any:
+    """Kamailio and the decision service, on the host the web page runs (one per process)."""
+    import logging
+
+    from runtime.host import open_host, running_host
+    from runtime.sip.front import SipFront
+
+    logging.getLogger("sfm.sip").addHandler(logging.StreamHandler())
+    host = running_host(data) or open_host(data)
+    front = SipFront(host, data, address)
+    front.start()
+    return front

@@ -24,47 +24,47 @@ national_prefix = "0"
 id = "boss"
 name = "Max Mustermann"
 numbers = ["201", "00492515906201"]
-sip_password = "{PASSWORDS['201']}"
+sip_password = "{PASSWORDS["201"]}"
 redirects.always = {{ enabled = true, destination = "202" }}
 
 [[users]]
 id = "sec"
 name = "Erika Sekretariat"
 numbers = ["202"]
-sip_password = "{PASSWORDS['202']}"
+sip_password = "{PASSWORDS["202"]}"
 
 [[users]]
 id = "lead"
 name = "Lena Lead"
 numbers = ["205"]
-sip_password = "{PASSWORDS['205']}"
+sip_password = "{PASSWORDS["205"]}"
 
 [[users]]
 id = "dora"
 name = "Dora Ruhe"
 numbers = ["210"]
 dnd = true
-sip_password = "{PASSWORDS['210']}"
+sip_password = "{PASSWORDS["210"]}"
 
 [[users]]
 id = "fritz"
 name = "Fritz Fern"
 numbers = ["220"]
-sip_password = "{PASSWORDS['220']}"
+sip_password = "{PASSWORDS["220"]}"
 redirects.always = {{ enabled = true, destination = "0049301234567" }}
 
 [[users]]
 id = "tim"
 name = "Tim Zeit"
 numbers = ["230"]
-sip_password = "{PASSWORDS['230']}"
+sip_password = "{PASSWORDS["230"]}"
 redirects.timeout = {{ enabled = true, destination = "202", seconds = 2 }}
 
 [[users]]
 id = "bea"
 name = "Bea Besetzt"
 numbers = ["240"]
-sip_password = "{PASSWORDS['240']}"
+sip_password = "{PASSWORDS["240"]}"
 redirects.busy = {{ enabled = true, destination = "202" }}
 
 [[users]]
@@ -72,7 +72,7 @@ id = "carl"
 name = "Carl Gespraech"
 numbers = ["250"]
 call_waiting = false
-sip_password = "{PASSWORDS['250']}"
+sip_password = "{PASSWORDS["250"]}"
 
 [[users]]
 id = "nopw"
@@ -83,7 +83,7 @@ numbers = ["260"]
 id = "gina"
 name = "Gina Gruppe"
 numbers = ["270"]
-sip_password = "{PASSWORDS['270']}"
+sip_password = "{PASSWORDS["270"]}"
 
 [[groups]]
 id = "support"
@@ -131,6 +131,8 @@ def make_data(folder: Path, sfm: Path, trunk_port: int) -> Path:
     assert run_sfm("--data", data, "module", "install", sfm)[0] == 0
     for name, text in (("sek", SEKRETARIAT), ("team", TEAMLEITER)):
         (folder / f"{name}.toml").write_text(text, encoding="utf-8")
-        code, _, err = run_sfm("--data", data, "instance", "create", "--config", folder / f"{name}.toml")
+        code, _, err = run_sfm(
+            "--data", data, "instance", "create", "--config", folder / f"{name}.toml"
+        )
         assert code == 0, err
     return data
