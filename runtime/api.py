@@ -56,6 +56,8 @@ def _endpoint(work: Callable[[Request], Awaitable[Response]]) -> Endpoint:
             return _error(404, str(exc))
         except TooLarge as exc:
             return _error(413, str(exc))
+        except instances.Conflict as exc:
+            return _error(409, str(exc))
         except Refused as exc:
             return _error(400, str(exc))
 
@@ -83,6 +85,16 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Refused("request body: a JSON object is expected")
     return body
+
+
+def _whole_number(request: Request, name: str) -> int | None:
+    """A query parameter that must be a whole number >= 0, or None if absent."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise Refused(f"{name}: a whole number of bytes, not {value[:40]!r}")
+    return int(value)
 
 
 def _config_from_body(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -249,9 +261,31 @@ def api_routes(data_dir: Path) -> list[Route]:
         body = await _json_body(request)
         mapping, source = _config_from_body(body)
 
+        revision = body.get("revision")
+        if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool)):
+            raise Refused("revision: the instance revision you edited, a whole number")
+
         def work() -> dict[str, Any]:
             instance_of(instance_id)
-            updated = instances.update(data_dir, instance_id, mapping, source)
+            updated = instances.update(
+                data_dir, instance_id, mapping, source, expected_revision=revision
+            )
+            host_changed("instances", updated.module_id)
+            return updated.to_json()
+
+        return JSONResponse(await run_in_threadpool(work))
+
+    async def instance_patch(request: Request) -> Response:
+        """Change some fields: `config` holds only them, merged into what is stored."""
+        instance_id = request.path_params["instance_id"]
+        body = await _json_body(request)
+        changes = body.get("config")
+        if not isinstance(changes, dict):
+            raise Refused("config: give the fields to change as an object")
+
+        def work() -> dict[str, Any]:
+            instance_of(instance_id)
+            updated = instances.change(data_dir, instance_id, changes, "the request")
             host_changed("instances", updated.module_id)
             return updated.to_json()
 
@@ -308,14 +342,23 @@ def api_routes(data_dir: Path) -> list[Route]:
     async def instance_log_get(request: Request) -> Response:
         instance_id = request.path_params["instance_id"]
 
+        offset = _whole_number(request, "offset")
+        limit = _whole_number(request, "limit")
+
         def work() -> dict[str, Any]:
             instance = instance_of(instance_id)
             _flush_host_logs()
+            page = instance_log.read_log_page(
+                data_dir,
+                instance.id,
+                offset,
+                instance_log.DEFAULT_PAGE_BYTES if limit is None else limit,
+            )
             return {
                 "id": instance.id,
                 "name": instance.name,
                 "level": instance.log_level,
-                "log": instance_log.read_log(data_dir, instance.id),
+                **page.to_json(),
             }
 
         return JSONResponse(await run_in_threadpool(work))
@@ -372,6 +415,9 @@ def api_routes(data_dir: Path) -> list[Route]:
         Route("/api/instances", _endpoint(instances_post), methods=["POST"]),
         Route("/api/instances/{instance_id:int}", _endpoint(instance_get), methods=["GET"]),
         Route("/api/instances/{instance_id:int}", _endpoint(instance_put), methods=["PUT"]),
+        Route(
+            "/api/instances/{instance_id:int}", _endpoint(instance_patch), methods=["PATCH"]
+        ),
         Route(
             "/api/instances/{instance_id:int}", _endpoint(instance_delete), methods=["DELETE"]
         ),

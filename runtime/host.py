@@ -2,15 +2,22 @@
 
 `load_host(data_dir)` gives the `RoutingHost` that `sfm call` routes through; `open_host`
 gives the `Host` around it, for a long-running process (`sfm serve`) that must follow changes:
-`reload_instances(module_id)` after an instance changed (its compiled rules are swapped in at
-once; calls in flight finish with the old tuple), `reload_module(module_id)` after an install,
-upgrade, rollback or removal, `reload_licence(module_id)` after the licence changed,
+`reload_instances(module_id)` after an instance changed (the module's hook takes the active
+instances at once; calls in flight finish with the old ones), `reload_module(module_id)` after
+an install, upgrade, rollback or removal, `reload_licence(module_id)` after the licence changed,
 `reload_directory()` after `sfm pbx load`.
 
-Each runnable module runs the code of its installed build (loaded from its build folder, so an
-upgrade changes the code), with one hook object per module holding all its active instances.
-Log lines (the hook's and the routing core's about the module) go to the per-instance log
-files through one writer thread, never written on the call path.
+The host names no module: it runs what each installed build's descriptor declares
+(docs/MODULE_CONTRACT.md). Per build: its Java classes in a class loader of their own (parent:
+the module API of the PBX version the host runs as), the life-cycle functions at stage
+`SystemStarted` when the build is loaded and at `InstanceChanged` for each instance when the
+instances change, and the `agiKernelEntryPoint`'s function on every call to a user. The
+build's Python package is reached through the host component `ModulePython`: when a Java
+function starts it, the host imports the package from the build and calls its shim's
+`start(api)`, which registers the call hook. Whatever uploaded code does wrong (raises, hangs,
+a class file that does not load) is a problem of that module: it is logged, listed by
+`module_problems` and in every call's module_errors, and calls route without the module.
+Log lines go to the per-instance log files through one writer thread, never on the call path.
 """
 
 from __future__ import annotations
@@ -19,17 +26,29 @@ import atexit
 import contextlib
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime import db
-from runtime.modules import installer, loader, store
+from runtime import db, jvm
+from runtime.modules import installer, java_code, loader, store
 from runtime.modules.instance_log import InstanceLogSink, InstanceLogWriter, writer_for
-from runtime.shim import RoutingHost
+from runtime.shim import HookHolder, RoutingHost, hook_bridge, module_python
 
 MODULE_LOG_NAME = "module.log"
+START_STAGE = "SystemStarted"
+INSTANCE_CHANGED_STAGE = "InstanceChanged"
+
+
+class _NoChange:
+    """The answer of a hook whose licence does not allow it to act: nothing changes."""
+
+    ignore_dnd = ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
+    answer_busy = answer_voicemail = False
+    applied: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+NO_CHANGE = _NoChange()
 
 
 class _LicenceGatedHook:
@@ -40,36 +59,61 @@ class _LicenceGatedHook:
     changing calls from that second on, and a licensed module is never switched off.
     """
 
-    def __init__(self, hook: Any, no_change: Any) -> None:
+    def __init__(self, hook: Any, no_change: Any = NO_CHANGE) -> None:
         self.hook = hook
         self.no_change = no_change
         self.gate: Any = None  # None: no licensing part; the module may act
 
     def on_call(self, called: str, caller: str | None) -> Any:
         gate = self.gate
-        if gate is not None and not gate.allows(time.time()):
+        if gate is not None and not gate.allows():
             return self.no_change
         return self.hook.on_call(called, caller)
 
 
 @dataclass
 class _ModuleRuntime:
-    """One runnable module as loaded: its build's code, its hook, its log sink."""
+    """One runnable module build as loaded: its classes, its Python bridge and hook, its log."""
 
     module_id: str
+    name: str
     build: str
-    package: loader.LoadedPackage
-    hook: Any
-    gated: _LicenceGatedHook
+    folder: Path
+    code: java_code.ModuleCode
     sink: InstanceLogSink
+    class_loader: Any = None
+    function_host: Any = None  # de.sfhost.module.runtime.FunctionHost of the PBX's API
+    python: Any = None  # the build's Java ModulePython (None: no Python package)
+    package: loader.LoadedPackage | None = None
+    call_hook: Any = None  # what the module's shim registered
+    gated: _LicenceGatedHook = field(default_factory=lambda: _LicenceGatedHook(None))
+    problems: list[str] = field(default_factory=list)
     instance_names: tuple[str, ...] = ()
+
+
+class _ModuleApi:
+    """The `api` a module's Python shim gets in `start(api)` (docs/MODULE_CONTRACT.md)."""
+
+    def __init__(self, runtime: _ModuleRuntime, java_python: Any) -> None:
+        self._runtime = runtime
+        self._java_python = java_python
+
+    def register_call_hook(self, hook: Any) -> None:
+        """Ask `hook.on_call(called, caller)` on every call the module's function passes on."""
+        runtime = self._runtime
+        runtime.call_hook = hook
+        runtime.gated.hook = hook
+        self._java_python.registerCallHook(hook_bridge(HookHolder(runtime.gated)))
+
+    def instance_log(self, instance: str, level: str, message: str) -> None:
+        """A line for the named instance's log (handed to a writer, off the call path)."""
+        self._runtime.sink(instance, level, message)
 
 
 @dataclass
 class Host:
-    """The routing core with every installed module's hook, kept in step with the data folder.
-
-    Thread-safe for reloads (one at a time) while calls are routed from other threads.
+    """The routing core with every installed module's functions, kept in step with the data
+    folder. Thread-safe for reloads (one at a time) while calls are routed from other threads.
     """
 
     data_dir: Path
@@ -77,6 +121,7 @@ class Host:
     writer: InstanceLogWriter
     problems: list[str] = field(default_factory=list)  # what could not be loaded, in words
     _modules: dict[str, _ModuleRuntime] = field(default_factory=dict)
+    _problems: dict[str, list[str]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # ---- loading ---------------------------------------------------------------------
@@ -94,7 +139,7 @@ class Host:
 
     def reload_directory(self) -> None:
         """Use DATA/pbx.toml (if loaded) with the users' live state (DND, redirects) for
-        calls, and recompile rules for its number plan."""
+        calls, and hand the modules its number plan."""
         from runtime.pbx_directory import stored_path
         from runtime.pbx_live import live_directory
 
@@ -104,13 +149,13 @@ class Host:
         with self._lock:
             self.routing.load_directory(live_directory(self.data_dir))
             for module_id in list(self._modules):
-                self.reload_instances(module_id)
+                self._compile_into(self._modules[module_id])
 
     def reload_module(self, module_id: str) -> None:
-        """Follow the module's row: load its current build's code, or drop a removed module.
+        """Follow the module's row: load its current build, or drop a removed module.
 
-        An inspect-only module (no Python runtime) gets no hook. A build whose code fails to
-        load is skipped with its reason in `problems` (calls route as if it were absent).
+        An inspect-only module runs nothing. What fails in a build's code is listed by
+        `module_problems` (calls route as if the module were absent where it failed).
         """
         with self._lock:
             conn = db.connect(self.data_dir)
@@ -121,42 +166,150 @@ class Host:
             loaded = self._modules.get(module_id)
             if module is None or not module.current.runnable:
                 if loaded is not None:
-                    self.routing.unregister_hook(module_id)
-                    del self._modules[module_id]
+                    self._drop(loaded)
+                self._problems.pop(module_id, None)
+                self.routing.set_load_problems(module_id, ())
                 return
-            if loaded is None or loaded.build != module.current.build:
-                folder = installer.build_dir(self.data_dir, module_id, module.current.build)
-                try:
-                    package = loader.load_package(folder)
-                    hook_module = package.submodule("hook")
-                    sink = InstanceLogSink(self.writer)
-                    hook = hook_module.BreakthroughHook((), log=sink)
-                    gated = _LicenceGatedHook(hook, hook_module.NO_CHANGE)
-                except Exception as exc:  # uploaded code: whatever it raises, the PBX runs on
-                    self._problem(module_id, f"module {module.name}: its code does not load "
-                                  f"({type(exc).__name__}: {exc}); calls go on without it")
-                    if loaded is not None:
-                        self.routing.unregister_hook(module_id)
-                        del self._modules[module_id]
-                    return
-                loaded = _ModuleRuntime(
-                    module_id, module.current.build, package, hook, gated, sink
+            if loaded is not None and loaded.build == module.current.build:
+                self._compile_into(loaded)
+                self.reload_licence(module_id)
+                return
+            if loaded is not None:
+                self._drop(loaded)
+            folder = installer.build_dir(self.data_dir, module_id, module.current.build)
+            runtime = _ModuleRuntime(
+                module_id=module_id,
+                name=module.name,
+                build=module.current.build,
+                folder=folder,
+                code=java_code.read_build(folder),
+                sink=InstanceLogSink(self.writer),
+            )
+            self._modules[module_id] = runtime
+            self._problems[module_id] = runtime.problems
+            self._start(runtime)
+            self._compile_into(runtime)
+            self.reload_licence(module_id)
+            self.routing.set_load_problems(module_id, runtime.problems)
+
+    def _drop(self, runtime: _ModuleRuntime) -> None:
+        """Stop calling the build's function and let go of its classes and Python code."""
+        self.routing.unregister_hook(runtime.module_id)
+        self._modules.pop(runtime.module_id, None)
+        runtime.class_loader = runtime.function_host = runtime.python = None
+        runtime.call_hook = None
+
+    def _start(self, runtime: _ModuleRuntime) -> None:
+        """Load the build's classes, run its start functions, register its call function."""
+        for problem in runtime.code.problems:
+            self._problem(runtime, problem)
+        flavor = jvm.log_api_for(installer.pbx_version(self.data_dir))
+        api_loader = jvm.api_class_loader(flavor)
+        import jpype
+
+        runtime.function_host = jpype.JClass(
+            "de.sfhost.module.runtime.FunctionHost", loader=api_loader
+        )
+        runtime.class_loader = java_code.class_loader(
+            f"{runtime.module_id} {runtime.build}", runtime.code, api_loader
+        )
+        if loader.package_folder(runtime.folder) is not None:
+            runtime.python = module_python(
+                runtime.module_id, lambda java_python: self._start_python(runtime, java_python)
+            )
+        for function in runtime.code.functions_at(java_code.LIFECYCLE_ENTRY, START_STAGE):
+            self._run_life_cycle(runtime, function, None)
+        for function in runtime.code.functions_at(java_code.KERNEL_ENTRY):
+            cls = self._load_class(runtime, function)
+            if cls is None:
+                continue
+            try:
+                java_hook = runtime.function_host.kernelFunction(
+                    runtime.module_id,
+                    runtime.name,
+                    cls,
+                    self.routing.module_log(runtime.module_id),
+                    runtime.python,
                 )
-                self._modules[module_id] = loaded
-                self._compile_into(loaded)
-                self.reload_licence(module_id)
-                self.routing.register_hook(module_id, gated)
-            else:
-                self._compile_into(loaded)
-                self.reload_licence(module_id)
+                self.routing.register_function(runtime.module_id, function.stage, java_hook)
+            except Exception as exc:  # not a call-processing function, or a stage we lack
+                self._problem(
+                    runtime,
+                    f"its function {function.class_name} at {function.stage} cannot run "
+                    f"({_text(exc)}); calls go on without the module",
+                )
+        if runtime.python is not None and runtime.call_hook is None and not any(
+            p for p in runtime.problems
+        ):
+            # No life-cycle function started the Python code: nothing asks its hook.
+            self._problem(runtime, "no start function of the module started its Python code")
+
+    def _start_python(self, runtime: _ModuleRuntime, java_python: Any) -> str | None:
+        """ModulePython.start(): import the build's package and call its shim's start(api)."""
+        try:
+            package = loader.load_package(runtime.folder)
+            runtime.package = package
+            shim = package.submodule("sfm_module")
+            api = _ModuleApi(runtime, java_python)
+            loader.run_uploaded(lambda: shim.start(api), "the module's start(api)")
+        except Exception as exc:
+            return str(exc)
+        return None
+
+    def _load_class(self, runtime: _ModuleRuntime, function: java_code.JavaFunction) -> Any:
+        """The function's class from the build's loader; None (and a problem) when it does
+        not load (missing, a corrupt class file, a class it needs that is missing)."""
+        try:
+            return runtime.class_loader.loadClass(function.class_name)
+        except Exception as exc:  # ClassFormatError, NoClassDefFoundError ... as JPype raises
+            self._problem(
+                runtime,
+                f"its class {function.class_name} ({function.kind} {function.stage}) does not "
+                f"load ({_text(exc)}); calls go on without the module",
+            )
+            return None
+
+    def _run_life_cycle(
+        self, runtime: _ModuleRuntime, function: java_code.JavaFunction, row: Any
+    ) -> None:
+        cls = self._load_class(runtime, function)
+        if cls is None:
+            return
+        host = runtime.function_host
+        log = self.routing.module_log(runtime.module_id)
+        variables = _java_variables(row.config) if row is not None else None
+        what = f"its life-cycle function {function.class_name} at {function.stage}"
+        try:
+            loader.run_uploaded(
+                lambda: host.runLifeCycle(
+                    runtime.module_id,
+                    runtime.name,
+                    cls,
+                    log,
+                    runtime.python,
+                    None if row is None else str(row.id),
+                    None if row is None else row.name,
+                    False if row is None else not row.active,
+                    variables,
+                ),
+                what,
+            )
+        except loader.UploadedCodeFailed as exc:
+            self._problem(runtime, str(exc))
 
     def reload_instances(self, module_id: str) -> None:
-        """Recompile the module's active instances from the database and swap them in whole."""
+        """Run the module's InstanceChanged functions for each instance and hand its hook the
+        active instances from the database (swapped in whole)."""
         with self._lock:
             loaded = self._modules.get(module_id)
             if loaded is None:
                 self.reload_module(module_id)
                 return
+            functions = loaded.code.functions_at(java_code.LIFECYCLE_ENTRY, INSTANCE_CHANGED_STAGE)
+            if functions:
+                for row in self._rows(module_id):
+                    for function in functions:
+                        self._run_life_cycle(loaded, function, row)
             self._compile_into(loaded)
 
     def reload_licence(self, module_id: str) -> None:
@@ -170,62 +323,69 @@ class Host:
         finally:
             conn.close()
         loaded.gated.gate = gate
-        enabled = gate is None or gate.allows(time.time())
+        enabled = gate is None or gate.allows()
         reason = "licensing is not available in this host" if gate is None else gate.reason
         self.routing.set_module_enabled(module_id, enabled, reason)
 
-    def _compile_into(self, loaded: _ModuleRuntime) -> None:
+    def _rows(self, module_id: str) -> list[store.InstanceRow]:
         conn = db.connect(self.data_dir)
         try:
-            rows = store.list_instances(conn, loaded.module_id)
+            return store.list_instances(conn, module_id)
         finally:
             conn.close()
-        package = loaded.package
+
+    def _compile_into(self, loaded: _ModuleRuntime) -> None:
+        """Hand the module's hook its active instances and the PBX's number plan."""
+        rows = self._rows(loaded.module_id)
         # The sink learns the names first, so the lines about a refused config reach its log.
         loaded.sink.set_instances({row.name: (row.id, row.log_level) for row in rows})
-        compiled: list[Any] = []
+        hook = loaded.call_hook
+        if hook is None or not hasattr(hook, "set_instances"):
+            return
+        active = [row for row in rows if row.active]
+        instances = [
+            {"name": row.name, "log_level": row.log_level, "variables": row.config}
+            for row in active
+        ]
+        plan = self._plan()
         try:
-            rules = package.submodule("rules")
-            plan = self._plan(package)
-        except Exception as exc:  # uploaded code, or a plan it refuses: no instance runs
-            self._problem(
-                loaded.module_id,
-                f"no instance of module {loaded.module_id} is used: its rules cannot be "
-                f"compiled ({type(exc).__name__}: {exc})",
+            refused = loader.run_uploaded(
+                lambda: hook.set_instances(instances, plan), "the module's set_instances"
             )
-            loaded.hook.replace_instances(())
+        except loader.UploadedCodeFailed as exc:
+            self._problem(loaded, f"no instance is used: {exc}")
             loaded.instance_names = ()
             return
-        for row in rows:
-            if not row.active:
-                continue
-            try:
-                cfg = package.config.parse_instance(row.config, f"instance {row.name!r}")
-                compiled.append(rules.compile_instance(cfg, plan))
-            except Exception as exc:  # a stored config the installed code refuses: skip it
-                message = f"instance {row.name!r} is not used: {exc}"
-                self._problem(loaded.module_id, message)
+        refused = dict(refused or {})
+        for row in active:
+            if row.name in refused:
+                message = f"instance {row.name!r} is not used: {refused[row.name]}"
+                self._problem(loaded, message)
                 self.writer.write(row.id, "ERROR", message)
-        loaded.hook.replace_instances(tuple(compiled))
-        loaded.instance_names = tuple(c.name for c in compiled)
+        loaded.instance_names = tuple(r.name for r in active if r.name not in refused)
 
-    def _plan(self, package: loader.LoadedPackage) -> Any:
-        """The module's NumberPlan for the loaded directory's [pbx] table (default: none)."""
-        numbers = package.submodule("numbers")
+    def _plan(self) -> dict[str, str]:
+        """The loaded directory's [pbx] number plan, as modules get it (empty: none loaded)."""
         directory = self.routing.directory
         if directory is None:
-            return numbers.NumberPlan()
+            return {}
         plan = directory.plan
-        return numbers.NumberPlan(
-            country_code=plan.country_code,
-            area_code=plan.area_code,
-            international_prefix=plan.international_prefix,
-            national_prefix=plan.national_prefix,
-        )
+        return {
+            "country_code": plan.country_code,
+            "area_code": plan.area_code,
+            "international_prefix": plan.international_prefix,
+            "national_prefix": plan.national_prefix,
+        }
 
-    def _problem(self, module_id: str, message: str) -> None:
-        self.problems.append(message)
-        self.write_module_log(module_id, "ERROR", message)
+    def module_problems(self, module_id: str) -> list[str]:
+        """What is wrong with the module's loaded build, in words (empty: nothing)."""
+        return list(self._problems.get(module_id, ()))
+
+    def _problem(self, runtime: _ModuleRuntime, message: str) -> None:
+        runtime.problems.append(message)
+        self.problems.append(f"module {runtime.name}: {message}")
+        self.write_module_log(runtime.module_id, "ERROR", message)
+        self.routing.set_load_problems(runtime.module_id, runtime.problems)
 
     # ---- logs --------------------------------------------------------------------------
 
@@ -250,7 +410,7 @@ class Host:
         return self.routing.route(caller, called)
 
     def module_ids(self) -> tuple[str, ...]:
-        """The modules whose hooks are registered now."""
+        """The modules loaded now."""
         return tuple(self._modules)
 
     def close(self) -> None:
@@ -318,3 +478,32 @@ def load_host(data_dir: Path) -> RoutingHost:
     at exit at the latest.
     """
     return open_host(data_dir, register=False).routing
+
+
+def _text(exc: BaseException) -> str:
+    """A Java exception's class and message, or a Python one's type and text."""
+    if hasattr(exc, "getClass"):
+        with contextlib.suppress(Exception):
+            return f"{exc.getClass().getName()}: {exc.getMessage()}"  # type: ignore[attr-defined]
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _java_variables(config: Any) -> Any:
+    """An instance's variables as a Java Map (lists as java.util.List of String)."""
+    import jpype
+
+    java_map = jpype.JClass("java.util.LinkedHashMap")()
+    array_list = jpype.JClass("java.util.ArrayList")
+    for name, value in dict(config or {}).items():
+        if isinstance(value, list | tuple):
+            items = array_list()
+            for item in value:
+                items.add(jpype.JString(str(item)))
+            java_map.put(str(name), items)
+        elif isinstance(value, bool):
+            java_map.put(str(name), jpype.JClass("java.lang.Boolean")(value))
+        elif isinstance(value, int | float):
+            java_map.put(str(name), jpype.JClass("java.lang.Double")(float(value)))
+        elif isinstance(value, str):
+            java_map.put(str(name), jpype.JString(value))
+    return java_map

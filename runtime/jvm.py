@@ -1,12 +1,16 @@
 """The one JVM of this process: compiling the host's Java sources and starting the JVM.
 
 `runtime/jvm_src` (the module API and the routing core) is compiled with javac into
-`runtime/jvm_classes/<sha256 of the sources>/`, only when no folder for the current sources
-exists yet. Compilation goes to a temporary folder that is renamed into place, so two processes
-compiling at the same moment cannot see (or leave) a half-written class folder.
+`runtime/jvm_classes/<sha256 of the sources>/core`, only when no folder for the current sources
+exists yet; each flavour of the module API's log part (`runtime/jvm_src/flavors/`, see its
+README) into `.../<flavour>` beside it. Compilation goes to a temporary folder that is renamed
+into place, so two processes compiling at the same moment cannot see (or leave) a half-written
+class folder.
 
-JPype allows one JVM per process and no restart, so `ensure_jvm()` starts it once, with that
-folder on the class path, and every later call returns at once.
+JPype allows one JVM per process and no restart, so `ensure_jvm()` starts it once, with the
+core folder on the class path, and every later call returns at once. `api_class_loader(flavour)`
+gives the class loader of one flavour (made once per process); module builds load their
+classes in a loader whose parent is the flavour of the PBX version the host runs as.
 """
 
 from __future__ import annotations
@@ -17,13 +21,19 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import tomllib
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jpype
 
 from runtime.errors import Refused
 
 SOURCE_DIR = Path(__file__).with_name("jvm_src")
+FLAVORS_DIR = SOURCE_DIR / "flavors"
+SHARED_FLAVOR = "shared"
+LOG_APIS_FILE = FLAVORS_DIR / "log_apis.toml"
 CLASSES_ROOT = Path(__file__).with_name("jvm_classes")
 # The core uses Java 11 APIs; the module API inside it stays Java 8 compatible on its own.
 JAVA_RELEASE = "11"
@@ -32,15 +42,42 @@ _lock = threading.Lock()
 
 
 def java_sources() -> list[Path]:
-    """Every .java file under runtime/jvm_src, in a stable order."""
-    return sorted(SOURCE_DIR.rglob("*.java"))
+    """The .java files of the host core (everything under runtime/jvm_src but the flavours)."""
+    return sorted(p for p in SOURCE_DIR.rglob("*.java") if FLAVORS_DIR not in p.parents)
+
+
+@cache
+def log_apis() -> dict[str, dict[str, Any]]:
+    """flavour -> {jars: [...], from_pbx: "7.3"} (runtime/jvm_src/flavors/log_apis.toml)."""
+    return tomllib.loads(LOG_APIS_FILE.read_text(encoding="utf-8"))
+
+
+def flavor_sources(flavor: str) -> list[Path]:
+    """The .java files of one flavour of the module API (its own and the shared ones)."""
+    return sorted((FLAVORS_DIR / SHARED_FLAVOR).rglob("*.java")) + sorted(
+        (FLAVORS_DIR / flavor).rglob("*.java")
+    )
+
+
+def log_api_for(pbx_version: str) -> str:
+    """The flavour (log API) of the module API a PBX of this version offers its modules."""
+    have = _version_key(pbx_version)
+    best = max(
+        (name for name, api in log_apis().items() if _version_key(api["from_pbx"]) <= have),
+        key=lambda name: _version_key(log_apis()[name]["from_pbx"]),
+    )
+    return best
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def sources_digest() -> str:
-    """sha256 over the relative paths and contents of the Java sources."""
+    """sha256 over the relative paths and contents of the Java sources (core and flavours)."""
     digest = hashlib.sha256()
     digest.update(f"release={JAVA_RELEASE}\n".encode())
-    for path in java_sources():
+    for path in sorted(SOURCE_DIR.rglob("*.java")) + [LOG_APIS_FILE]:
         digest.update(path.relative_to(SOURCE_DIR).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -59,36 +96,42 @@ def find_javac() -> str:
     return found
 
 
+def _javac(out: Path, sources: list[Path], classpath: list[str], what: str) -> None:
+    out.mkdir(parents=True)
+    command = [find_javac(), "--release", JAVA_RELEASE, "-encoding", "UTF-8", "-nowarn"]
+    if classpath:
+        command += ["-cp", os.pathsep.join(classpath)]
+    result = subprocess.run(
+        [*command, "-d", str(out), *[str(p) for p in sources]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"javac failed on {what}:\n{result.stderr}")
+
+
 def compiled_classes() -> Path:
-    """The class folder for the current sources, compiling them first if it does not exist.
+    """The host core's class folder for the current sources (compiling everything first if it
+    does not exist); each flavour's folder is its sibling (`flavor_classes`).
 
     Safe against concurrent callers in other processes: each compiles into its own temporary
     folder and renames it into place; the first rename wins, later ones discard their copy.
     """
     target = CLASSES_ROOT / sources_digest()
     if target.is_dir():
-        return target
+        return target / "core"
     CLASSES_ROOT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".compile-", dir=CLASSES_ROOT))
     try:
-        result = subprocess.run(
-            [
-                find_javac(),
-                "--release",
-                JAVA_RELEASE,
-                "-encoding",
-                "UTF-8",
-                "-nowarn",
-                "-d",
-                str(work),
-                *[str(p) for p in java_sources()],
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"javac failed on runtime/jvm_src:\n{result.stderr}")
+        _javac(work / "core", java_sources(), [], "runtime/jvm_src")
+        for flavor, api in log_apis().items():
+            _javac(
+                work / flavor,
+                flavor_sources(flavor),
+                [str(work / "core"), *api["jars"]],
+                f"runtime/jvm_src/flavors/{flavor}",
+            )
         try:
             work.rename(target)
         except OSError:
@@ -98,7 +141,36 @@ def compiled_classes() -> Path:
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-    return target
+    return target / "core"
+
+
+def flavor_classes(flavor: str) -> Path:
+    """The class folder of one flavour of the module API (compiled with the core)."""
+    return compiled_classes().parent / flavor
+
+
+_loaders: dict[str, Any] = {}
+
+
+def api_class_loader(flavor: str) -> Any:
+    """The Java class loader of one flavour of the module API (its classes and its log API's
+    jars; parent: the host core), made once per process. Starts the JVM if needed."""
+    ensure_jvm()
+    with _lock:
+        loader = _loaders.get(flavor)
+        if loader is None:
+            if flavor not in log_apis():
+                raise Refused(f"this host has no module API with log API {flavor!r}")
+            url = jpype.JClass("java.net.URL")
+            paths = [flavor_classes(flavor), *map(Path, log_apis()[flavor]["jars"])]
+            urls = jpype.JArray(url)(
+                [url(p.resolve().as_uri() + ("/" if p.is_dir() else "")) for p in paths]
+            )
+            loader = jpype.JClass("java.net.URLClassLoader")(
+                urls, jpype.JClass("java.lang.ClassLoader").getSystemClassLoader()
+            )
+            _loaders[flavor] = loader
+        return loader
 
 
 def ensure_jvm() -> None:

@@ -231,8 +231,10 @@ def _resources(root: etree._Element, files: tuple[str, ...]) -> tuple[Resource, 
     present = set(files)
     # Real exports sometimes store a listed file as res/<id>.<ext> instead of under its name.
     by_stem: dict[str, str] = {}
+    by_base: dict[str, str] = {}  # ...or a class listed as X.class stored by its package path
     for stored in files:
         by_stem.setdefault(PurePosixPath(stored).stem, stored)
+        by_base.setdefault(PurePosixPath(stored).name, stored)
     listed = []
     for element in container.iter("file"):
         file_id = element.get("id", "")
@@ -241,6 +243,8 @@ def _resources(root: etree._Element, files: tuple[str, ...]) -> tuple[Resource, 
             member: str | None = name
         elif file_id and file_id in by_stem:
             member = by_stem[file_id]
+        elif name.endswith(".class") and name in by_base:
+            member = by_base[name]
         else:
             member = None
         listed.append(Resource(id=file_id, name=name, member=member))
@@ -321,8 +325,12 @@ def read_sfm(path: Path | str) -> SfmInfo:
         and nli.lower() == no_license_id(module_id, root.get("lastChangedTime", "").strip())
     )
     listed_members = {resource.member for resource in resources}
+    # Every listed file must be there; real exports do not list every class they ship (the
+    # reloader lists none), so an unlisted class file is no gap.
     resources_complete = all(resource.member is not None for resource in resources) and all(
-        member in listed_members for member in files if not _is_metadata(member)
+        member in listed_members
+        for member in files
+        if not _is_metadata(member) and not member.endswith(".class")
     )
 
     min_pbx = manifest.get(MANIFEST_MIN_PBX_VERSION)

@@ -1,7 +1,11 @@
-"""The JPype bridge between the Java routing core and module hooks written in Python.
+"""The JPype bridge between the Java routing core and modules' Java functions and Python hooks.
 
 `RoutingHost` owns one Java `de.sfhost.core.RoutingCore` (calls come in on its Java worker
-threads, as in a real PBX) and registers Python hooks there.
+threads, as in a real PBX). A module's call-processing function (its Java class, see
+runtime/modules/java_code.py) is registered with `register_function`; it reaches the module's
+Python hook through the module's `de.sfhost.module.ext.ModulePython` (`module_python`), whose
+hook the module's Python shim registers (`hook_bridge`). `register_hook` registers a Python
+hook directly, without a Java function (tests and benchmarks).
 
 Design: the workers live inside a Python frame and call the hook directly.
 A Java-owned thread that calls a JProxy makes CPython create and destroy a thread state on
@@ -62,12 +66,12 @@ from typing import Any, Protocol
 
 import jpype
 
+from runtime.effect_changes import changed_effects
 from runtime.errors import Refused
 from runtime.jvm import ensure_jvm
 from runtime.numbering import is_withheld, normalise
 from runtime.pbx_directory import VOICEMAIL, PbxDirectory
 
-STAGE = "PostTargetDeterminationIncoming"
 _LOG = logging.getLogger("runtime.modules")
 # Separators of the one-string answer handed to Java (de.sfhost.core.PythonHookBridge).
 _RS = "\x1e"
@@ -85,6 +89,7 @@ class HookAnswerLike(Protocol):
     def ignore_redirects_to_caller(self) -> bool: ...
     @property
     def force_call_waiting(self) -> bool: ...
+    # answer_busy and answer_voicemail are optional (False when absent)
     @property
     def applied(self) -> Sequence[tuple[str, Sequence[str]]]: ...
 
@@ -106,6 +111,8 @@ def encode_answer(answer: HookAnswerLike) -> tuple[int, str | None]:
         | (2 if answer.ignore_redirects else 0)
         | (4 if answer.ignore_redirects_to_caller else 0)
         | (8 if answer.force_call_waiting else 0)
+        | (16 if getattr(answer, "answer_busy", False) else 0)
+        | (32 if getattr(answer, "answer_voicemail", False) else 0)
     )
     applied = answer.applied
     if not applied:
@@ -114,18 +121,13 @@ def encode_answer(answer: HookAnswerLike) -> tuple[int, str | None]:
 
 
 @dataclass
-class _HookHolder:
-    hook: PythonCallHook
-
-
-@dataclass
 class _PythonModule:
     java_hook: Any
-    holder: _HookHolder
+    holder: HookHolder | None  # None: a Java function registered with register_function
 
 
 # The flags of an answer as its first character ('0' + flags), see PythonHookBridge.
-_FLAG_CHARS = tuple(chr(ord("0") + flags) for flags in range(16))
+_FLAG_CHARS = tuple(chr(ord("0") + flags) for flags in range(64))
 
 
 def answer_text(hook: PythonCallHook, numbers: str) -> str:
@@ -142,7 +144,7 @@ def answer_text(hook: PythonCallHook, numbers: str) -> str:
         if cached is not None and cached[0] is answer:
             return cached[1]
         flags, applied = encode_answer(answer)
-    except Exception as exc:
+    except BaseException as exc:  # uploaded code: SystemExit and KeyboardInterrupt too
         message = f"{type(exc).__name__}: {exc}".replace(_US, " ")
         return f"!{message}{_US}{traceback.format_exc()}"
     text = _FLAG_CHARS[flags] if applied is None else _FLAG_CHARS[flags] + applied
@@ -176,6 +178,47 @@ def _is_immutable_answer(answer: object) -> bool:
 
 
 @functools.cache
+def _module_bridge_class() -> type:
+    """The JProxy class through which a module's ModulePython starts its Python code."""
+
+    @jpype.JImplements("de.sfhost.module.ext.PythonModuleBridge")
+    class _ModuleBridge:
+        def __init__(self, starter: Callable[[Any], str | None]) -> None:
+            self.starter = starter
+
+        @jpype.JOverride
+        def start(self, module: Any) -> str | None:
+            try:
+                return self.starter(module)
+            except BaseException as exc:  # a proxy must not raise: Java would lose the text
+                return f"{type(exc).__name__}: {exc}"
+
+    return _ModuleBridge
+
+
+def module_python(module_id: str, starter: Callable[[Any], str | None]) -> Any:
+    """A Java `ModulePython` for one module build; `starter(module_python)` imports the
+    build's Python code and calls its shim's start, returning None or the failure in words."""
+    ensure_jvm()
+    java_class = jpype.JClass("de.sfhost.module.ext.ModulePython")
+    return java_class(module_id, _module_bridge_class()(starter))
+
+
+class HookHolder:
+    """The Python hook a bridge asks; `hook` may be replaced (calls in flight keep theirs)."""
+
+    def __init__(self, hook: PythonCallHook) -> None:
+        self.hook = hook
+
+
+def hook_bridge(holder: HookHolder) -> Any:
+    """A Java `PythonHookBridge` that asks `holder.hook` (what ModulePython.registerCallHook
+    takes)."""
+    ensure_jvm()
+    return _proxy_classes()[1](holder)
+
+
+@functools.cache
 def _proxy_classes() -> tuple[type, type]:
     """The JProxy classes of the shim (defined once the JVM runs): the worker threads' host and
     a module's hook bridge."""
@@ -200,7 +243,7 @@ def _proxy_classes() -> tuple[type, type]:
 
     @jpype.JImplements("de.sfhost.core.PythonHookBridge")
     class _HookBridge:
-        def __init__(self, holder: _HookHolder) -> None:
+        def __init__(self, holder: HookHolder) -> None:
             self.holder = holder
 
         @jpype.JOverride
@@ -226,6 +269,7 @@ class _NoChange:
     """A hook answer that changes nothing (for the warm-up)."""
 
     ignore_dnd = ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
+    answer_busy = answer_voicemail = False
     applied: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
@@ -255,8 +299,8 @@ def _warm_up_once(jc: _JavaClasses) -> None:
         builder.addNumber("1", "warm")
         core.setDirectory(builder.build())
         core.setHookBudgetMillis(5000.0)
-        bridge = _proxy_classes()[1](_HookHolder(_WarmUpHook()))
-        core.register("warm-up", STAGE, jc.PythonHook(bridge))
+        bridge = _proxy_classes()[1](HookHolder(_WarmUpHook()))
+        core.register("warm-up", jc.STAGE, jc.PythonHook(bridge))
         try:
             for _ in range(3):
                 core.routeJson("2", "1")
@@ -294,6 +338,9 @@ class RoutingHost:
         self._on_module_error = on_module_error
         self._on_module_log = on_module_log
         self._modules: dict[str, _PythonModule] = {}
+        self._logs: dict[str, Any] = {}
+        # module id -> what went wrong loading it; every call's module_errors repeats these
+        self._load_problems: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._directory: PbxDirectory | None = None
         self._log_queue = self._jc.ModuleLogQueue()
@@ -356,14 +403,43 @@ class RoutingHost:
         """
         with self._lock:
             existing = self._modules.get(module_id)
-            if existing is not None:
+            if existing is not None and existing.holder is not None:
                 existing.holder.hook = hook
                 return
-            holder = _HookHolder(hook)
+            holder = HookHolder(hook)
             java_hook = self._jc.PythonHook(_proxy_classes()[1](holder))
-            log = self._log_queue.forModule(module_id, self._jc.LogLevel.valueOf(log_level))
-            self._core.register(module_id, STAGE, java_hook, log)
+            log = self.module_log(module_id, log_level)
+            self._core.register(module_id, self._jc.STAGE, java_hook, log)
             self._modules[module_id] = _PythonModule(java_hook, holder)
+
+    def module_log(self, module_id: str, log_level: str = "TRACE") -> Any:
+        """The Java ModuleLog of the module (its lines reach `on_module_log` off the call
+        path); made once per module id."""
+        log = self._logs.get(module_id)
+        if log is None:
+            log = self._log_queue.forModule(module_id, self._jc.LogLevel.valueOf(log_level))
+            self._logs[module_id] = log
+        return log
+
+    def register_function(self, module_id: str, stage: str, java_hook: Any) -> None:
+        """Call the module's Java call-processing function (a KernelHook, see
+        de.sfhost.module.runtime.FunctionHost) once per call to a user at `stage`, replacing
+        what the module had registered. Refused when this host has no such stage."""
+        with self._lock:
+            try:
+                self._core.register(module_id, stage, java_hook, self.module_log(module_id))
+            except self._jc.IllegalArgumentException as exc:
+                raise Refused(f"module {module_id}: {exc.getMessage()}") from None
+            self._modules[module_id] = _PythonModule(java_hook, None)
+
+    def set_load_problems(self, module_id: str, problems: Sequence[str]) -> None:
+        """What went wrong loading the module (empty: nothing); each call's module_errors
+        lists these, so `sfm call` shows why a module was routed around."""
+        with self._lock:
+            if problems:
+                self._load_problems[module_id] = list(problems)
+            else:
+                self._load_problems.pop(module_id, None)
 
     def java_hook(self, module_id: str) -> Any:
         """The Java `PythonHook` (a KernelHook) that stands for the module in the core (None if
@@ -378,7 +454,7 @@ class RoutingHost:
             module = self._modules.pop(module_id, None)
         if module is None:
             return
-        self._core.unregister(module_id, STAGE)
+        self._core.unregister(module_id, self._jc.STAGE)
 
     def set_module_enabled(self, module_id: str, enabled: bool, reason: str) -> None:
         """Switch a module on or off for calls (off: not called, calls route as if it were
@@ -405,6 +481,11 @@ class RoutingHost:
         except self._jc.IllegalArgumentException as exc:
             raise Refused(str(exc.getMessage())) from None
         result: dict[str, Any] = json.loads(str(text))
+        result["changed"] = changed_effects(self._core, caller_n, called_n, result["applied"])
+        if self._load_problems:
+            errors = result.setdefault("module_errors", [])
+            for module_id, problems in list(self._load_problems.items()):
+                errors.extend(f"{module_id}: {problem}" for problem in problems)
         return result
 
     # ---- log ---------------------------------------------------------------------------
@@ -496,6 +577,9 @@ class _JavaClasses:
         self.LogLevel = jpype.JClass("de.sfhost.module.api.LogLevel")
         self.IllegalArgumentException = jpype.JClass("java.lang.IllegalArgumentException")
         self.StringArray = jpype.JArray(jpype.JString)
+        self.STAGE = str(
+            jpype.JClass("de.sfhost.module.api.HookRegistry").STAGE_POST_TARGET_DETERMINATION_INCOMING
+        )
 
 
 def direct_proxy(hook: PythonCallHook) -> Any:

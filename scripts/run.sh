@@ -21,7 +21,9 @@ scripts/setup.sh
 .venv/bin/python build.py
 
 data="${SFM_HOME:-var}"
-sfm=(.venv/bin/python -m sfm_cli.main --data "$data")
+# --dev: the build above is signed with the development key, which the host trusts only in
+# development mode (a release build is signed with SFM_SIGNING_KEY and needs no --dev).
+sfm=(.venv/bin/python -m sfm_cli.main --data "$data" --dev)
 if [ ! -f "$data/pbx.toml" ]; then
     # Only the first time: a directory the admin loaded later stays.
     "${sfm[@]}" pbx load runtime/web/sample_pbx.toml

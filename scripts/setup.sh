@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Breakthrough needs on a fresh Debian 12 machine with Python 3.11:
-# a JDK (javac builds the module and the host), a virtualenv in .venv with the project,
+# a JDK (javac builds the module and the host), the log API jars modules use, a virtualenv in .venv with the project,
 # and with "--test" the test tools and Debian's chromium for the browser tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -11,8 +11,15 @@ want_test=0
 
 apt_missing=()
 command -v javac >/dev/null 2>&1 || apt_missing+=(openjdk-17-jdk-headless)
+# The log APIs that STARFACE modules call (runtime/jvm_src/flavors/log_apis.toml).
+[ -f /usr/share/java/commons-logging.jar ] || apt_missing+=(libcommons-logging-java)
+[ -f /usr/share/java/log4j-api.jar ] || apt_missing+=(liblog4j2-java)
 if [ "$want_test" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     apt_missing+=(chromium fonts-dejavu-core)
+fi
+# faketime: the licensing tests run real processes under a stepped wall clock.
+if [ "$want_test" = 1 ] && ! command -v faketime >/dev/null 2>&1; then
+    apt_missing+=(faketime)
 fi
 # Kamailio is the SIP front of `sfm serve --sip` (scripts/run.sh uses it); its HTTP client
 # modules (http_async_client) are in the extra modules, xhttp/jsonrpcs in the base package.

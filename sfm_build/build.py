@@ -1,5 +1,9 @@
-"""The build: module_src/ -> dist/<name>-<version>-<variant>.sfm for each variant, and the
-download page dist/index.html.
+"""The build: a module's source folder (`--source`, default module_src/) ->
+dist/<name>-<version>-<variant>.sfm for each variant, and the download page dist/index.html.
+
+Everything comes from the source folder: module.toml (identity, variants, entry points), the
+one Python package with its form.toml, and the Java sources under jvm_src/. The build imports no
+module's code.
 
 Steps, each reported as it runs: read metadata, compile (javac, once per variant, concurrently),
 render (manifest and descriptor), validate (our XSD and the integrity rules), package
@@ -17,17 +21,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from breakthrough.errors import ConfigError
-from breakthrough.form import Tab, load_form
 from sfm_build.archive import build_timestamp, jar_bytes
 from sfm_build.descriptor import DESCRIPTOR_NAME, render_descriptor, validate_descriptor
 from sfm_build.download_page import PAGE_NAME, render_download_page
 from sfm_build.errors import BuildError
+from sfm_build.form import FORM_FILE, Tab, find_package, load_form
 from sfm_build.javac import compile_all
 from sfm_build.manifest import MANIFEST_NAME, render_manifest
 from sfm_build.metadata import ModuleMetadata, Variant, load_metadata
 from sfm_build.payload import module_payload
 from sfm_build.rendering import TEMPLATES_DIR
+from sfm_build.signing import with_signature
 from sfm_build.variants import artifact_name, compile_job
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +49,7 @@ class BuildOptions:
     templates_dir: Path = TEMPLATES_DIR
     api_source: Path = API_SOURCES
     repo: Path = REPO_ROOT  # whose HEAD commit time stamps the archives
-    form: Sequence[Tab] | None = None  # default: breakthrough.form.load_form()
+    form: Sequence[Tab] | None = None  # default: <package>/form.toml under `source`
     report: Callable[[str], None] = field(default=print)
 
 
@@ -92,7 +96,8 @@ def build(options: BuildOptions) -> BuildResult:
     meta = load_metadata(options.source / METADATA_FILE)
     say(f"metadata  {meta.source}: {meta.name} {meta.display_version} (build {meta.build_number})")
     variants = _chosen(meta, options.variants)
-    form = tuple(options.form) if options.form is not None else _form()
+    form_file = find_package(options.source) / FORM_FILE
+    form = tuple(options.form) if options.form is not None else load_form(form_file)
     epoch = build_timestamp(options.repo)
 
     say("compile   " + ", ".join(f"{v.name}: javac --release {v.java_release}" for v in variants))
@@ -104,12 +109,15 @@ def build(options: BuildOptions) -> BuildResult:
         files = {**classes[variant.name], **payload}
         say(f"render    {variant.name}: {MANIFEST_NAME}, {DESCRIPTOR_NAME} ({len(files)} files)")
         manifest = render_manifest(meta, variant, options.templates_dir)
-        descriptor = render_descriptor(meta, variant, list(files), form, options.templates_dir)
+        descriptor = render_descriptor(
+            meta, variant, list(files), form, options.templates_dir, str(form_file)
+        )
         say(f"validate  {variant.name}: {DESCRIPTOR_NAME} against module-descriptor.xsd")
         validate_descriptor(descriptor, f"{DESCRIPTOR_NAME} of variant {variant.name}")
         name = artifact_name(meta, variant)
         say(f"package   {variant.name}: {name}")
-        data = jar_bytes({MANIFEST_NAME: manifest, DESCRIPTOR_NAME: descriptor, **files}, epoch)
+        entries = {MANIFEST_NAME: manifest, DESCRIPTOR_NAME: descriptor, **files}
+        data = jar_bytes(with_signature(entries, meta.id), epoch)
         outputs.append((variant, name, data))
 
     builds = [(v, name, len(data), _sha256(data)) for v, name, data in outputs if v is not None]
@@ -130,13 +138,6 @@ def _chosen(meta: ModuleMetadata, names: Sequence[str]) -> list[Variant]:
     if not names or "all" in names:
         return list(meta.variants)
     return [meta.variant(name) for name in dict.fromkeys(names)]
-
-
-def _form() -> tuple[Tab, ...]:
-    try:
-        return load_form()
-    except (ConfigError, KeyError, TypeError, ValueError) as exc:
-        raise BuildError(f"module_src/breakthrough/form.toml: {exc}") from None
 
 
 def _sha256(data: bytes) -> str:

@@ -1,11 +1,13 @@
 """The module descriptor (`module-descriptor.xml`) of one build variant: rendered, then validated.
 
-`render_descriptor` builds the template context from the module metadata, the configuration
-form (`breakthrough.form.load_form()`) and the names of the files packaged beside it, and renders
-`templates/module-descriptor.xml.j2`. `validate_descriptor` checks the result against our XSD
-(`sfm_format`) and the STARFACE integrity rules before anything is written.
+`render_descriptor` builds the template context from the module metadata (module.toml: identity
+and entry points), the configuration form (`sfm_build.form`, read from the build's source) and
+the names of the files packaged beside it, and renders `templates/module-descriptor.xml.j2`.
+`validate_descriptor` checks the result against our XSD (`sfm_format`) and the STARFACE
+integrity rules before anything is written.
 
-Every id in the descriptor is a UUIDv5 under the module's id, so it is the same on every build.
+Every id in the descriptor is a UUIDv5 under the module's id, so it is the same on every build;
+a Java function's id and name are its class's simple name, as real exports have them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 
 from lxml import etree
 
-from breakthrough.form import Tab
 from sfm_build.errors import BuildError
+from sfm_build.form import Element, Tab
 from sfm_build.metadata import STARFACE_LOCALES, TRANSLATED_LOCALES, ModuleMetadata, Variant
 from sfm_build.rendering import TEMPLATES_DIR, render
 from sfm_format.integrity import no_license_id, write_hash
@@ -29,22 +31,7 @@ DESCRIPTOR_NAME = "module-descriptor.xml"
 DESCRIPTOR_TEMPLATE = "module-descriptor.xml.j2"
 SPEC_VERSION = 5
 
-# The module's Java entry classes (module_src/jvm_src/common/de/obyte/breakthrough/).
-HOOK_CLASS = "de.obyte.breakthrough.BreakthroughHook"
-ENTRY_CLASS = "de.obyte.breakthrough.BreakthroughEntryPoint"
-KERNEL_STAGE = "PostTargetDeterminationIncoming"
-LIFECYCLE_STAGES = ("InstanceCreated", "InstanceChanged", "InstanceDeactivated")
-
-# Form widget -> (variable type it binds, whether it is a list widget with a list name).
-_WIDGETS = {
-    "textInput": ("STRING", False),
-    "passwordInput": ("STRING", False),
-    "numberInput": ("NUMBER", False),
-    "checkbox": ("BOOLEAN", False),
-    "textList": ("LIST", True),
-    "numberList": ("LIST", True),
-}
-_NO_MAX_LENGTH = {"checkbox"}  # real exports give every other input a maxLength
+_NO_MAX_LENGTH = {"checkbox", "headline"}  # real exports give every other input a maxLength
 
 
 @dataclass(frozen=True)
@@ -69,10 +56,23 @@ def _keys(key: str, prop: str, texts: dict[str, str], others: str | None) -> Res
     return ResourceKeys(key=key, property=prop, entries=entries)
 
 
-def _class_name(path: str) -> str | None:
-    if not path.endswith(".class"):
-        return None
-    return path[: -len(".class")].replace("/", ".")
+def _class_files(file_names: Sequence[str]) -> dict[str, str]:
+    """{fully qualified class name: its path in the .sfm} for the packaged class files."""
+    return {
+        name[: -len(".class")].replace("/", "."): name
+        for name in file_names
+        if name.endswith(".class")
+    }
+
+
+def _variable_value(element: Element, list_id: str | None) -> str:
+    if list_id is not None:
+        return list_id
+    if element.default is None:
+        return ""
+    if isinstance(element.default, bool):
+        return "true" if element.default else "false"
+    return str(element.default)
 
 
 def descriptor_context(
@@ -86,73 +86,68 @@ def descriptor_context(
     mid = meta.id
     locale = meta.default_locale
 
-    classes = {_class_name(name) for name in file_names} - {None}
-    for needed in (HOOK_CLASS, ENTRY_CLASS):
-        if needed not in classes:
+    classes = _class_files(file_names)
+    for point in meta.entry_points:
+        if point.class_name not in classes:
             raise BuildError(
-                f"variant {variant.name}: the entry class {needed} was not compiled "
-                "(module_src/jvm_src)."
+                f"{meta.source}: [entry_points] {point.stage} = {point.class_name}: the class was "
+                f"not compiled for variant {variant.name} (no such class in the Java sources)."
             )
 
     input_vars = []
     list_resources = []
     tabs = []
-    seen_variables: set[str] = set()
     for tab in form:
-        fields = []
-        for field in tab.fields:
-            where = f"{form_source}: field {field.key}"
-            if field.widget not in _WIDGETS:
-                raise BuildError(
-                    f"{where}: widget {field.widget!r} is not one the build knows "
-                    f"({', '.join(_WIDGETS)})."
-                )
-            var_type, is_list = _WIDGETS[field.widget]
-            if field.type != var_type:
-                raise BuildError(
-                    f"{where}: a {field.widget} binds a {var_type} variable, not {field.type}."
-                )
-            if field.variable in seen_variables:
-                raise BuildError(f"{where}: variable {field.variable!r} is used twice.")
-            seen_variables.add(field.variable)
-            for lang in TRANSLATED_LOCALES:
-                if not field.label.get(lang):
-                    raise BuildError(f"{where}: label.{lang} is missing.")
-            variable_id = stable_id(mid, f"inputVar/{field.variable}")
-            if var_type == "LIST":
-                list_id = stable_id(mid, f"listResource/{field.variable}")
-                list_resources.append({"id": list_id})
-                value = list_id
-                default_value = ""
-            elif var_type == "BOOLEAN":
-                value = default_value = "true" if field.default else "false"
+        elements = []
+        for element in tab.elements:
+            what = element.variable or f"{tab.id}/{element.label['en']}"
+            element_id = stable_id(mid, f"guiDescriptor/{what}")
+            if element.variable is None:
+                # Real exports bind a headline to an id no variable declares.
+                variable_id = stable_id(mid, f"headline/{what}")
             else:
-                value = default_value = "" if field.default is None else str(field.default)
-            input_vars.append(
-                {"id": variable_id, "name": field.variable, "type": var_type, "value": value}
-            )
-            field_id = stable_id(mid, f"guiDescriptor/{field.variable}")
-            prefix = f"inputguitab.{field.widget.lower()}"
-            help_texts = {lang: field.help.get(lang, "") for lang in TRANSLATED_LOCALES}
+                variable_id = stable_id(mid, f"inputVar/{element.variable}")
+                list_id = None
+                if element.type == "LIST":
+                    list_id = stable_id(mid, f"listResource/{element.variable}")
+                    values = list(element.default or [])
+                    list_resources.append({"id": list_id, "values": values})
+                input_vars.append(
+                    {
+                        "id": variable_id,
+                        "name": element.variable,
+                        "type": element.type,
+                        "value": _variable_value(element, list_id),
+                    }
+                )
+            prefix = f"inputguitab.{element.widget.lower()}"
             keys = [
-                _keys(f"{prefix}.name{{{field_id}}}", "NAME", field.label, None),
-                _keys(f"{prefix}.description{{{field_id}}}", "DESCRIPTION", help_texts, None),
+                _keys(f"{prefix}.name{{{element_id}}}", "NAME", element.label, None),
+                _keys(f"{prefix}.description{{{element_id}}}", "DESCRIPTION", element.help, None),
             ]
+            is_list = element.type == "LIST"
             if is_list:
                 keys.append(
-                    _keys(f"{prefix}.listName{{{field_id}}}", "LIST_NAME", field.label, None)
+                    _keys(f"{prefix}.listName{{{element_id}}}", "LIST_NAME", element.label, None)
                 )
-            fields.append(
+            default_value = ""
+            if element.type not in (None, "LIST"):
+                default_value = _variable_value(element, None)
+            elements.append(
                 {
-                    "widget": field.widget,
-                    "id": field_id,
+                    "widget": element.widget,
+                    "id": element_id,
                     "variable_id": variable_id,
-                    "name": field.label[locale],
-                    "description": help_texts[locale],
-                    "max_length": None if field.widget in _NO_MAX_LENGTH else 0,
+                    "name": element.label[locale],
+                    "description": element.help[locale],
+                    "max_length": None if element.widget in _NO_MAX_LENGTH else 0,
                     "translations": keys,
                     "default_value": default_value,
-                    "list_name": field.label[locale] if is_list else None,
+                    "list_name": element.label[locale] if is_list else None,
+                    "choices": list(element.choices),
+                    "default_selection": (
+                        element.choices.index(default_value) if element.choices else None
+                    ),
                 }
             )
         tab_id = stable_id(mid, f"inputGUITab/{tab.id}")
@@ -161,7 +156,7 @@ def descriptor_context(
                 "id": tab_id,
                 "name": tab.label[locale],
                 "name_keys": _keys(f"inputguitab.name{{{tab_id}}}", "NAME", tab.label, None),
-                "fields": fields,
+                "elements": elements,
             }
         )
 
@@ -173,36 +168,41 @@ def descriptor_context(
         }
         for name in sorted(file_names)
     ]
-    functions = [
-        {
-            "id": HOOK_CLASS,
-            "name": HOOK_CLASS.rsplit(".", 1)[1],
-            "description": f"{meta.name}: kernel hook at {KERNEL_STAGE}",
-        },
-        {
-            "id": ENTRY_CLASS,
-            "name": ENTRY_CLASS.rsplit(".", 1)[1],
-            "description": f"{meta.name}: instance life cycle",
-        },
-    ]
+    functions: dict[str, dict[str, str]] = {}
+    for point in meta.entry_points:
+        function = functions.setdefault(
+            point.class_name,
+            {
+                "id": point.simple_name,
+                "name": point.simple_name,
+                "implementation_file": classes[point.class_name],
+                "stages": "",
+            },
+        )
+        function["stages"] = ", ".join(filter(None, [function["stages"], point.stage]))
+    for function in functions.values():
+        function["description"] = f"{meta.name}: {function['stages']}"
     kernel_entry_points = [
         {
-            "id": stable_id(mid, f"entryPoint/{KERNEL_STAGE}"),
+            "id": stable_id(mid, f"entryPoint/{point.stage}"),
             "name": meta.name,
-            "stage": KERNEL_STAGE,
-            "target_id": HOOK_CLASS,
-            "target_name": HOOK_CLASS.rsplit(".", 1)[1],
+            "stage": point.stage,
+            "target_id": point.simple_name,
+            "target_name": point.simple_name,
         }
+        for point in meta.entry_points
+        if point.kind == "agiKernel"
     ]
     lifecycle_entry_points = [
         {
-            "id": stable_id(mid, f"entryPoint/{stage}"),
-            "name": stage,
-            "stage": stage,
-            "target_id": ENTRY_CLASS,
-            "target_name": ENTRY_CLASS.rsplit(".", 1)[1],
+            "id": stable_id(mid, f"entryPoint/{point.stage}"),
+            "name": point.stage,
+            "stage": point.stage,
+            "target_id": point.simple_name,
+            "target_name": point.simple_name,
         }
-        for stage in LIFECYCLE_STAGES
+        for point in meta.entry_points
+        if point.kind == "lifeCycle"
     ]
     names = {lang: meta.name for lang in TRANSLATED_LOCALES}
     module_keys = [
@@ -217,7 +217,7 @@ def descriptor_context(
         "input_vars": input_vars,
         "files": files,
         "list_resources": list_resources,
-        "functions": functions,
+        "functions": list(functions.values()),
         "kernel_entry_points": kernel_entry_points,
         "lifecycle_entry_points": lifecycle_entry_points,
         "tabs": tabs,
@@ -233,9 +233,10 @@ def render_descriptor(
     file_names: Sequence[str],
     form: Sequence[Tab],
     templates_dir: Path = TEMPLATES_DIR,
+    form_source: str = "form.toml",
 ) -> bytes:
     """The descriptor's bytes (UTF-8) for `variant`, not yet validated."""
-    context = descriptor_context(meta, variant, file_names, form)
+    context = descriptor_context(meta, variant, file_names, form, form_source)
     return render(templates_dir, DESCRIPTOR_TEMPLATE, context).encode("utf-8")
 
 

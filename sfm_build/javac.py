@@ -1,16 +1,20 @@
 """Compiling the module's Java entry classes once per variant, against the host's module API.
 
 Sources: `module_src/jvm_src/common/` plus `module_src/jvm_src/<variant>/` (where the PBX API
-differs, e.g. the log adapter). The API (`runtime/jvm_src`, package de.sfhost.module.api) is only
-looked up (`-sourcepath ... -implicit:none`), never compiled into the module. `-g:none` keeps
-machine-specific paths out of the class files, so the bytes depend on the sources and the JDK.
+differs, e.g. the log adapter). The API (`runtime/jvm_src` and the flavour of the variant's log
+API under `runtime/jvm_src/flavors/`, with that log API's Debian jar on the class path, as
+`flavors/log_apis.toml` names it) is only looked up (`-sourcepath ... -implicit:none`), never
+compiled into the module. `-g:none` keeps machine-specific paths out of the class files, so the
+bytes depend on the sources and the JDK.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ class CompileJob:
     variant: str
     release: int
     source_dirs: tuple[Path, ...]
+    log_api: str = "log4j"  # the flavour of the module API (runtime/jvm_src/flavors/<log_api>)
 
 
 def find_javac() -> str:
@@ -50,6 +55,26 @@ def _sources(job: CompileJob) -> list[Path]:
     return files
 
 
+def _api_lookup(api_source: Path, log_api: str) -> tuple[str, str]:
+    """The -sourcepath and -classpath of the module API with the flavour `log_api`."""
+    flavors = api_source / "flavors"
+    table_file = flavors / "log_apis.toml"
+    table = tomllib.loads(table_file.read_text(encoding="utf-8")) if table_file.is_file() else {}
+    if log_api not in table:
+        raise BuildError(
+            f"log_api {log_api!r} is not one the host's module API offers "
+            f"({', '.join(sorted(table)) or 'none'}; see {table_file})."
+        )
+    jars = [str(jar) for jar in table[log_api]["jars"]]
+    for jar in jars:
+        if not Path(jar).is_file():
+            raise BuildError(f"{jar}: the {log_api} API jar is missing; scripts/setup.sh installs it.")
+    sourcepath = os.pathsep.join(
+        str(path) for path in (api_source, flavors / "shared", flavors / log_api)
+    )
+    return sourcepath, os.pathsep.join(jars)
+
+
 def compile_all(jobs: Sequence[CompileJob], api_source: Path) -> dict[str, dict[str, bytes]]:
     """Compile every job (concurrently: javac is slow to start) and return, per variant, the
     class files as {path inside the JAR: bytes}. BuildError with javac's messages on failure."""
@@ -61,6 +86,7 @@ def compile_all(jobs: Sequence[CompileJob], api_source: Path) -> dict[str, dict[
         for job in jobs:
             out = Path(scratch) / job.variant
             out.mkdir()
+            sourcepath, classpath = _api_lookup(api_source, job.log_api)
             command = [
                 javac,
                 "--release",
@@ -72,7 +98,9 @@ def compile_all(jobs: Sequence[CompileJob], api_source: Path) -> dict[str, dict[
                 "-nowarn",
                 "-Xlint:-options",
                 "-sourcepath",
-                str(api_source),
+                sourcepath,
+                "-classpath",
+                classpath,
                 "-d",
                 str(out),
                 *(str(path) for path in _sources(job)),

@@ -30,6 +30,24 @@ _DISPLAY_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _CREATED_WITH = re.compile(r"^STARFACE (\d+\.\d+\.\d+\.\d+)$")
 _VARIANT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _JAVA_RELEASES = (8, 11, 17)
+_JAVA_CLASS = re.compile(r"^([a-z_][a-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*$")
+# Stages seen in real exports (reference/starface-sfm/FACTS.md).
+KERNEL_STAGES = (
+    "PreTargetDetermination",
+    "PostTargetDetermination",
+    "PostTargetDeterminationIncoming",
+    "PostLineSelection",
+    "PreLineDial",
+    "CallHangup",
+)
+LIFE_CYCLE_STAGES = (
+    "InstanceCreated",
+    "InstanceChanged",
+    "InstanceActivated",
+    "InstanceDeactivated",
+    "InstanceDeleted",
+    "SystemStarted",
+)
 _MAX_NAME = 64
 
 
@@ -41,6 +59,20 @@ class Variant:
     min_pbx_version: str  # lowest PBX version this build runs on, e.g. "8.1.0.4"
     java_release: int  # javac --release
     log_api: str  # the PBX's module log API at that level (documentation)
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One entry point of module.toml: the PBX calls the Java class `class_name` there."""
+
+    kind: str  # "agiKernel" or "lifeCycle", as the descriptor's element names start
+    stage: str
+    class_name: str  # fully qualified
+
+    @property
+    def simple_name(self) -> str:
+        """The class's simple name: the function's id and name in the descriptor."""
+        return self.class_name.rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -69,6 +101,7 @@ class ModuleMetadata:
     limitation: dict[str, str]
     variants: tuple[Variant, ...]
     changelog: tuple[ChangelogEntry, ...]
+    entry_points: tuple[EntryPoint, ...] = ()
 
     @property
     def starface_version(self) -> str:
@@ -197,6 +230,8 @@ def parse_metadata(raw: dict[str, Any], source: Path) -> ModuleMetadata:
             f"{source}: [[changelog]] has no entry for display_version {display_version}."
         )
 
+    entry_points = _entry_points(raw.get("entry_points", {}), source)
+
     return ModuleMetadata(
         source=source,
         id=module_id,
@@ -213,7 +248,44 @@ def parse_metadata(raw: dict[str, Any], source: Path) -> ModuleMetadata:
         limitation=limitation,
         variants=tuple(variants),
         changelog=tuple(changelog),
+        entry_points=entry_points,
     )
+
+
+def _entry_points(raw: Any, source: Path) -> tuple[EntryPoint, ...]:
+    """[entry_points.kernel] and [entry_points.life_cycle]: stage = "fully.qualified.Class"."""
+    if not isinstance(raw, dict):
+        raise BuildError(f"{source}: entry_points must be a table ([entry_points.kernel] ...).")
+    found: list[EntryPoint] = []
+    tables = {"kernel": ("agiKernel", KERNEL_STAGES), "life_cycle": ("lifeCycle", LIFE_CYCLE_STAGES)}
+    for key in raw:
+        if key not in tables:
+            raise BuildError(
+                f"{source}: [entry_points.{key}] is not known (kernel, life_cycle)."
+            )
+    simple_names: dict[str, str] = {}
+    for key, (kind, stages) in tables.items():
+        table = raw.get(key, {})
+        where = f"{source}: [entry_points.{key}]"
+        if not isinstance(table, dict):
+            raise BuildError(f"{where} must be a table of stage = \"class\".")
+        for stage, class_name in table.items():
+            if stage not in stages:
+                raise BuildError(f"{where} {stage}: not a stage ({', '.join(stages)}).")
+            if not isinstance(class_name, str) or not _JAVA_CLASS.match(class_name):
+                raise BuildError(
+                    f"{where} {stage} = {class_name!r} is not a Java class name "
+                    "such as de.example.module.CallRouting."
+                )
+            point = EntryPoint(kind, stage, class_name)
+            other = simple_names.setdefault(point.simple_name, class_name)
+            if other != class_name:
+                raise BuildError(
+                    f"{where} {stage}: {class_name} and {other} have the same simple name, "
+                    "which is the function's id in the descriptor."
+                )
+            found.append(point)
+    return tuple(found)
 
 
 def _table(raw: dict[str, Any], key: str, source: Path) -> dict[str, Any]:

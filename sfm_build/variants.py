@@ -23,6 +23,7 @@ def compile_job(source: Path, variant: Variant) -> CompileJob:
         variant=variant.name,
         release=variant.java_release,
         source_dirs=(root / COMMON_SOURCES, root / variant.name),
+        log_api=variant.log_api,
     )
 
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "sfm_cli.commands.instance",
     "sfm_cli.commands.licence",
     "sfm_cli.commands.serve",
+    "sfm_cli.commands.admin",
 )
 
 
@@ -49,6 +50,12 @@ def common_options() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document"
+    )
+    common.add_argument(
+        "--dev",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="development mode: trust the development signing key (same as SFM_DEV=1)",
     )
     return common
 
@@ -77,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "json"):
         args.json = False
     args.data = data_dir(args)
+    if getattr(args, "dev", False):
+        # The one switch the trust store reads (runtime.licensing.trust_store.development_mode).
+        os.environ["SFM_DEV"] = "1"
     try:
         code = args.func(args)
     except _refusal_types() as exc:

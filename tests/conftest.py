@@ -7,8 +7,25 @@ session (through runtime.jvm.ensure_jvm) and never shuts it down.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def licensing_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Every test (and every process it starts) runs the host in development mode, since the
+    builds the tests make are signed with the development key; keeps the trial copy that lives
+    outside the data folder in a fresh folder of its own (never the real home); and asks no
+    licence service about trials unless the test names one. Returns that state folder.
+    """
+    state = tmp_path_factory.mktemp("user-state")
+    monkeypatch.setenv("SFM_DEV", "1")
+    monkeypatch.setenv("SFM_STATE_DIR", str(state))
+    monkeypatch.setenv("SFM_LICENCE_SERVICE", "")
+    return state
 
 
 @pytest.fixture(scope="session")

@@ -237,18 +237,16 @@ def test_form_tabs_fields_and_variables(dists: tuple[Path, Path, str]) -> None:
     assert [t["label"]["de"] for t in FORM["tabs"]] == ["Allgemein", "Rufnummern", "Einstellungen"]
     widgets = [[w.tag for w in tab.find("GUIDescriptors")] for tab in tabs]
     assert widgets == [
-        ["textInput", "textInput", "textInput"],
-        ["textList"] * 4,
+        ["textChoice"],
+        ["headline", "textList", "textList", "headline", "textList", "textList"],
         ["checkbox"] * 4,
     ]
-    expected_type = {"textInput": "STRING", "textList": "LIST", "checkbox": "BOOLEAN"}
+    # widget -> the variable type real exports bind it to (a headline binds none)
+    expected_type = {"textChoice": "STRING", "textList": "LIST", "checkbox": "BOOLEAN"}
     form_fields = [f for tab in FORM["tabs"] for f in tab["fields"]]
     gui = [w for tab in tabs for w in tab.find("GUIDescriptors")]
     assert len(gui) == len(form_fields)
     for widget, field in zip(gui, form_fields, strict=True):
-        variable = variables[widget.get("variableId")]
-        assert variable.get("name") == field["variable"]
-        assert variable.get("type") == expected_type[widget.tag] == field["type"]
         labels = {
             e.findtext("key"): e.findtext("value")
             for e in widget.find("resourceKeys")
@@ -256,6 +254,22 @@ def test_form_tabs_fields_and_variables(dists: tuple[Path, Path, str]) -> None:
         }
         assert labels["de"] == field["label"]["de"]
         assert labels["en"] == field["label"]["en"]
+        if widget.tag == "headline":
+            assert "variable" not in field
+            assert widget.get("variableId") not in variables
+            continue
+        variable = variables[widget.get("variableId")]
+        assert variable.get("name") == field["variable"]
+        assert variable.get("type") == expected_type[widget.tag]
+    # the log level is a textChoice of the five levels, INFO preselected (as real exports
+    # write a textChoice: <choices><choice>..., <defaultSelection> the default's index)
+    (log_level,) = tabs[0].find("GUIDescriptors")
+    assert [c.text for c in log_level.iterfind("choices/choice")] == [
+        "ERROR", "WARN", "INFO", "DEBUG", "TRACE"
+    ]
+    assert log_level.findtext("defaultValue") == "INFO"
+    assert log_level.findtext("defaultSelection") == "2"
+    assert variables[log_level.get("variableId")].findtext("value") == "INFO"
 
 
 def test_python_package_and_key_are_packaged(dists: tuple[Path, Path, str], tmp_path: Path) -> None:

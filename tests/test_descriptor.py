@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from breakthrough.form import load_form
 from sfm_build.archive import FALLBACK_EPOCH, ZIP_EPOCH_MIN, build_timestamp, jar_bytes
 from sfm_build.descriptor import render_descriptor, validate_descriptor
 from sfm_build.errors import BuildError
+from sfm_build.form import load_form
 from sfm_build.manifest import to_jar_manifest
 from sfm_build.metadata import parse_metadata
 from sfm_format.manifest import parse_manifest
@@ -26,6 +26,7 @@ from tests.data.sfm_crafted import REFERENCE
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "sfm_format" / "schema" / "module-descriptor.xsd"
 REAL = ("reloader", "gui-example", "ttslib")
+FORM = load_form(REPO / "module_src" / "breakthrough" / "form.toml")
 RAW_META = tomllib.loads((REPO / "module_src" / "module.toml").read_text("utf-8"))
 CLASSES = [
     "de/obyte/breakthrough/BreakthroughHook.class",
@@ -121,7 +122,7 @@ def test_rendered_descriptor_escapes_every_text(vendor: str, description: str) -
         },
     }
     meta = parse_metadata(raw, Path("module.toml"))
-    data = render_descriptor(meta, meta.variants[0], [*CLASSES, "x.py"], load_form())
+    data = render_descriptor(meta, meta.variants[0], [*CLASSES, "x.py"], FORM)
     root = validate_descriptor(data, "generated")
     assert root.get("vendor") == vendor
     assert root.findtext("description") == description

@@ -1,5 +1,5 @@
-"""The hook decides all instances at once (one index per side): the same answers as deciding
-each instance alone with `rules.decide`, and the same log lines."""
+"""The hook decides all instances at once (one index per side): the answers of DESIGN.md's rule
+for each instance alone, by a reference matcher, and a log line per instance and level."""
 
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from breakthrough import wildcards
+from breakthrough import automata, pattern_index
 from breakthrough.config import InstanceConfig, Settings
 from breakthrough.errors import ConfigError
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer
 from breakthrough.index import InstanceIndex
-from breakthrough.numbers import NumberPlan
-from breakthrough.rules import CompiledInstance, compile_instance, decide
+from breakthrough.rules import CompiledInstance, compile_instance
+from tests.number_reference import GERMAN, REGION, US, pattern_texts, reference_first, well_formed
 
-GERMAN = NumberPlan()
-US = NumberPlan(country_code="1", area_code="415", international_prefix="011", national_prefix="1")
 LEVELS = ("ERROR", "WARN", "INFO", "DEBUG", "TRACE")
 
 
@@ -32,59 +30,85 @@ class Recorder:
         self.lines.append((instance, level, message))
 
 
+SWITCHES = ("bypass_dnd", "bypass_redirects", "bypass_self_redirects_only", "force_call_waiting")
+WITHHELD = (None, "", "anonymous", " Unknown ")
+
+
+def readable(number: str) -> bool:
+    """A number as DESIGN.md reads it: digits with an optional leading +, formatting aside."""
+    return re.fullmatch(r"\+?[0-9]+", re.sub(r"[ ()/-]", "", number)) is not None
+
+
+def reference_in(patterns: tuple[str, ...], number: str, compiled: CompiledInstance) -> bool:
+    return reference_first(patterns, number, REGION[compiled.plan]) is not None
+
+
+def reference_match(compiled: CompiledInstance, called: str, caller: str | None) -> bool:
+    """DESIGN.md's rule for one instance, with the reference matcher of number_reference."""
+    cfg = compiled.config
+    if caller in WITHHELD:
+        return False
+    assert caller is not None
+    return (
+        reference_in(cfg.called_active, called, compiled)
+        and not reference_in(cfg.called_exceptions, called, compiled)
+        and reference_in(cfg.caller_active, caller, compiled)
+        and not reference_in(cfg.caller_exceptions, caller, compiled)
+    )
+
+
+def spoken_for(instances: list[CompiledInstance], *numbers: str | None) -> bool:
+    """Whether the reference speaks for these numbers under every plan in use."""
+    return all(
+        number is None or not readable(number) or well_formed(number, REGION[c.plan])
+        for c in instances
+        for number in numbers
+    )
+
+
 def expected_answer(
     instances: list[CompiledInstance], called: str, caller: str | None
-) -> tuple[HookAnswer, list[tuple[str, str, str]]]:
-    """What the hook must answer and log: every instance decided alone by rules.decide.
+) -> tuple[HookAnswer, list[tuple[str, str]]]:
+    """What the hook must answer, and which instance logs at which level.
 
     The effects map as DESIGN.md says: "Anrufumleitungen umgehen" ignores every redirect,
-    unless "... auf sich selbst umgehen" narrows it to redirects to the caller.
+    unless "... auf sich selbst umgehen" narrows it to redirects to the caller. A number that
+    is not a number leaves the call alone, with a warning in the log of every instance that
+    logs warnings; a match logs at INFO (and its explanation at DEBUG), a miss at TRACE.
     """
-    decisions = []
-    for compiled in instances:
-        if not compiled.active:
-            continue
-        try:
-            decisions.append((compiled, decide(compiled, called, caller)))
-        except ConfigError as refused:  # a number that is not a number: call left alone
-            warned = [
-                (c.name, "WARN", f"call left alone: {refused}")
-                for c in instances
-                if c.active and c.log_level in ("WARN", "INFO", "DEBUG", "TRACE")
-            ]
-            return NO_CHANGE, warned
+    active = [c for c in instances if c.active]
+    if not readable(called) or (caller not in WITHHELD and not readable(caller or "")):
+        warned = [(c.name, "WARN") for c in active if c.log_level != "ERROR"]
+        return NO_CHANGE, warned
+    matched = [c for c in active if reference_match(c, called, caller)]
     logged = []
-    for compiled, decision in decisions:
-        if decision.match and compiled.log_level in ("INFO", "DEBUG", "TRACE"):
-            effects = ", ".join(decision.effects)
-            logged.append(
-                (compiled.name, "INFO", f"breakthrough: caller {caller} to {called}: {effects}")
-            )
-        if decision.match and compiled.log_level in ("DEBUG", "TRACE"):
-            logged.append((compiled.name, "DEBUG", decision.explanation))
-        elif not decision.match and compiled.log_level == "TRACE":
-            logged.append((compiled.name, "TRACE", decision.explanation))
-    matched = [c.config.settings for c, d in decisions if d.match]
+    for compiled in active:
+        level = compiled.log_level
+        if compiled in matched:
+            logged += [(compiled.name, "INFO")] if level in ("INFO", "DEBUG", "TRACE") else []
+            logged += [(compiled.name, "DEBUG")] if level in ("DEBUG", "TRACE") else []
+        elif level == "TRACE":
+            logged.append((compiled.name, "TRACE"))
     if not matched:
         return NO_CHANGE, logged
+    chosen = [c.config.settings for c in matched]
     answer = HookAnswer(
-        ignore_dnd=any(s.bypass_dnd for s in matched),
+        ignore_dnd=any(s.bypass_dnd for s in chosen),
         ignore_redirects=any(
-            s.bypass_redirects and not s.bypass_self_redirects_only for s in matched
+            s.bypass_redirects and not s.bypass_self_redirects_only for s in chosen
         ),
-        ignore_redirects_to_caller=any(s.bypass_self_redirects_only for s in matched),
-        force_call_waiting=any(s.force_call_waiting for s in matched),
-        applied=tuple((c.name, d.effects) for c, d in decisions if d.match),
+        ignore_redirects_to_caller=any(s.bypass_self_redirects_only for s in chosen),
+        force_call_waiting=any(s.force_call_waiting for s in chosen),
+        applied=tuple(
+            (c.name, tuple(name for name in SWITCHES if getattr(c.config.settings, name)))
+            for c in matched
+        ),
     )
     return answer, logged
 
 
 # Small alphabets make matches, prefix sharing and overlaps frequent; `?` and `*` anywhere.
-pattern_text = st.builds(
-    lambda plus, body: plus + body,
-    st.sampled_from(["", "", "", "+"]),
-    st.text(alphabet="0149?*", min_size=1, max_size=7),
-)
+pattern_text = pattern_texts()
 pattern_lists = st.lists(pattern_text, max_size=5).map(tuple)
 number_text = st.builds(
     lambda prefix, body: prefix + body,
@@ -133,10 +157,17 @@ def check_calls(instances: list[CompiledInstance], calls: list[tuple[str, str | 
     log = Recorder()
     hook = BreakthroughHook(instances, log)
     for called, caller in calls * 2:  # twice: the answer cache and the automata's kept states
+        if not spoken_for(instances, called, caller):
+            continue
         log.lines.clear()
         expected, expected_log = expected_answer(instances, called, caller)
         assert hook.on_call(called, caller) == expected, (called, caller)
-        assert log.lines == expected_log, (called, caller)
+        assert [(name, level) for name, level, _ in log.lines] == expected_log, (called, caller)
+        for _, level, message in log.lines:
+            if level == "WARN":  # names the number it could not read
+                assert repr(called) in message or repr(caller) in message
+            if level == "INFO":
+                assert f"{caller}" in message and f"{called}" in message
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -154,9 +185,9 @@ def test_it_is_right_past_the_automaton_budget_and_cache_cap(
 ) -> None:
     # Force the lazily built and the uncached automaton states, which real lists rarely need.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wildcards, "EAGER_DFA_STATES", 2)
-        patch.setattr(wildcards, "MAX_DFA_STATES", 4)
-        patch.setattr(wildcards, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
+        patch.setattr(automata, "EAGER_DFA_STATES", 2)
+        patch.setattr(automata, "MAX_DFA_STATES", 4)
+        patch.setattr(pattern_index, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
         check_calls(instances, calls)
 
 

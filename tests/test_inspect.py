@@ -135,9 +135,28 @@ def test_resources_complete_needs_every_listed_file(tmp_path: Path) -> None:
         "stray",
         manifest,
         descriptor,
-        {**{n.decode(): b"\xca\xfe" for n in listed}, "Unlisted.class": b"\xca\xfe"},
+        {**{n.decode(): b"\xca\xfe" for n in listed}, "notes.txt": b"unlisted"},
     )
     assert read_sfm(stray).integrity.resources_complete is False
+    # A class listed by its simple name but stored by its package path is there.
+    by_package = pack(
+        tmp_path,
+        "by_package",
+        manifest,
+        descriptor,
+        {f"de/example/{n.decode()}": b"\xca\xfe" for n in listed},
+    )
+    assert read_sfm(by_package).integrity.resources_complete is True
+
+
+def test_unlisted_classes_do_not_make_a_real_export_incomplete(tmp_path: Path) -> None:
+    # The real reloader export (1qubit-org/starface-modules, bin/module-reloader) ships
+    # ModuleReloader.class at the root and lists no file at all in <resources/>.
+    manifest = (REFERENCE / "reloader.MANIFEST.MF").read_bytes()
+    descriptor = (REFERENCE / "reloader.module-descriptor.xml").read_bytes()
+    assert b"<resources/>" in descriptor
+    shipped = pack(tmp_path, "reloader", manifest, descriptor, {"ModuleReloader.class": b"\xca"})
+    assert read_sfm(shipped).integrity.resources_complete is True
 
 
 def test_tampered_last_changed_time_breaks_no_license_id(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from runtime.licensing.server.app import add_purchase
 from runtime.licensing.status import ModuleGate, licence_status
 from runtime.licensing.trial import record_install
 from sfm_cli.main import main
+from tests.machine_clocks import time_travel_is_real_time
 from tests.test_licence_harness import (
     BUILD,
     MODULE,
@@ -32,6 +33,12 @@ from tests.test_licence_harness import (
 )
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _travels_are_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Here a travel stands for days that really pass (the machine runs all along)."""
+    time_travel_is_real_time(monkeypatch)
 BUYER = "chef@example.com"
 
 
@@ -100,7 +107,7 @@ def test_trial_then_expired_then_verified_by_mail(
         conn = connect(data)
         expired = licence_status(conn, data, MODULE)
         assert "trial ended" in expired.reason
-        assert not ModuleGate.from_status(expired).allows(time.time())
+        assert not ModuleGate.from_status(expired).allows()
 
         add_purchase(service_db, BUYER, MODULE, BUILD, int(time.time()))
         code, out, err = sfm(
@@ -120,7 +127,7 @@ def test_trial_then_expired_then_verified_by_mail(
             "expires": None,
         }
         licensed = licence_status(conn, data, MODULE)
-        assert ModuleGate.from_status(licensed).allows(time.time())
+        assert ModuleGate.from_status(licensed).allows()
         # A licence never runs out with time.
         clock.move_to(T0 + timedelta(days=3650))
         assert status_json(capsys, data)["state"] == "licensed"

@@ -1,6 +1,7 @@
 """Licensing with a real .sfm built by `sfm_build` and installed by the module manager:
 the trial starts at install, survives removal and re-adding, licences are checked with the
-public key inside the installed module, and an update needs a licence covering its build."""
+trusted key that signed the installed module, and an update needs a licence covering its
+build."""
 
 from __future__ import annotations
 
@@ -12,16 +13,22 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from runtime.licensing.hardware_id import hardware_id
 from sfm_build.build import BuildOptions, build
 from sfm_cli.main import main
+from tests.machine_clocks import time_travel_is_real_time
 from tests.test_licence_harness import BUILD, MODULE, dev_licence
+from tests.vendor_keys import new_vendor_key, signing_with
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _travels_are_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Here a travel stands for days that really pass (the machine runs all along)."""
+    time_travel_is_real_time(monkeypatch)
 
 
 def build_variant(tmp: Path, name: str, edit: object = None) -> Path:
@@ -53,22 +60,17 @@ def next_build(source: Path) -> None:
     )
 
 
-def foreign_vendor_key(source: Path) -> None:
-    key = Ed25519PrivateKey.generate().public_key()
-    (source / "licence-public-key.pem").write_bytes(
-        key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-
-
 @pytest.fixture(scope="module")
 def sfm_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     tmp = tmp_path_factory.mktemp("builds")
+    foreign, _ = new_vendor_key(tmp, "foreign-vendor")
+    with signing_with(foreign):
+        foreign_build = build_variant(tmp, "foreign")
     yield {
         "261": build_variant(tmp, "261"),
         "262": build_variant(tmp, "262", next_build),
-        "foreign-key": build_variant(tmp, "foreign", foreign_vendor_key),
+        "foreign-key": foreign_build,
+        "foreign-trust": tmp / "trusted",
     }
 
 
@@ -135,8 +137,14 @@ def test_update_needs_a_licence_covering_its_build(
 
 
 def test_licence_is_checked_with_the_installed_modules_key(
-    tmp_path: Path, sfm_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    sfm_files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The module was signed by another vendor (a key this host trusts): a licence signed with
+    the development key is not that vendor's."""
+    monkeypatch.setenv("SFM_DEV_TRUSTED_KEYS", str(sfm_files["foreign-trust"]))
     data = tmp_path / "pbx"
     assert sfm(capsys, "module", "install", sfm_files["foreign-key"], "--data", data)[0] == 0
     licence = tmp_path / "dev.licence"

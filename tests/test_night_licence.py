@@ -24,9 +24,17 @@ from runtime.licensing.hardware_id import hardware_id
 from runtime.licensing.status import ModuleGate, licence_status
 from runtime.licensing.trial import TRIAL_SECONDS, record_install
 from sfm_cli.main import main
+from tests.machine_clocks import time_travel_is_real_time
 from tests.test_licence_harness import MODULE, dev_licence, free_port
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def _travels_are_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nights here are time that really passes (the machine runs through them), with the
+    wall clock showing each instant; clock steps that do not pass time: test_clock_steps.py."""
+    time_travel_is_real_time(monkeypatch)
 
 
 def berlin(*parts: int, fold: int = 0) -> datetime:
@@ -129,10 +137,10 @@ def test_nothing_at_night_deactivates_the_module(tmp_path: Path, kind: str, nigh
             assert now == instant.timestamp()
             assert time.localtime(now).tm_hour == instant.hour  # the PBX runs on Berlin time
             latest_seen = max(latest_seen, now)
-            assert held_gate.allows(now), f"{kind} module deactivated at {instant.isoformat()}"
+            assert held_gate.allows(), f"{kind} module deactivated at {instant.isoformat()}"
             state, days_left, gate = status_from_disk(data)
             assert state == kind, f"{kind} module became {state} at {instant.isoformat()}"
-            assert gate.allows(now)
+            assert gate.allows()
             if kind == "trial":
                 assert days_left == math.ceil((trial_end - latest_seen) / 86400)
             else:
@@ -166,7 +174,7 @@ def test_unreachable_licence_service_at_night_changes_nothing(
         assert code == 2 and "cannot be reached" in err
         after = status_from_disk(data)
         assert after[:2] == before[:2] and after[0] == kind
-        assert after[2].allows(time.time())
+        assert after[2].allows()
 
 
 def test_trial_lasts_exactly_14_times_24_hours_across_a_dst_change(tmp_path: Path) -> None:
@@ -180,7 +188,7 @@ def test_trial_lasts_exactly_14_times_24_hours_across_a_dst_change(tmp_path: Pat
     end = installed.astimezone(UTC) + timedelta(days=14)
     with time_machine.travel(end - timedelta(seconds=1), tick=False):
         state, days_left, gate = status_from_disk(data)
-        assert (state, days_left) == ("trial", 1) and gate.allows(time.time())
+        assert (state, days_left) == ("trial", 1) and gate.allows()
     with time_machine.travel(end, tick=False):
         assert status_from_disk(data)[0] == "expired"
 
@@ -196,7 +204,8 @@ def test_a_licensed_gate_allows_at_every_clock_reading(now: float) -> None:
     now=st.floats(min_value=-1e12, max_value=1e13, allow_nan=False),
 )
 def test_a_trial_gate_is_one_comparison_with_the_fixed_end(end: int, now: float) -> None:
-    """Reference: allowed exactly while now < end; an expired gate never allows."""
+    """Reference: allowed exactly while the monotonic reading now < the deadline end; an
+    expired gate never allows."""
     assert ModuleGate(MODULE, "trial", end, "trial").allows(now) == (now < end)
     assert not ModuleGate(MODULE, "expired", end, "expired").allows(now)
 

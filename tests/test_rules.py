@@ -16,6 +16,7 @@ from breakthrough.config import InstanceConfig, Settings
 from breakthrough.errors import ConfigError
 from breakthrough.numbers import NumberPlan, is_withheld
 from breakthrough.rules import Decision, compile_instance, decide
+from tests.number_reference import pattern_texts, reference_first, well_formed
 
 GERMAN = NumberPlan()
 EVERY_SETTING = (
@@ -228,14 +229,7 @@ class TestRefusals:
 
 
 def reference_in(patterns: tuple[str, ...], number: str) -> bool:
-    forms = GERMAN.forms(number)
-    for pattern in patterns:
-        body = "".join(
-            "[0-9]" if c == "?" else "[0-9]*" if c == "*" else re.escape(c) for c in pattern
-        )
-        if any(re.fullmatch(body, form) for form in forms):
-            return True
-    return False
+    return reference_first(patterns, number, "DE") is not None
 
 
 def reference_match(cfg: InstanceConfig, called: str, caller: str | None) -> bool:
@@ -250,19 +244,12 @@ def reference_match(cfg: InstanceConfig, called: str, caller: str | None) -> boo
     )
 
 
-pattern_lists = st.lists(
-    st.builds(
-        lambda plus, body: plus + body,
-        st.sampled_from(["", "", "+"]),
-        st.text(alphabet="0259?*", min_size=1, max_size=6),
-    ),
-    max_size=4,
-).map(tuple)
+pattern_lists = st.lists(pattern_texts("0259?*", 6), max_size=4).map(tuple)
 numbers = st.builds(
     lambda prefix, body: prefix + body,
     st.sampled_from(["", "0", "00", "+", "+49", "0049"]),
     st.text(alphabet="0259", min_size=1, max_size=7),
-)
+).filter(lambda number: well_formed(number, "DE"))
 
 
 @settings(max_examples=300, deadline=None)

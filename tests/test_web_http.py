@@ -317,6 +317,10 @@ def test_the_json_call_test_records_breakthroughs(
     assert result["outcome"] == "ring"
     assert result["rings"] == ["boss"]
     assert [entry["instance"] for entry in result["applied"]] == ["Sekretariat"]
+    # Both of its redirect bypasses undo the forward to the caller; each would have alone.
+    assert result["changed"] == [
+        {"instance": "Sekretariat", "effects": ["bypass_redirects", "bypass_self_redirects_only"]}
+    ]
     records = admin.get("/api/breakthroughs").json()
     assert [(r["instance"], r["caller"], r["called"]) for r in records] == [
         ("Sekretariat", "202", "201")

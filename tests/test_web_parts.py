@@ -159,14 +159,24 @@ def test_chart_draws_one_bar_per_day_scaled_to_the_busiest() -> None:
     assert "<script" not in svg
 
 
-def test_recorder_writes_off_the_call_path_and_only_applied_calls(tmp_path: Path) -> None:
+def test_recorder_stores_only_the_effects_that_changed_a_call(tmp_path: Path) -> None:
     recorder = breakthroughs.BreakthroughRecorder(tmp_path)
     recorder.start()
-    recorder.record({"outcome": "busy", "applied": []}, "202", "203", "call test")
+    # Matched, but nothing changed: not a breakthrough.
+    recorder.record(
+        {"outcome": "ring", "applied": [{"instance": "A", "effects": ["bypass_dnd"]}],
+         "changed": []},
+        "210", "202", "call test",
+    )  # fmt: skip
     recorder.record(
         {
             "outcome": "ring",
             "applied": [
+                {"instance": "A", "effects": ["bypass_dnd", "bypass_redirects"]},
+                {"instance": "B", "effects": ["force_call_waiting"]},
+                {"instance": "C", "effects": ["bypass_redirects"]},
+            ],
+            "changed": [
                 {"instance": "A", "effects": ["bypass_dnd"]},
                 {"instance": "B", "effects": ["force_call_waiting"]},
             ],

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import form
 from .errors import ConfigError
-from .wildcards import parse_pattern
+from .wildcards import parse_patterns
 
 ACTIVE_KEY = "active"  # instance on/off: state of the instance, not a form field
 
@@ -176,8 +176,7 @@ def _check_field(spec: form.Field, value: Any, present: bool, source: str) -> An
                 f'{where} must be a list of patterns in quotes, e.g. ["*2515906850"], '
                 f"not {value!r}."
             )
-        for line, pattern in enumerate(value, start=1):
-            parse_pattern(pattern, f"{where} line {line}")
+        parse_patterns(value, where)
         return tuple(value)
     if spec.type == "STRING":
         if value is None:

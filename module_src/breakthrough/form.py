@@ -1,7 +1,8 @@
 """The instance configuration form, read from `form.toml`: the one place for its fields.
 
-The build renders the descriptor's inputVars and inputGUITabs from it, the config parser takes
-its keys, defaults and choices from it, and the web page draws its tabs from it.
+The build renders the descriptor's inputVars and inputGUITabs from it (the host draws its web
+form from the descriptor), and the config parser takes its keys, variables, defaults and choices
+from it. Headlines are the form's alone: they bind no variable and are not fields here.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from importlib import resources
 from typing import Any
 
 LOCALES = ("de", "en")
+# The descriptor variable type each widget binds (as the build pairs them).
+WIDGET_TYPES = {"textInput": "STRING", "textChoice": "STRING", "textList": "LIST",
+                "checkbox": "BOOLEAN"}
 
 
 @dataclass(frozen=True)
 class Field:
     key: str  # dotted path in an instance TOML, e.g. "settings.bypass_dnd"
     variable: str  # inputVars variable name in the descriptor
-    widget: str  # textInput, textList, checkbox
-    type: str  # STRING, LIST, BOOLEAN
+    widget: str  # textChoice, textList, checkbox
+    type: str  # STRING, LIST, BOOLEAN: the descriptor variable type of the widget
     label: dict[str, str]
     help: dict[str, str]
     default: Any = None
@@ -46,7 +50,7 @@ def load_form() -> tuple[Tab, ...]:
                 key=f["key"],
                 variable=f["variable"],
                 widget=f["widget"],
-                type=f["type"],
+                type=WIDGET_TYPES[f["widget"]],
                 label=dict(f["label"]),
                 help=dict(f["help"]),
                 default=f.get("default"),
@@ -54,6 +58,7 @@ def load_form() -> tuple[Tab, ...]:
                 requires=f.get("requires"),
             )
             for f in tab["fields"]
+            if f["widget"] != "headline"
         )
         tabs.append(Tab(id=tab["id"], label=dict(tab["label"]), fields=fields))
     return tuple(tabs)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .numbers import NumberPlan, check_number, is_withheld
+from .pattern_index import PatternIndex, PatternList
 from .rules import CompiledInstance
-from .wildcards import PatternIndex, PatternList
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class InstanceIndex:
     """The instances' rules compiled into one index per side; `matching` decides them all.
 
     Built whole when made (a few seconds for 10 instances of 4 x 10,000 patterns); read-only
-    after that except for the automata's caches (see `breakthrough.wildcards`), so many
+    after that except for the automata's caches (see `breakthrough.automata`), so many
     threads may call `matching` at once without a lock.
     """
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .config import InstanceConfig
 from .numbers import NumberPlan, check_number, is_withheld
-from .wildcards import Match, PatternList
+from .pattern_index import Match, PatternList
 
 # The product's own words for the two lists of each side.
 ACTIVE_LABEL = "Aktiv für"

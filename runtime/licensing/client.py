@@ -17,7 +17,7 @@ from typing import Any
 from runtime.errors import Refused
 from runtime.licensing.email_address import normalise_email
 from runtime.licensing.hardware_id import hardware_id as this_hardware_id
-from runtime.licensing.installed import installed_module, vendor_public_key
+from runtime.licensing.installed import installed_module, licence_public_key
 from runtime.licensing.licence import Licence
 from runtime.licensing.licence_store import (
     PendingRequest,
@@ -32,7 +32,9 @@ DEFAULT_SERVER = "http://127.0.0.1:8471"
 TIMEOUT_SECONDS = 15.0
 
 
-def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def post_json(
+    server: str, path: str, body: dict[str, Any], timeout: float = TIMEOUT_SECONDS
+) -> dict[str, Any]:
     """POST JSON to the service; the answer's JSON, or Refused with the service's reason."""
     if not server.startswith(("http://", "https://")):
         raise Refused(f"--server: {server!r} is not an http:// or https:// address")
@@ -44,7 +46,7 @@ def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         try:
@@ -81,7 +83,7 @@ def request_verification(
     """
     address = normalise_email(email, "--email")
     hw = this_hardware_id(data_dir, hardware_id)
-    answer = _post(
+    answer = post_json(
         server, "/api/v1/verify", {"module_id": module_id, "hardware_id": hw, "email": address}
     )
     request_id = answer.get("request_id")
@@ -117,7 +119,7 @@ def confirm_code(
             "run `sfm licence verify --email ADDRESS` first"
         )
     service = server or pending.server
-    answer = _post(service, "/api/v1/confirm", {"request_id": pending.request_id, "code": code})
+    answer = post_json(service, "/api/v1/confirm", {"request_id": pending.request_id, "code": code})
     document = answer.get("licence")
     if not isinstance(document, str):
         raise Refused(f"the licence service at {service} answered without a licence")
@@ -165,7 +167,7 @@ def _store_for_this_pbx(
         module_id=module_id,
         hardware_id=this_hardware_id(data_dir, hardware_id),
         build=installed.build_number if installed else None,
-        public_key_pem=public_key_pem or vendor_public_key(conn, data_dir, module_id),
+        public_key_pem=public_key_pem or licence_public_key(conn, data_dir, module_id),
         source=source,
         now_epoch=epoch_of(None),
     )

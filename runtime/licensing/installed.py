@@ -1,9 +1,10 @@
 """What licensing needs to know about an installed module: its build and its vendor key.
 
 The module manager records installed modules in its tables (`modules.current_build`,
-`module_builds.version`) and unpacks each build to `DATA/modules/<module id>/<build>/`, with
-the vendor's `licence-public-key.pem` at its root. Licences are checked against that key, so a
-licence is accepted only when signed by the vendor of the module actually installed.
+`module_builds.version`) and unpacks each build to `DATA/modules/<module id>/<build>/`.
+Licences are checked against the trusted key that signed that build (`vendor_signature`), so
+a licence is accepted only when signed by the vendor of the module actually installed, with a
+key from the host's trust store, never with a key file from the data folder.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.licensing.licence import DEVELOPMENT_PUBLIC_KEY
-
-PUBLIC_KEY_FILE = "licence-public-key.pem"
+from runtime.errors import Refused
+from runtime.licensing.trust_store import DEV_MODE_HINT, development_key, development_mode
+from runtime.licensing.vendor_signature import build_signer
+from sfm_format.signature import SIGNATURE_ENTRY
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,9 @@ class InstalledModule:
     build_folder: str
     build_number: int
 
-    def public_key_file(self, data_dir: Path) -> Path:
-        return data_dir / "modules" / self.module_id / self.build_folder / PUBLIC_KEY_FILE
+    def folder(self, data_dir: Path) -> Path:
+        """Where the module manager unpacked this build."""
+        return data_dir / "modules" / self.module_id / self.build_folder
 
 
 def installed_module(conn: sqlite3.Connection, module_id: str) -> InstalledModule | None:
@@ -52,15 +55,23 @@ def installed_module_ids(conn: sqlite3.Connection) -> list[str]:
         return []
 
 
-def vendor_public_key(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> bytes:
-    """The licence public key shipped in the installed build of `module_id`.
+def licence_public_key(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> bytes:
+    """The PEM of the key that checks licences of `module_id`: the trusted key that signed
+    its installed build.
 
-    Falls back to the development key in `module_src/` when the module is not installed or its
-    build ships no key (simulations, tests, builds made before the key was embedded).
+    In development mode only, a module that is not installed or was installed unsigned is
+    checked with the development key (simulations, tests). Refused, with the reason, when no
+    trusted key can be established.
     """
     module = installed_module(conn, module_id)
     if module is not None:
-        path = module.public_key_file(data_dir)
-        if path.is_file():
-            return path.read_bytes()
-    return DEVELOPMENT_PUBLIC_KEY.read_bytes()
+        folder = module.folder(data_dir)
+        if development_mode() and not (folder / SIGNATURE_ENTRY).exists():
+            return development_key().pem()
+        return build_signer(folder, module_id).pem()
+    if development_mode():
+        return development_key().pem()
+    raise Refused(
+        f"module {module_id} is not installed on this PBX, so no vendor key can check its "
+        f"licence (or {DEV_MODE_HINT})"
+    )

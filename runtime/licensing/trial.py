@@ -1,9 +1,15 @@
-"""The 14-day trial of a module on this PBX.
+"""The 14-day trial of a module on this PBX, counted in trial time a clock step cannot fake.
 
-The trial starts at the first install of a module id on this PBX (keyed by module id and
-hardware id) and never restarts: reinstall, upgrade, removal and re-adding only find the
-existing row. The row is signed with the PBX key (`pbx_key`) and remembers the latest clock
-reading seen, so setting the clock back does not give back trial days.
+The trial starts at the first install of a module id on this machine (keyed by module id and
+hardware id) and never restarts: reinstall, upgrade, removal, a deleted database row, a
+deleted `pbx.key` or a new data folder only find the existing trial again, because it is kept
+in three signed copies (`trial_records`). Each copy is a checkpoint: the trial time used so
+far plus the clocks at that moment; the time used now adds what `trial_clock` accepts as
+evidence since the newest checkpoint. A copy whose signature does not match ends the trial.
+
+Checkpoints are written on install, by the host's `trial_keeper` while it runs (off the call
+path) and when the vendor's licence service reports its own count; reading a status writes
+nothing, so a process started under a faked clock leaves no trace.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from datetime import UTC, datetime
 from runtime.db import transaction
 from runtime.licensing.data_folder import data_dir_of
 from runtime.licensing.hardware_id import hardware_id as this_hardware_id
-from runtime.licensing.pbx_key import pbx_key, sign, signature_matches
+from runtime.licensing.trial_clock import SYSTEM_CLOCK, MachineClock, elapsed_between
+from runtime.licensing.trial_records import Checkpoint, read_copies, write_files, write_row
 
 TRIAL_DAYS = 14
 TRIAL_SECONDS = TRIAL_DAYS * 86400
-# Only move `latest_seen` when the clock has gone on by this much: keeps status reads cheap.
-LATEST_SEEN_STEP = 60
+COPIES = 3  # database row, data folder, state folder (trial_records)
+CHECKPOINT_STEP = 60  # a status read writes a checkpoint only past this much new trial time
 
 
 def epoch_of(now: datetime | None) -> int:
@@ -40,32 +47,37 @@ def epoch_of(now: datetime | None) -> int:
 
 
 @dataclass(frozen=True)
-class TrialRecord:
-    """A module's trial on this PBX as read from the database."""
+class TrialState:
+    """A module's trial on this machine as its copies say now."""
 
     module_id: str
     hardware_id: str
-    started_at: int
-    latest_seen: int
-    authentic: bool  # False: the row was altered (its signature does not match)
+    started_at: int  # wall clock at the first install
+    used: int  # trial seconds used up to now
+    authentic: bool  # False: a copy was altered (its signature does not match)
+    altered: tuple[str, ...] = ()  # where: "database", "data folder", "state folder"
+    newest: Checkpoint | None = None
+    copies: int = 0  # how many copies were found
+
+    def worth_a_checkpoint(self) -> bool:
+        """True when a copy is missing or a minute of trial time is not yet on disk."""
+        return self.authentic and self.newest is not None and (
+            self.copies < COPIES or self.used - self.newest.used >= CHECKPOINT_STEP
+        )
 
     @property
-    def ends_at(self) -> int:
-        """Epoch second at which the trial is over."""
-        return self.started_at + TRIAL_SECONDS
+    def seconds_left(self) -> int:
+        return 0 if not self.authentic else max(0, TRIAL_SECONDS - self.used)
 
-    def effective_now(self, now_epoch: int) -> int:
-        """The clock as the trial counts it: never earlier than the latest time seen."""
-        return max(now_epoch, self.latest_seen)
-
-    def days_left(self, now_epoch: int) -> int:
+    @property
+    def days_left(self) -> int:
         """Whole days left, rounded up (14 right after install); 0 once over."""
-        remaining = self.ends_at - self.effective_now(now_epoch)
-        return max(0, math.ceil(remaining / 86400))
+        return math.ceil(self.seconds_left / 86400)
 
-    def running(self, now_epoch: int) -> bool:
-        """True while the trial is authentic and not over."""
-        return self.authentic and self.effective_now(now_epoch) < self.ends_at
+    @property
+    def running(self) -> bool:
+        """True while the trial is authentic and not used up."""
+        return self.seconds_left > 0
 
 
 def _changing(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[object]:
@@ -73,85 +85,109 @@ def _changing(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[obj
     return nullcontext() if conn.in_transaction else transaction(conn)
 
 
-def _message(module_id: str, hw: str, started_at: int, latest_seen: int) -> str:
-    return f"trial/v1|{module_id}|{hw}|{started_at}|{latest_seen}"
+def read_trial(
+    conn: sqlite3.Connection,
+    module_id: str,
+    *,
+    hardware_id: str | None = None,
+    clock: MachineClock = SYSTEM_CLOCK,
+) -> TrialState | None:
+    """The trial of `module_id` on this machine now, or None if it was never installed here.
+
+    The time used is the largest any authentic copy gives (its used time plus the evidence
+    since it); the start is the earliest. Writes nothing.
+    """
+    data_dir = data_dir_of(conn)
+    hw = this_hardware_id(data_dir, hardware_id)
+    copies = read_copies(conn, data_dir, module_id, hw)
+    if not copies:
+        return None
+    now = clock.reading()
+    points = [c.checkpoint for c in copies if c.checkpoint is not None]
+    altered = tuple(c.place for c in copies if c.checkpoint is None)
+    if not points:
+        return TrialState(module_id, hw, now.wall, TRIAL_SECONDS, False, altered)
+
+    def used_now(p: Checkpoint) -> int:
+        return p.used + elapsed_between(p.wall, p.boot_id, p.since_boot, now)
+
+    newest = max(points, key=used_now)
+    return TrialState(
+        module_id,
+        hw,
+        min(p.started_at for p in points),
+        used_now(newest),
+        not altered,
+        altered,
+        newest,
+        len(copies),
+    )
+
+
+def checkpoint(
+    conn: sqlite3.Connection,
+    module_id: str,
+    *,
+    hardware_id: str | None = None,
+    clock: MachineClock = SYSTEM_CLOCK,
+    used_at_least: int = 0,
+    started_by: int | None = None,
+) -> TrialState | None:
+    """Write the trial's state now into all three copies (restoring any that is missing).
+
+    `used_at_least` and `started_by` carry the licence service's count. A trial with an
+    altered copy is left as it is (it stays ended); None when there is no trial.
+    """
+    data_dir = data_dir_of(conn)
+    hw = this_hardware_id(data_dir, hardware_id)
+    joined = conn.in_transaction
+    with _changing(conn):
+        state = read_trial(conn, module_id, hardware_id=hw, clock=clock)
+        if state is None or not state.authentic or state.newest is None:
+            return state
+        now = clock.reading()
+        since_boot = now.since_boot
+        if state.newest.boot_id == now.boot_id:
+            since_boot = max(since_boot, state.newest.since_boot)
+        started = state.started_at if started_by is None else min(state.started_at, started_by)
+        point = Checkpoint(
+            module_id, hw, started, max(state.used, used_at_least), now.wall, now.boot_id,
+            since_boot,
+        )
+        write_row(conn, data_dir, point)
+    if not joined:  # files only once the row is committed (a caller's rollback leaves none)
+        write_files(data_dir, point)
+    return read_trial(conn, module_id, hardware_id=hw, clock=clock)
 
 
 def record_install(
     conn: sqlite3.Connection,
     module_id: str,
-    now: datetime | None = None,
     *,
     hardware_id: str | None = None,
+    clock: MachineClock = SYSTEM_CLOCK,
 ) -> None:
     """Note that `module_id` was installed (first install, reinstall or upgrade).
 
-    Idempotent: starts the trial only the first time this module id is installed on this PBX
-    (this hardware id); later calls never restart it, also after the module was removed.
-    They only move the remembered latest time forward. `hardware_id` is for tests only.
+    Starts the trial only when no copy of it exists on this machine; otherwise it checkpoints
+    the existing trial (restoring a deleted copy). Never restarts it. `hardware_id` and `clock`
+    are for tests only.
     """
     data_dir = data_dir_of(conn)
     hw = this_hardware_id(data_dir, hardware_id)
-    key = pbx_key(data_dir, hw)
-    at = epoch_of(now)
+    joined = conn.in_transaction
     with _changing(conn):
-        conn.execute(
-            "INSERT OR IGNORE INTO licence_trials VALUES (?, ?, ?, ?, ?)",
-            (module_id, hw, at, at, sign(key, _message(module_id, hw, at, at))),
-        )
-    note_time_seen(conn, module_id, at, hardware_id=hw)
-
-
-def read_trial(
-    conn: sqlite3.Connection, module_id: str, *, hardware_id: str | None = None
-) -> TrialRecord | None:
-    """The trial of `module_id` on this PBX, or None if it was never installed here."""
-    data_dir = data_dir_of(conn)
-    hw = this_hardware_id(data_dir, hardware_id)
-    row = conn.execute(
-        "SELECT started_at, latest_seen, mac FROM licence_trials"
-        " WHERE module_id = ? AND hardware_id = ?",
-        (module_id, hw),
-    ).fetchone()
-    if row is None:
-        return None
-    started, latest, mac = int(row[0]), int(row[1]), str(row[2])
-    authentic = signature_matches(
-        pbx_key(data_dir, hw), _message(module_id, hw, started, latest), mac
-    )
-    return TrialRecord(module_id, hw, started, latest, authentic)
-
-
-def note_time_seen(
-    conn: sqlite3.Connection, module_id: str, now_epoch: int, *, hardware_id: str | None = None
-) -> None:
-    """Remember `now_epoch` as the latest time seen for this trial, if it is later.
-
-    A record that fails its signature check is left as it is (it stays refused).
-    """
-    data_dir = data_dir_of(conn)
-    hw = this_hardware_id(data_dir, hardware_id)
-    key = pbx_key(data_dir, hw)
-    with _changing(conn):
-        row = conn.execute(
-            "SELECT started_at, latest_seen, mac FROM licence_trials"
-            " WHERE module_id = ? AND hardware_id = ?",
-            (module_id, hw),
-        ).fetchone()
-        if row is None:
-            return
-        started, latest, mac = int(row[0]), int(row[1]), str(row[2])
-        if now_epoch < latest + LATEST_SEEN_STEP:
-            return
-        if not signature_matches(key, _message(module_id, hw, started, latest), mac):
-            return
-        conn.execute(
-            "UPDATE licence_trials SET latest_seen = ?, mac = ?"
-            " WHERE module_id = ? AND hardware_id = ?",
-            (now_epoch, sign(key, _message(module_id, hw, started, now_epoch)), module_id, hw),
-        )
+        exists = bool(read_copies(conn, data_dir, module_id, hw))
+        if not exists:
+            now = clock.reading()
+            point = Checkpoint(module_id, hw, now.wall, 0, now.wall, now.boot_id, now.since_boot)
+            write_row(conn, data_dir, point)
+    if exists:
+        checkpoint(conn, module_id, hardware_id=hw, clock=clock)
+    elif not joined:
+        write_files(data_dir, point)
 
 
 def known_modules(conn: sqlite3.Connection) -> list[str]:
-    """Module ids that have a trial on this PBX (every module ever installed here)."""
+    """Module ids that have a trial row on this PBX (every module ever installed here)."""
     return [str(r[0]) for r in conn.execute("SELECT DISTINCT module_id FROM licence_trials")]

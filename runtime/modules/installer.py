@@ -27,6 +27,7 @@ from typing import Any
 
 from runtime import db
 from runtime.errors import Refused
+from runtime.licensing.vendor_signature import check_upload_signature
 from runtime.modules import store
 from runtime.modules.upload_checks import (
     DEFAULT_LIMITS,
@@ -160,8 +161,36 @@ def _unpack(upload: CheckedUpload, into: Path, limits: Limits) -> None:
         data = target.read_bytes()
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
             raise RuntimeError(f"{target} does not hold what was unpacked into it")
-    if upload.runnable and not (into / "python" / "breakthrough" / "hook.py").is_file():
-        raise RuntimeError(f"{into}: the module's Python package did not unpack")
+
+
+
+def link_check(data_dir: Path, build: Path) -> str | None:
+    """Why the unpacked build cannot run here (None: it can): its entry points name no class
+    it has, or its classes need classes that neither it nor this host's module API offers
+    (a real STARFACE export: "inspect only: needs de.vertico....X"). Loads the classes'
+    names in a class loader of their own, which is then dropped."""
+    from runtime import jvm
+    from runtime.modules import java_code
+
+    code = java_code.read_build(build)
+    if not code.functions:
+        return "inspect only: its entry points name no function this host can run"
+    api_loader = jvm.api_class_loader(jvm.log_api_for(pbx_version(data_dir)))
+    class_loader = java_code.class_loader("link check", code, api_loader)
+    missing = java_code.missing_classes(code, lambda name: bool(class_loader.canLoad(name)))
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        shown = ", ".join(missing[:5]) + more
+        return f"inspect only: needs {shown}"
+    return None
+
+
+def _was_runnable(existing: store.ModuleRow | None, build: str) -> bool:
+    """Whether the build, already on disk for the module's row, was found runnable."""
+    for row in (existing.current, existing.previous) if existing is not None else ():
+        if row is not None and row.build == build:
+            return row.runnable
+    return False
 
 
 def _sweep(data_dir: Path, module_id: str | None, keep: set[str]) -> None:
@@ -204,6 +233,7 @@ def install(
     kept for `rollback`. `file_name` is the name to show for uploads saved under a temp name.
     """
     upload = check_archive(sfm_path, limits)
+    check_upload_signature(sfm_path, upload.module_id)  # a vendor in the host's trust store
     info = describe(upload)
     version_here = pbx_version(data_dir)
     conn = _db_if_present(data_dir)
@@ -235,8 +265,16 @@ def install(
                 existing.current.build,
                 existing.previous.build if existing.previous else None,
             )
+            runnable = upload.runnable
             if not on_disk_for_row:
                 _unpack(upload, incoming, limits)
+                if runnable:
+                    reason = link_check(data_dir, incoming)
+                    if reason is not None:
+                        runnable = False
+                        info = {**info, "inspect_only": reason}
+                elif "inspect_only" not in info:
+                    info = {**info, "inspect_only": "inspect only: it declares no code to run"}
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.exists():  # left by a crash after a rename: no row points to it
                     os.replace(target, root / f"{TRASH_PREFIX}{secrets.token_hex(8)}")
@@ -249,7 +287,7 @@ def install(
                 variant=info.get("variant"),
                 spec_version=upload.spec_version,
                 min_pbx_version=info.get("min_pbx_version"),
-                runnable=upload.runnable,
+                runnable=runnable if not on_disk_for_row else _was_runnable(existing, build),
                 sha256=upload.sha256,
                 file_name=file_name or sfm_path.name,
                 info=info,

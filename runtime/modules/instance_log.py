@@ -216,6 +216,72 @@ def read_log(data_dir: Path, instance_id: int, *, max_bytes: int | None = None) 
     return data.decode("utf-8", errors="replace")
 
 
+# The log API answers in pages: a whole log (4 x 10 MB) at once would hold the server and the
+# client for nothing; the ZIP download has everything.
+DEFAULT_PAGE_BYTES = 256 * 1024
+MAX_PAGE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Part of an instance's log: bytes [offset, end) of its files laid end to end."""
+
+    text: str
+    offset: int
+    end: int
+    size: int  # all log files together, in bytes
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "log": self.text,
+            "offset": self.offset,
+            "end": self.end,
+            "size": self.size,
+            "more_before": self.offset > 0,
+            "more_after": self.end < self.size,
+        }
+
+
+def read_log_page(
+    data_dir: Path, instance_id: int, offset: int | None = None, limit: int = DEFAULT_PAGE_BYTES
+) -> LogPage:
+    """One page of the log, whole lines only: from byte `offset` (the files oldest first, laid
+    end to end), or the newest lines when `offset` is None; at most `limit` bytes (capped at
+    MAX_PAGE_BYTES). The next page starts at the page's `end`.
+    """
+    flush_all()
+    limit = max(1, min(limit, MAX_PAGE_BYTES))
+    files = []
+    for path in log_files(data_dir, instance_id):
+        with contextlib.suppress(FileNotFoundError):  # rotated away since listed
+            files.append((path, path.stat().st_size))
+    size = sum(length for _, length in files)
+    tail = offset is None
+    start = max(0, size - limit) if offset is None else min(max(0, offset), size)
+    end = min(size, start + limit)
+    data = _read_span(files, start, end)
+    if tail and start > 0:
+        cut = data.find(b"\n") + 1  # the newest page begins at a whole line
+        start, data = start + cut, data[cut:]
+    if end < size and b"\n" in data:
+        keep = data.rfind(b"\n") + 1  # the next page begins at a whole line
+        end, data = start + keep, data[:keep]
+    return LogPage(data.decode("utf-8", errors="replace"), start, end, size)
+
+
+def _read_span(files: list[tuple[Path, int]], start: int, end: int) -> bytes:
+    parts = []
+    position = 0
+    for path, length in files:
+        lo, hi = max(start, position), min(end, position + length)
+        if lo < hi:
+            with open(path, "rb") as handle:
+                handle.seek(lo - position)
+                parts.append(handle.read(hi - lo))
+        position += length
+    return b"".join(parts)
+
+
 def log_zip(data_dir: Path, instance_id: int, instance_name: str) -> bytes:
     """Every log file of the instance in one ZIP (names as on disk, under the instance's name)."""
     flush_all()

@@ -4,12 +4,19 @@ An instance's configuration is checked by the installed module's own code (its
 `config.parse_instance`, loaded from its build folder), so the rules that validate it are the
 rules that will run it; its messages name the field and the line. The database stores the
 checked configuration as the mapping of the instance TOML (`instance_to_mapping`).
+
+Concurrency: every change reads the stored instance, makes the new configuration from it and
+writes it inside one `BEGIN IMMEDIATE` transaction (`_write`), so two writers (CLI processes,
+web, API) cannot both start from the same old configuration and lose one change. A change of
+a few fields (`change`, `set_active`) is merged into what is stored at that moment; a whole
+new configuration (`update`) may name the revision it was edited from and is refused with
+`Conflict` if the instance changed since.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,36 @@ from typing import Any
 from runtime import db
 from runtime.errors import Refused
 from runtime.modules import installer, instance_log, loader, store
+
+# Stated caps, checked before the module sees a configuration: a name is a label in a list,
+# a description a line or two; neither may bloat every page and log that shows it.
+MAX_NAME_CHARS = 100
+MAX_DESCRIPTION_CHARS = 2000
+
+
+class Conflict(Refused):
+    """The instance changed since the revision the writer edited (nothing was written)."""
+
+
+def check_sizes(mapping: Mapping[str, Any], source: str) -> None:
+    """Refuse a name or description above its stated cap, naming the field and the cap."""
+    for field, cap in (("name", MAX_NAME_CHARS), ("description", MAX_DESCRIPTION_CHARS)):
+        value = mapping.get(field)
+        if isinstance(value, str) and len(value) > cap:
+            raise Refused(
+                f"{source}: {field}: {len(value)} characters, at most {cap} are allowed"
+            )
+
+
+def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` laid over it; nested tables are merged key by key."""
+    result = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
 
 
 def module_package(data_dir: Path, module: store.ModuleRow) -> loader.LoadedPackage:
@@ -90,6 +127,7 @@ def create(
     try:
         module = store.require_module(conn, module_id)
         package = module_package(data_dir, module)
+        check_sizes(mapping, source)
         cfg = check_mapping(package, mapping, source)
         stored = to_mapping(package, cfg)
         try:
@@ -127,17 +165,54 @@ def create_from_file(data_dir: Path, module_id: str, path: Path) -> store.Instan
 
 
 def update(
-    data_dir: Path, instance_id: int, mapping: Mapping[str, Any], source: str
+    data_dir: Path,
+    instance_id: int,
+    mapping: Mapping[str, Any],
+    source: str,
+    *,
+    expected_revision: int | None = None,
 ) -> store.InstanceRow:
-    """Replace an instance's configuration (it may be renamed, within the unique names)."""
+    """Replace an instance's configuration (it may be renamed, within the unique names).
+
+    With `expected_revision`, Conflict (nothing written) if the instance is no longer at it.
+    """
+    return _write(data_dir, instance_id, lambda _: dict(mapping), source, expected_revision)
+
+
+def change(
+    data_dir: Path, instance_id: int, changes: Mapping[str, Any], source: str
+) -> store.InstanceRow:
+    """Change some fields: `changes` is merged into the configuration stored at that moment."""
+    return _write(data_dir, instance_id, lambda row: merged(row.config, changes), source, None)
+
+
+def _write(
+    data_dir: Path,
+    instance_id: int,
+    make: Callable[[store.InstanceRow], dict[str, Any]],
+    source: str,
+    expected_revision: int | None,
+) -> store.InstanceRow:
+    """Read, make the new configuration, check and write: one IMMEDIATE transaction."""
     conn = db.connect(data_dir)
     try:
-        instance = _require(conn, instance_id)
-        module = store.require_module(conn, instance.module_id)
+        # The module's code is imported before the write lock is taken (it may take a while).
+        module = store.require_module(conn, _require(conn, instance_id).module_id)
         package = module_package(data_dir, module)
-        cfg = check_mapping(package, mapping, source)
-        stored = to_mapping(package, cfg)
         with db.transaction(conn):
+            instance = _require(conn, instance_id)
+            now = store.require_module(conn, instance.module_id)
+            if now.current.build != module.current.build:  # upgraded or rolled back meanwhile
+                module, package = now, module_package(data_dir, now)
+            if expected_revision is not None and instance.revision != expected_revision:
+                raise Conflict(
+                    f"instance {instance.name!r} was changed by someone else since you opened "
+                    f"it (revision {expected_revision}, now {instance.revision}); nothing was "
+                    "saved: reload it and make your change again"
+                )
+            mapping = make(instance)
+            check_sizes(mapping, source)
+            cfg = check_mapping(package, mapping, source)
             _refuse_taken(conn, module, cfg.name, instance.id)
             store.update_instance(
                 conn,
@@ -146,7 +221,7 @@ def update(
                 description=cfg.description,
                 log_level=cfg.log_level,
                 active=cfg.active,
-                config=stored,
+                config=to_mapping(package, cfg),
             )
         return _require(conn, instance_id)
     finally:
@@ -167,14 +242,7 @@ def update_from_file(data_dir: Path, instance_id: int, path: Path) -> store.Inst
 
 def set_active(data_dir: Path, instance_id: int, active: bool) -> store.InstanceRow:
     """Activate or deactivate an instance (its configuration otherwise unchanged)."""
-    conn = db.connect(data_dir)
-    try:
-        instance = _require(conn, instance_id)
-    finally:
-        conn.close()
-    mapping = dict(instance.config)
-    mapping["active"] = active
-    return update(data_dir, instance_id, mapping, f"instance {instance.name!r}")
+    return change(data_dir, instance_id, {"active": active}, f"instance {instance_id}")
 
 
 def delete(data_dir: Path, instance_id: int) -> store.InstanceRow:

@@ -1,10 +1,16 @@
-"""Loading an installed module's own Python package (the copy inside its build folder).
+"""Loading an installed module's own Python package (the copy inside its build folder), and
+running uploaded code within a time limit.
 
-The host runs the code that was uploaded, not the `breakthrough` package it was itself installed
-with, so that an upgrade or a rollback changes the code. Each build is imported under a name of
-its own (two builds may be loaded in one process, e.g. a long-running `sfm serve` across an
-upgrade), with `submodule_search_locations` so the package's relative imports find its siblings.
-The module's code imports its siblings only relatively (a test in test_module_loader.py says so).
+The host runs the code that was uploaded, not a package it was itself installed with, so that
+an upgrade or a rollback changes the code. The package is the one folder `python/<any name>/`
+of the build with an `__init__.py`. Each build is imported under a name of its own (two builds
+may be loaded in one process, e.g. a long-running `sfm serve` across an upgrade), with
+`submodule_search_locations` so the package's relative imports find its siblings. The module's
+code imports its siblings only relatively (a test in test_module_loader.py says so).
+
+Uploaded code may raise anything (SystemExit and KeyboardInterrupt included) or never return:
+`run_uploaded` runs it on a thread of its own and gives up after a time limit, so neither
+`sfm call` nor `sfm serve` can be stopped or hung by it; the failure comes back in words.
 """
 
 from __future__ import annotations
@@ -14,28 +20,72 @@ import importlib.util
 import re
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 from runtime.errors import Refused
 
-PACKAGE_SUBDIR = Path("python") / "breakthrough"
+PYTHON_DIR = "python"
+# Seconds uploaded code may take to import, start or take a configuration.
+TIME_LIMIT = 20.0
 
 _lock = threading.Lock()
 _loaded: dict[Path, LoadedPackage] = {}
+T = TypeVar("T")
+
+
+class UploadedCodeFailed(Exception):
+    """Uploaded code raised or did not return in time; the message says which and why."""
+
+
+def run_uploaded(function: Callable[[], T], what: str, time_limit: float = TIME_LIMIT) -> T:
+    """`function()` on a thread of its own; UploadedCodeFailed naming `what` when it raises
+    anything (BaseException included) or has not returned after `time_limit` seconds (the
+    thread is then left behind: Python cannot stop it)."""
+    outcome: list[object] = []
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as exc:  # uploaded code: SystemExit and KeyboardInterrupt too
+            failure.append(exc)
+
+    thread = threading.Thread(target=body, name=f"sfhost-uploaded: {what}"[:60], daemon=True)
+    thread.start()
+    thread.join(time_limit)
+    if thread.is_alive():
+        raise UploadedCodeFailed(f"{what} did not finish within {time_limit:g} s")
+    if failure:
+        exc = failure[0]
+        raise UploadedCodeFailed(f"{what} failed ({_describe(exc)})") from exc
+    return outcome[0]  # type: ignore[return-value]
+
+
+def _describe(exc: BaseException) -> str:
+    """A Java exception's class and message, or a Python one's type and text."""
+    java_name = getattr(exc, "getClass", None)
+    if java_name is not None:
+        try:
+            return f"{exc.getClass().getName()}: {exc.getMessage()}"  # type: ignore[attr-defined]
+        except Exception:
+            pass
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
 class LoadedPackage:
-    """An installed build's package and the submodules the host uses."""
+    """An installed build's package."""
 
     name: str  # the unique name it is imported under
     folder: Path
     package: ModuleType
 
     def submodule(self, name: str) -> ModuleType:
-        """`config`, `rules`, `hook`, `numbers`, `errors` ... of this build."""
+        """A submodule of this build's package (`sfm_module`, ...), imported already."""
         return importlib.import_module(f"{self.name}.{name}")
 
     @property
@@ -47,13 +97,18 @@ class LoadedPackage:
         return self.submodule("errors")
 
     def config_error(self) -> type[BaseException]:
-        """This build's own ConfigError class (not the host's `breakthrough.errors` one)."""
-        error = getattr(self.errors, "ConfigError", None)
+        """This build's own ConfigError class, if it has one (else ValueError)."""
+        try:
+            error = getattr(self.errors, "ConfigError", None)
+        except ImportError:
+            return ValueError
         return error if isinstance(error, type) else ValueError
 
 
-def package_folder(build_dir: Path) -> Path:
-    return build_dir / PACKAGE_SUBDIR
+def package_folder(build_dir: Path) -> Path | None:
+    """The build's Python package folder (`python/<name>/` with an `__init__.py`), or None."""
+    found = sorted(init.parent for init in (build_dir / PYTHON_DIR).glob("*/__init__.py"))
+    return found[0] if found else None
 
 
 def _unique_name(build_dir: Path) -> str:
@@ -61,20 +116,21 @@ def _unique_name(build_dir: Path) -> str:
     return "sfm_installed_" + re.sub(r"\W", "_", f"{module_id}__{build}")
 
 
-def load_package(build_dir: Path) -> LoadedPackage:
-    """Import the package in `build_dir/python/breakthrough` (once per process per build).
+def load_package(build_dir: Path, time_limit: float = TIME_LIMIT) -> LoadedPackage:
+    """Import the build's package (once per process per build), every submodule included.
 
-    Raises Refused when the build has no Python package (an inspect-only module) or when
-    its code raises while it is imported.
+    Raises Refused when the build has no Python package (an inspect-only module), or when
+    its code raises anything while it is imported or does not finish within `time_limit`.
     """
-    folder = package_folder(build_dir).resolve()
+    found = package_folder(build_dir)
+    if found is None:
+        raise Refused(f"{build_dir}: this module has no Python package; it is inspect only")
+    folder = found.resolve()
     init = folder / "__init__.py"
     with _lock:
         cached = _loaded.get(folder)
         if cached is not None:
             return cached
-        if not init.is_file():
-            raise Refused(f"{build_dir}: this module has no Python package; it is inspect only")
         name = _unique_name(build_dir)
         spec = importlib.util.spec_from_file_location(
             name, init, submodule_search_locations=[str(folder)]
@@ -82,23 +138,23 @@ def load_package(build_dir: Path) -> LoadedPackage:
         if spec is None or spec.loader is None:
             raise RuntimeError(f"cannot make an import spec for {init}")
         package = importlib.util.module_from_spec(spec)
-        sys.modules[name] = package
-        try:
-            spec.loader.exec_module(package)
+        loader = spec.loader
+
+        def do_import() -> None:
+            sys.modules[name] = package
+            loader.exec_module(package)
             # Import every submodule now, so that a broken build is refused at load time
             # and not on the first call that needs it.
             for source in sorted(folder.glob("*.py")):
                 if source.stem != "__init__":
                     importlib.import_module(f"{name}.{source.stem}")
-        except BaseException as exc:
+
+        try:
+            run_uploaded(do_import, "importing the module's Python code", time_limit)
+        except UploadedCodeFailed as exc:
             for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
                 del sys.modules[key]
-            if isinstance(exc, Exception):  # uploaded code: whatever it raises is its fault
-                raise Refused(
-                    f"{build_dir}: the module's code does not load "
-                    f"({type(exc).__name__}: {exc})"
-                ) from exc
-            raise
+            raise Refused(f"{build_dir}: the module's code does not load ({exc})") from None
         loaded = LoadedPackage(name=name, folder=folder, package=package)
         _loaded[folder] = loaded
         return loaded
@@ -106,9 +162,11 @@ def load_package(build_dir: Path) -> LoadedPackage:
 
 def forget(build_dir: Path) -> None:
     """Drop a removed build from the cache and sys.modules (its folder is gone)."""
-    folder = package_folder(build_dir).resolve()
+    found = package_folder(build_dir)
+    if found is None:
+        return
     with _lock:
-        loaded = _loaded.pop(folder, None)
+        loaded = _loaded.pop(found.resolve(), None)
         if loaded is None:
             return
         for key in [k for k in sys.modules if k == loaded.name or k.startswith(loaded.name + ".")]:

@@ -57,7 +57,7 @@ class ModuleRow:
             "variant": cur.variant,
             "min_pbx_version": cur.min_pbx_version,
             "runnable": cur.runnable,
-            "status": "runnable" if cur.runnable else "inspect only",
+            "status": "runnable" if cur.runnable else cur.info.get("inspect_only", "inspect only"),
             "build": cur.build,
             "file_name": cur.file_name,
             "sha256": cur.sha256,
@@ -79,6 +79,7 @@ class InstanceRow:
     config: dict[str, Any]  # instance_to_mapping(cfg): the TOML's shape
     created_at: str
     updated_at: str
+    revision: int = 1  # bumped by every change (optimistic check of the web form, API PUT)
 
     def to_json(self) -> dict[str, Any]:
         """The instance as `sfm instance show --json` and `GET /api/instances/{id}` show it."""
@@ -92,6 +93,7 @@ class InstanceRow:
             "config": self.config,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "revision": self.revision,
         }
 
 
@@ -232,6 +234,7 @@ def _instance(row: sqlite3.Row) -> InstanceRow:
         config=json.loads(row["config_json"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        revision=int(row["revision"]),
     )
 
 
@@ -312,7 +315,7 @@ def update_instance(
 ) -> None:
     conn.execute(
         "UPDATE instances SET name = ?, description = ?, log_level = ?, active = ?, "
-        "config_json = ?, updated_at = ? WHERE id = ?",
+        "config_json = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
         (name, description, log_level, int(active), json.dumps(config), now_text(), instance_id),
     )
 

@@ -25,7 +25,7 @@ from sfm_format.schema import descriptor_schema, safe_xml_parser
 
 MANIFEST_NAME = "META-INF/MANIFEST.MF"
 DESCRIPTOR_NAME = "module-descriptor.xml"
-PYTHON_PACKAGE_DIR = "python/breakthrough/"
+PYTHON_DIR = "python/"
 LICENCE_KEY_NAME = "licence-public-key.pem"
 MAX_SPEC_VERSION = 5
 DEFAULT_PBX_VERSION = "8.1.0.4"
@@ -59,11 +59,13 @@ class CheckedUpload:
     version: int
     spec_version: int
     last_changed_time: str
-    runnable: bool  # it carries python/breakthrough/ (our build), not only Java (a real export)
+    runnable: bool  # it carries code and entry points to run (the installer's link check decides)
     entries: tuple[str, ...] = field(default=())
     total_bytes: int = 0
 
 
+# Entry points this host runs (the others are only shown).
+_RUNNABLE_ENTRIES = ("agiKernelEntryPoint", "lifeCycleEntryPoint")
 # A module id becomes a folder name under DATA/modules/: letters, digits, '.', '_', '-' only.
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -299,9 +301,15 @@ def check_archive(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedUpload:
             f"{DESCRIPTOR_NAME} noLicenseId {no_license!r} is wrong for module {module_id} "
             f"(lastChangedTime {last_changed}); the module would need a STARFACE licence key",
         )
-    runnable = f"{PYTHON_PACKAGE_DIR}__init__.py" in contents and (
-        f"{PYTHON_PACKAGE_DIR}hook.py" in contents
+    declares_functions = any(
+        isinstance(e.tag, str) and etree.QName(e).localname in _RUNNABLE_ENTRIES
+        for e in root.iter()
     )
+    has_code = any(name.endswith(".class") for name in contents) or any(
+        name.startswith(PYTHON_DIR) and name.count("/") == 2 and name.endswith("/__init__.py")
+        for name in contents
+    )
+    runnable = declares_functions and has_code
     return CheckedUpload(
         path=path,
         sha256=hashlib.sha256(raw_file).hexdigest(),

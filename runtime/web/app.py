@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from itsdangerous import Signer
 from starlette.applications import Starlette
@@ -20,12 +19,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runtime.db import connect
-from runtime.web import auth, i18n
+from runtime.web import auth
+from runtime.web.account import AccountPages
 from runtime.web.breakthroughs import BreakthroughRecorder
 from runtime.web.gate import LoginGate
 from runtime.web.login import LoginPages
-from runtime.web.pages import Pages
-from runtime.web.rendering import STATIC_DIR, render
+from runtime.web.pages import HostLink, RunningHost, api_routes, page_areas, page_routes
+from runtime.web.rendering import STATIC_DIR, error_message, error_response
 
 log = logging.getLogger("sfm.serve")
 
@@ -66,13 +66,22 @@ def _recording(
     return recorded
 
 
-def create_app(data_dir: Path, *, host: Any | None = None, start_host: bool = True) -> Starlette:
+def create_app(
+    data_dir: Path,
+    *,
+    host: RunningHost | None = None,
+    start_host: bool = True,
+    trusted_proxies: frozenset[str] = frozenset(),
+) -> Starlette:
     """The `sfm serve` application for the PBX host state in `data_dir`.
 
     Every page and every /api/ route needs a login session, and every change needs the
     session's CSRF token (see runtime.web.gate). `host` is the running routing host
     (runtime.host.Host); without one it is loaded at startup when `start_host` is true.
     Breakthroughs seen by the call tester are recorded by a writer thread off the call path.
+    `trusted_proxies` are the reverse proxies whose X-Forwarded-For the login throttle believes
+    (none by default). Errors answer in the page's language (JSON under /api/), never a 500
+    for a request that only named something that does not exist.
     """
     data_dir = Path(data_dir)
     conn = connect(data_dir)
@@ -86,43 +95,50 @@ def create_app(data_dir: Path, *, host: Any | None = None, start_host: bool = Tr
         return Signer(secret, salt="sfm-web")
 
     recorder = BreakthroughRecorder(data_dir)
-    pages = Pages(data_dir, recorder, host)
-    login = LoginPages(data_dir, signer)
+    host_link = HostLink(data_dir, host)
+    areas = page_areas(data_dir, host_link, recorder)
+    login = LoginPages(data_dir, signer, trusted_proxies)
+    account = AccountPages(data_dir, signer)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         recorder.start()
-        if start_host and pages.host is None:
-            pages.start_host()
+        if start_host and host_link.host is None:
+            host_link.start()
         try:
             yield
         finally:
             recorder.stop()
-            pages.stop_host()
+            host_link.stop()
 
     routes: list[BaseRoute] = [
         *login.routes(),
-        *pages.routes(),
+        *account.routes(),
+        *page_routes(areas),
         *_api_routes(data_dir, recorder),
-        *pages.api_routes(),
+        *api_routes(areas),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        detail = getattr(exc, "detail", None) or i18n.text("common.not_found", "en")
-        status = getattr(exc, "status_code", 404)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": detail}, status_code=status)
-        return render(request, "error.html.j2", {"message": detail}, status)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = error_message(request, exc.status_code, exc)
+        allow = (exc.headers or {}).get("Allow")
+        headers = {"allow": allow} if allow else None
+        return error_response(request, exc.status_code, message, headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error_response(request, 500, error_message(request, 500))
 
     app = Starlette(
         routes=routes,
         middleware=[Middleware(LoginGate, data_dir=data_dir, signer=signer)],
-        exception_handlers={HTTPException: not_found},
+        exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
     app.state.data_dir = data_dir
-    app.state.pages = pages
+    app.state.host_link = host_link
     app.state.recorder = recorder
     return app
 

@@ -3,15 +3,22 @@
 The first start prints a one-time setup link; whoever opens it sets the admin password (stored
 as an argon2 hash). Logging in creates a session: a random id kept (hashed) in the database and
 sent to the browser in a signed cookie that is HttpOnly, SameSite=Strict and Secure over https.
-Logging out deletes the session row, so a copied cookie stops working at once.
+Logging out deletes the session row, so a copied cookie stops working at once; changing the
+password deletes every session of the user (the browser that changed it gets a new one).
+
+Failed logins are counted per client address in the database, inside one write transaction,
+so parallel guesses (threads or processes) cannot all slip past the limit. Scripts use API
+tokens (`Authorization: Bearer <token>`), created by the admin and stored hashed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +35,11 @@ SESSION_COOKIE = "sfm_session"
 SESSION_IDLE = timedelta(hours=8)
 # Nobody sets a password they cannot remember in one go; a short one is guessed.
 MIN_PASSWORD_LENGTH = 8
+# Failed logins allowed per client address within the window; the next attempt waits until the
+# oldest of them leaves the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = 60.0
+API_TOKEN_PREFIX = "sfm_"
 
 _hasher = PasswordHasher()
 
@@ -151,6 +163,7 @@ class WebSession:
     user_id: int
     username: str
     csrf_token: str
+    by_token: bool = False  # an API token: no cookie, so no cross-site request to guard
 
 
 def start_session(conn: sqlite3.Connection, user_id: int, signer: Signer) -> str:
@@ -211,3 +224,162 @@ def tokens_equal(given: str | None, expected: str) -> bool:
     if not given:
         return False
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def change_password(
+    conn: sqlite3.Connection, user_id: int, current: str, password: str, repeated: str
+) -> None:
+    """Set a new password after checking the current one; every session of the user ends.
+
+    Refused (and nothing changed) if the current password is wrong or the new one unfit.
+    """
+    check_new_password(password, repeated)
+    row = conn.execute("SELECT password_hash FROM web_users WHERE id = ?", (user_id,)).fetchone()
+    try:
+        if row is None or not _hasher.verify(row["password_hash"], current):
+            raise Refused("current password: wrong.")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise Refused("current password: wrong.") from None
+    reset_password(conn, user_id, password)
+
+
+def reset_password(conn: sqlite3.Connection, user_id: int, password: str) -> None:
+    """Set the password (no check of the old one: `sfm admin password`); all sessions end."""
+    password_hash = _hasher.hash(password)
+    with transaction(conn):
+        conn.execute(
+            "UPDATE web_users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+        )
+        conn.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
+
+
+def admin_id(conn: sqlite3.Connection) -> int | None:
+    """The admin's user id, or None while no password is set."""
+    row = conn.execute("SELECT id FROM web_users WHERE username = ?", (ADMIN,)).fetchone()
+    return None if row is None else int(row["id"])
+
+
+# ----------------------------------------------------------------------------- throttle
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """The client has to wait `retry_after` seconds before its next login attempt."""
+
+    retry_after: int
+
+
+def begin_login_attempt(
+    conn: sqlite3.Connection, client: str, now: float | None = None
+) -> int | Throttled:
+    """Count one login attempt of `client` before its password is checked.
+
+    Returns the attempt's id, or Throttled when the client already has MAX_FAILURES failed or
+    pending attempts within FAILURE_WINDOW. Counting and recording happen in one write
+    transaction: N parallel attempts are counted one after the other, never all as the first.
+    """
+    moment = time.time() if now is None else now
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM web_login_attempts WHERE at < ?", (moment - FAILURE_WINDOW,)
+        )
+        recent = [
+            float(row[0])
+            for row in conn.execute(
+                "SELECT at FROM web_login_attempts WHERE client = ? ORDER BY at", (client,)
+            )
+        ]
+        if len(recent) >= MAX_FAILURES:
+            # The next attempt is allowed when enough of the counted ones have left the window.
+            frees_at = recent[len(recent) - MAX_FAILURES] + FAILURE_WINDOW
+            return Throttled(max(1, math.ceil(frees_at - moment)))
+        cursor = conn.execute(
+            "INSERT INTO web_login_attempts (client, at, outcome) VALUES (?, ?, 'pending')",
+            (client, moment),
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def end_login_attempt(conn: sqlite3.Connection, attempt: int, client: str, ok: bool) -> None:
+    """Record the outcome: a failure keeps counting; a success clears the client's failures."""
+    with transaction(conn):
+        if ok:
+            conn.execute("DELETE FROM web_login_attempts WHERE client = ?", (client,))
+        else:
+            conn.execute(
+                "UPDATE web_login_attempts SET outcome = 'failed' WHERE id = ?", (attempt,)
+            )
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A named API token (its secret is shown once, at creation, and stored hashed)."""
+
+    name: str
+    created_at: str
+    last_used: str | None
+
+
+def create_api_token(conn: sqlite3.Connection, name: str) -> str:
+    """A new API token called `name`; the secret is returned once and never stored in clear."""
+    name = name.strip()
+    if not name or len(name) > 64 or not name.isprintable():
+        raise Refused("token name: 1 to 64 printable characters, please.")
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with transaction(conn):
+            conn.execute(
+                "INSERT INTO web_api_tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
+                (name, _digest(token), _stamp(_now())),
+            )
+    except sqlite3.IntegrityError:
+        raise Refused(f"token name: a token named {name!r} exists already.") from None
+    return token
+
+
+def list_api_tokens(conn: sqlite3.Connection) -> list[ApiToken]:
+    """The API tokens, oldest first (names and dates only)."""
+    return [
+        ApiToken(row["name"], row["created_at"], row["last_used"])
+        for row in conn.execute(
+            "SELECT name, created_at, last_used FROM web_api_tokens ORDER BY id"
+        )
+    ]
+
+
+def revoke_api_token(conn: sqlite3.Connection, name: str) -> None:
+    """Delete the token `name`: scripts using it are refused from now on."""
+    with transaction(conn):
+        gone = conn.execute("DELETE FROM web_api_tokens WHERE name = ?", (name,)).rowcount
+    if not gone:
+        known = ", ".join(t.name for t in list_api_tokens(conn)) or "none"
+        raise Refused(f"token name: there is no token {name!r} (tokens: {known}).")
+
+
+def find_api_token(conn: sqlite3.Connection, token: str) -> WebSession | None:
+    """The admin's session for a valid API token (it needs no CSRF token), else None."""
+    if not token.startswith(API_TOKEN_PREFIX):
+        return None
+    row = conn.execute(
+        "SELECT id, name, last_used FROM web_api_tokens WHERE token_hash = ?", (_digest(token),)
+    ).fetchone()
+    if row is None:
+        return None
+    now = _now()
+    if row["last_used"] is None or datetime.fromisoformat(row["last_used"]) + timedelta(
+        minutes=1
+    ) < now:
+        with transaction(conn):
+            conn.execute(
+                "UPDATE web_api_tokens SET last_used = ? WHERE id = ?", (_stamp(now), row["id"])
+            )
+    return WebSession(
+        id_hash=f"token:{row['id']}",
+        user_id=0,
+        username=f"{ADMIN} (token {row['name']})",
+        csrf_token="",
+        by_token=True,
+    )

@@ -1,6 +1,7 @@
 """Recent breakthroughs: which instance let which caller through to whom, and when.
 
-A routed call whose `applied` list is not empty is a breakthrough of each instance named there.
+A routed call is a breakthrough of each instance named in its `changed` list: those whose
+effects changed what happened (the instances that merely matched, `applied`, are not).
 The call path only puts the call's result on a queue; a writer thread stores it in SQLite, so
 no call waits for the disk. The page shows the latest ones and a small chart per day, drawn as
 inline SVG (no JavaScript library).
@@ -30,7 +31,7 @@ QUEUE_SIZE = 10_000
 
 @dataclass(frozen=True)
 class Breakthrough:
-    """One instance letting one call through."""
+    """One instance whose effects changed what happened to one call."""
 
     at: str  # ISO time, UTC
     module_id: str | None
@@ -45,7 +46,8 @@ class Breakthrough:
 def from_call(
     result: dict[str, Any], caller: str, called: str, source: str, module_id: str | None = None
 ) -> list[Breakthrough]:
-    """The breakthroughs in one `sfm call` result: one per entry of its `applied` list."""
+    """The breakthroughs in one `sfm call` result: one per entry of its `changed` list, with
+    the effects that changed the call."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
     return [
         Breakthrough(
@@ -58,7 +60,7 @@ def from_call(
             outcome=str(result.get("outcome", "")),
             source=source,
         )
-        for entry in result.get("applied") or ()
+        for entry in result.get("changed") or ()
     ]
 
 

@@ -31,8 +31,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "User name or password is wrong.",
     },
     "login.throttled": {
-        "de": "Zu viele Fehlversuche. Bitte eine Minute warten.",
-        "en": "Too many failed attempts. Please wait a minute.",
+        "de": "Zu viele Fehlversuche von deiner Adresse. Bitte {seconds} Sekunden warten, "
+        "dann erneut versuchen.",
+        "en": "Too many failed attempts from your address. Please wait {seconds} seconds, "
+        "then try again.",
     },
     "login.no_admin": {
         "de": "Es ist noch kein Passwort gesetzt. Öffne den Einrichtungslink, den `sfm serve` "
@@ -287,6 +289,62 @@ TEXTS: dict[str, dict[str, str]] = {
     "common.no": {"de": "nein", "en": "no"},
     "common.not_found": {"de": "Nicht gefunden.", "en": "Not found."},
     "common.error": {"de": "Fehler", "en": "Error"},
+    # error pages, sizes, account (issue 11)
+    "error.404": {
+        "de": "Diese Seite gibt es nicht: {path}",
+        "en": "There is no such page: {path}",
+    },
+    "error.405": {
+        "de": "{method} ist auf {path} nicht möglich (erlaubt: {allowed}).",
+        "en": "{method} is not possible on {path} (allowed: {allowed}).",
+    },
+    "error.413": {
+        "de": "Die Anfrage ist zu groß: höchstens {limit} auf {path}. Es wurde nichts geändert.",
+        "en": "The request is too large: at most {limit} on {path}. Nothing was changed.",
+    },
+    "error.500": {
+        "de": "Ein interner Fehler ist aufgetreten; es wurde nichts geändert. Details stehen "
+        "im Protokoll von `sfm serve`.",
+        "en": "An internal error occurred; nothing was changed. The details are in the log "
+        "of `sfm serve`.",
+    },
+    "error.csrf": {
+        "de": "Das CSRF-Token der Anfrage fehlt oder ist falsch; bitte die Seite neu laden.",
+        "en": "The request's CSRF token is missing or wrong; reload the page and try again.",
+    },
+    "error.login": {"de": "Anmeldung nötig.", "en": "Login required."},
+    "error.no_module": {"de": "Es gibt kein Modul {id}.", "en": "There is no module {id}."},
+    "error.no_instance": {
+        "de": "Es gibt keine Instanz {id}.",
+        "en": "There is no instance {id}.",
+    },
+    "nav.account": {"de": "Konto", "en": "Account"},
+    "account.title": {"de": "Konto", "en": "Account"},
+    "account.password": {"de": "Passwort ändern", "en": "Change the password"},
+    "account.current": {"de": "Aktuelles Passwort", "en": "Current password"},
+    "account.new": {"de": "Neues Passwort", "en": "New password"},
+    "account.repeat": {"de": "Neues Passwort wiederholen", "en": "Repeat the new password"},
+    "account.save": {"de": "Passwort ändern", "en": "Change password"},
+    "account.changed": {
+        "de": "Das Passwort ist geändert; alle anderen Sitzungen sind beendet.",
+        "en": "The password is changed; every other session has ended.",
+    },
+    "account.tokens": {"de": "API-Tokens", "en": "API tokens"},
+    "account.tokens_intro": {
+        "de": "Skripte senden `Authorization: Bearer <Token>`; ein Token wird nur einmal "
+        "angezeigt.",
+        "en": "Scripts send `Authorization: Bearer <token>`; a token is shown only once.",
+    },
+    "account.token_name": {"de": "Name", "en": "Name"},
+    "account.token_create": {"de": "Token erzeugen", "en": "Create token"},
+    "account.token_revoke": {"de": "Widerrufen", "en": "Revoke"},
+    "account.token_created": {
+        "de": "Neues Token (jetzt kopieren, es wird nicht wieder angezeigt):",
+        "en": "New token (copy it now, it is not shown again):",
+    },
+    "account.token_revoked": {"de": "Das Token ist widerrufen.", "en": "The token is revoked."},
+    "account.created_at": {"de": "Erzeugt", "en": "Created"},
+    "account.last_used": {"de": "Zuletzt benutzt", "en": "Last used"},
 }
 
 

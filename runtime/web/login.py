@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,40 +17,23 @@ from runtime.errors import Refused
 from runtime.web import auth, csrf, i18n
 from runtime.web.rendering import render
 
-# Failed logins allowed per client address within the window before it has to wait.
-MAX_FAILURES = 5
-FAILURE_WINDOW = 60.0
 
+def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
+    """The address the login throttle counts for.
 
-class LoginThrottle:
-    """Counts failed logins per client address, to slow down password guessing."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def blocked(self, client: str) -> bool:
-        """True while `client` has too many recent failures."""
-        with self._lock:
-            recent = self._recent(client)
-            return len(recent) >= MAX_FAILURES
-
-    def failed(self, client: str) -> None:
-        """Note one failed login of `client`."""
-        with self._lock:
-            self._recent(client).append(self._clock())
-
-    def succeeded(self, client: str) -> None:
-        """Forget `client`'s failures."""
-        with self._lock:
-            self._failures.pop(client, None)
-
-    def _recent(self, client: str) -> deque[float]:
-        entries = self._failures.setdefault(client, deque())
-        while entries and entries[0] < self._clock() - FAILURE_WINDOW:
-            entries.popleft()
-        return entries
+    The socket's peer, unless that peer is a configured reverse proxy (`sfm serve
+    --trusted-proxy`): then the nearest address in X-Forwarded-For that is not itself a trusted
+    proxy. With no proxy configured (the default) the header is ignored, so a client cannot
+    pick a fresh address per guess.
+    """
+    peer = request.client.host if request.client else "?"
+    if peer not in trusted_proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            return hop
+    return peer
 
 
 def _secure(request: Request) -> bool:
@@ -77,10 +57,15 @@ def _safe_next(target: str | None) -> str:
 class LoginPages:
     """Endpoints of login, logout, setup and language; bound to one data folder."""
 
-    def __init__(self, data_dir: Path, signer: Callable[[], Signer]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        signer: Callable[[], Signer],
+        trusted_proxies: frozenset[str] = frozenset(),
+    ) -> None:
         self.data_dir = data_dir
         self.signer = signer
-        self.throttle = LoginThrottle()
+        self.trusted_proxies = trusted_proxies
 
     def routes(self) -> list[Route]:
         return [
@@ -132,34 +117,42 @@ class LoginPages:
         username = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
         target = _safe_next(str(form.get("next", "/")))
-        client = request.client.host if request.client else "?"
+        client = client_address(request, self.trusted_proxies)
         lang = i18n.language(request)
-        if self.throttle.blocked(client):
-            return self._prelogin_page(
+        outcome = await run_in_threadpool(self._check_and_start, client, username, password)
+        if isinstance(outcome, auth.Throttled):
+            message = i18n.text("login.throttled", lang).format(seconds=outcome.retry_after)
+            response = self._prelogin_page(
                 request,
                 "login.html.j2",
-                {"next": target, "has_admin": True, "error": i18n.text("login.throttled", lang)},
+                {"next": target, "has_admin": True, "error": message},
                 429,
             )
-        cookie = await run_in_threadpool(self._check_and_start, username, password)
-        if cookie is None:
-            self.throttle.failed(client)
+            response.headers["retry-after"] = str(outcome.retry_after)
+            return response
+        if outcome is None:
             return self._prelogin_page(
                 request,
                 "login.html.j2",
                 {"next": target, "has_admin": True, "error": i18n.text("login.wrong", lang)},
                 401,
             )
-        self.throttle.succeeded(client)
         response = RedirectResponse(target, status_code=303)
-        set_cookie(response, request, auth.SESSION_COOKIE, cookie)
+        set_cookie(response, request, auth.SESSION_COOKIE, outcome)
         response.delete_cookie(csrf.PRELOGIN_COOKIE, path="/")
         return response
 
-    def _check_and_start(self, username: str, password: str) -> str | None:
+    def _check_and_start(
+        self, client: str, username: str, password: str
+    ) -> str | auth.Throttled | None:
+        """The session cookie, Throttled, or None for a wrong user name or password."""
         conn = connect(self.data_dir)
         try:
+            attempt = auth.begin_login_attempt(conn, client)
+            if isinstance(attempt, auth.Throttled):
+                return attempt
             user_id = auth.check_login(conn, username, password)
+            auth.end_login_attempt(conn, attempt, client, ok=user_id is not None)
             if user_id is None:
                 return None
             return auth.start_session(conn, user_id, self.signer())

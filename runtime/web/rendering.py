@@ -6,12 +6,15 @@ Every page gets `t` (the UI text in the request's language), `lang`, the session
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
 from runtime.web import i18n
@@ -43,6 +46,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "path": request.url.path,
         "notice": None,
         "error": None,
+        "back": None,
     }
 
 
@@ -53,4 +57,60 @@ def render(
     full = page_context(request)
     full.update(context or {})
     response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    return response
+
+
+class PageNotFound(HTTPException):
+    """A 404 whose message is an i18n text: `PageNotFound("error.no_module", id="x")`."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(404, key)
+        self.key = key
+        self.params = params
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+
+
+def error_message(request: Request, status: int, exc: HTTPException | None = None) -> str:
+    """The sentence an error page shows, in the page's language."""
+    lang = i18n.language(request)
+    path = request.url.path
+    if isinstance(exc, PageNotFound):
+        return i18n.text(exc.key, lang).format(**exc.params)
+    if exc is not None and exc.detail and exc.detail != HTTPStatus(status).phrase:
+        return str(exc.detail)  # a handler's own sentence
+    if status == 405:
+        allowed = (exc.headers or {}).get("Allow", "") if exc is not None else ""
+        return i18n.text("error.405", lang).format(
+            method=request.method, path=path, allowed=allowed or "-"
+        )
+    if status == 413:
+        limit = request.scope.get("body_limit", 0)
+        return i18n.text("error.413", lang).format(limit=_size(int(limit)), path=path)
+    if status == 404:
+        return i18n.text("error.404", lang).format(path=path)
+    if status >= 500:
+        return i18n.text("error.500", lang)
+    return HTTPStatus(status).phrase
+
+
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An error answer: JSON `{"error": ...}` under /api/, else the error page (never raises)."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    try:
+        response: Response = render(
+            request, "error.html.j2", {"message": message, "back": "/"}, status
+        )
+    except Exception:  # the error page itself must not turn a 4xx into a 500
+        response = PlainTextResponse(message, status_code=status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
     return response

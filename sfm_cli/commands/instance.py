@@ -187,6 +187,12 @@ def run_update(args: argparse.Namespace) -> int:
     else:
         if not flags and args.config is None:
             raise Refused("update: give --config FILE or at least one field flag to change")
+        if args.config is None:
+            # Merged into the stored configuration inside one transaction: parallel updates of
+            # different fields all stay.
+            updated = instances.change(args.data, instance.id, flags, "the command line")
+            emit(args, updated.to_json(), f"Updated instance {_summary(updated)}.")
+            return 0
         base = instance.config
         source = "the command line"
         if args.config is not None:

@@ -35,6 +35,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="also take SIP calls there (UDP), with Kamailio as the host's supervised SIP front",
     )
+    serve.add_argument(
+        "--trusted-proxy",
+        dest="trusted_proxies",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help=(
+            "a reverse proxy's address whose X-Forwarded-For is believed (repeatable; default "
+            "none: the login throttle counts the connecting address)"
+        ),
+    )
     serve.set_defaults(func=run)
 
 
@@ -65,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted. Prints the URL, and the setup link while no password is set."""
     import uvicorn
 
+    from runtime.licensing.trial_keeper import TrialKeeper
     from runtime.web.app import create_app, setup_link
 
     sip_address = None
@@ -78,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    app = create_app(args.data)
+    app = create_app(args.data, trusted_proxies=frozenset(args.trusted_proxies))
     link = setup_link(args.data, url)
     print(f"sfm serve: data folder {args.data.resolve()}", flush=True)
     if link is not None:
@@ -88,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     front = None
+    keeper = TrialKeeper(args.data).start()  # trial checkpoints, off the call path
     try:
         if sip_address is not None:
             front = _start_sip(args.data, sip_address)
@@ -96,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if front is not None:
             front.stop()
+        keeper.stop()
         sock.close()
     return 0
 

@@ -5,6 +5,10 @@ POST /api/v1/verify  {module_id, hardware_id, email} -> 202 {request_id, expires
     so nobody can probe who bought. Rate-limited per e-mail address and per PBX (429).
 POST /api/v1/confirm {request_id, code} -> 200 {licence}  (the signed licence file as text)
     400 wrong code (tries left), 410 expired or used, 423 locked after 5 wrong codes.
+POST /api/v1/trial {module_id, hardware_id} -> 200 {started_at, now, first, message}
+    Registers the trial of a module on a PBX. Only the first registration starts one: later
+    ones (a new data folder, a deleted database row on the same machine) get the first start
+    back with first = false, and the PBX counts its trial from it by the service's clock.
 GET  /api/v1/health -> 200 {ok: true}
 Every refusal is a JSON object {"error": "..."} naming the field or the reason.
 """
@@ -204,6 +208,26 @@ def create_app(config: ServiceConfig) -> Starlette:
         )
         return JSONResponse({"licence": document})
 
+    async def trial(request: Request) -> JSONResponse:
+        try:
+            body = await _json_body(request)
+            module_id = _text_field(body, "module_id", MODULE_ID_PATTERN, "a module id")
+            hardware_id = _text_field(
+                body, "hardware_id", HARDWARE_ID_PATTERN, "32 lowercase hex digits"
+            )
+        except Refused as exc:
+            return _error(400, str(exc))
+        now = int(config.clock())
+        with lock, store.immediate(conn):
+            started, first = store.register_trial(conn, module_id, hardware_id, now)
+        when = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
+        message = (
+            "trial started"
+            if first
+            else f"this PBX started its trial of the module on {when}; no second trial"
+        )
+        return JSONResponse({"started_at": started, "now": now, "first": first, "message": message})
+
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
@@ -216,6 +240,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         routes=[
             Route("/api/v1/verify", verify, methods=["POST"]),
             Route("/api/v1/confirm", confirm, methods=["POST"]),
+            Route("/api/v1/trial", trial, methods=["POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
         ],
         lifespan=lifespan,

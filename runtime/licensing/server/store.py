@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS requests (
     wrong_tries INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL DEFAULT 'open'   -- open, locked, used
 );
+-- The first trial of a module on a PBX (hardware id): a second one gets this start back.
+CREATE TABLE IF NOT EXISTS trials (
+    module_id TEXT NOT NULL,
+    hardware_id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    PRIMARY KEY (module_id, hardware_id)
+);
 CREATE INDEX IF NOT EXISTS requests_by_email ON requests(email, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_pbx ON requests(hardware_id, created_at);
 """
@@ -142,3 +149,20 @@ def set_request_outcome(
         "UPDATE requests SET wrong_tries = ?, state = ? WHERE id = ?",
         (wrong_tries, state, request_id),
     )
+
+
+def register_trial(
+    conn: sqlite3.Connection, module_id: str, hardware_id: str, now: int
+) -> tuple[int, bool]:
+    """(start, first) of the trial of `module_id` on `hardware_id`: `now` and True the first
+    time, the first registration's start and False on every later call (the caller holds the
+    transaction)."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO trials VALUES (?, ?, ?)", (module_id, hardware_id, now)
+    )
+    first = cursor.rowcount == 1
+    row = conn.execute(
+        "SELECT started_at FROM trials WHERE module_id = ? AND hardware_id = ?",
+        (module_id, hardware_id),
+    ).fetchone()
+    return int(row[0]), first

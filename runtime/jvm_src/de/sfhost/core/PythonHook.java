@@ -2,7 +2,6 @@ package de.sfhost.core;
 
 import de.sfhost.module.api.CallContext;
 import de.sfhost.module.api.CallOverrides;
-import de.sfhost.module.api.KernelHook;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,11 +13,13 @@ import java.util.List;
  * watchdog enforces the time budget; a Java caller outside the core that calls
  * {@link #onCall} directly waits as long as the Python hook takes.
  */
-public final class PythonHook implements KernelHook {
+public final class PythonHook implements GatedHook {
     public static final int IGNORE_DND = 1;
     public static final int IGNORE_REDIRECTS = 2;
     public static final int IGNORE_REDIRECTS_TO_CALLER = 4;
     public static final int FORCE_CALL_WAITING = 8;
+    public static final int ANSWER_BUSY = 16;
+    public static final int ANSWER_VOICEMAIL = 32;
     /** Separates the applied instances in an answer. */
     public static final char RECORD_SEP = '\u001e';
     /** Separates the called from the caller number, an instance name from its effects, the
@@ -79,7 +80,7 @@ public final class PythonHook implements KernelHook {
                     : new HookFailure(answer.substring(1, sep), answer.substring(sep + 1));
         }
         int flags = first - '0';
-        if (flags < 0 || flags > 15) {
+        if (flags < 0 || flags > 63) {
             throw new HookFailure("the Python hook gave a malformed answer", answer);
         }
         if ((flags & IGNORE_DND) != 0) {
@@ -93,6 +94,12 @@ public final class PythonHook implements KernelHook {
         }
         if ((flags & FORCE_CALL_WAITING) != 0) {
             o.setForceCallWaiting(true);
+        }
+        if ((flags & ANSWER_BUSY) != 0) {
+            o.setAnswerBusy(true);
+        }
+        if ((flags & ANSWER_VOICEMAIL) != 0) {
+            o.setAnswerVoicemail(true);
         }
         if (answer.length() > 1) {
             for (String record : split(answer.substring(1), RECORD_SEP)) {

@@ -7,7 +7,8 @@ package de.sfhost.core;
  * <p>{@code numbers} is "called" or "called US caller" ({@link PythonHook#UNIT_SEP}; no caller:
  * withheld). The answer is one of:
  * <ul>
- * <li>a flags character ('0' + flags, flags from {@link PythonHook#IGNORE_DND} ...) followed by
+ * <li>a flags character ('0' + flags, flags from {@link PythonHook#IGNORE_DND} ... to
+ * {@link PythonHook#ANSWER_VOICEMAIL}) followed by
  * the applied instances "name US effect US effect RS name ..." (nothing when none);</li>
  * <li>"!" message US detail: the hook failed (the message for the call result, the detail,
  * e.g. the Python traceback, for the module log). Python exceptions are answered this way

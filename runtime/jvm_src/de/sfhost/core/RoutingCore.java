@@ -48,7 +48,7 @@ public final class RoutingCore implements HookRegistry {
     public static final long DEFAULT_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     public static final int DEFAULT_HOP_LIMIT = 8;
 
-    private enum Step { RING, WAITING, BUSY, FORWARD }
+    private enum Step { RING, WAITING, BUSY, FORWARD, VOICEMAIL }
 
     private static final class Decision {
         final Step step;
@@ -63,6 +63,7 @@ public final class RoutingCore implements HookRegistry {
     private static final Decision RING = new Decision(Step.RING, null);
     private static final Decision WAITING = new Decision(Step.WAITING, null);
     private static final Decision BUSY = new Decision(Step.BUSY, null);
+    private static final Decision VOICEMAIL = new Decision(Step.VOICEMAIL, null);
 
     private static final class Registration {
         final String moduleId;
@@ -479,7 +480,7 @@ public final class RoutingCore implements HookRegistry {
                 }
                 CallOverrides own = new CallOverrides();
                 Throwable failure = null;
-                boolean gated = r.hook instanceof PythonHook;
+                boolean gated = r.hook instanceof GatedHook;
                 if (gated && !enterGate(c, epoch)) {
                     if (self != null) {
                         self.asking = null;
@@ -615,6 +616,10 @@ public final class RoutingCore implements HookRegistry {
                 }
                 break;
             }
+            if (d.step == Step.VOICEMAIL) {
+                result.outcome = "voicemail";
+                break;
+            }
             if (d.step == Step.FORWARD) {
                 if (d.via.isVoicemail()) {
                     result.outcome = "voicemail";
@@ -651,6 +656,12 @@ public final class RoutingCore implements HookRegistry {
     /** The PBX behaviour for a user target, with the overrides of the hooks (may be null). */
     private Decision decide(Directory dir, User u, CallOverrides ov, Set<RedirectKind> off,
             Party callerParty, String caller) {
+        if (ov != null && ov.isAnswerBusy()) {
+            return BUSY; // a module ends the call busy: nothing else of the target applies
+        }
+        if (ov != null && ov.isAnswerVoicemail()) {
+            return VOICEMAIL;
+        }
         Redirect always = effective(dir, u, RedirectKind.ALWAYS, ov, off, callerParty, caller);
         if (always != null) {
             return new Decision(Step.FORWARD, always);

@@ -1,31 +1,27 @@
 package de.obyte.breakthrough;
 
-import de.sfhost.module.api.CallContext;
-import de.sfhost.module.api.CallOverrides;
-import de.sfhost.module.api.KernelHook;
 import de.sfhost.module.api.TargetKind;
+import de.sfhost.module.ext.CallEffects;
+import de.sfhost.module.ext.ModulePython;
+import de.vertico.starface.module.core.model.Visibility;
+import de.vertico.starface.module.core.runtime.IAGIJavaExecutable;
+import de.vertico.starface.module.core.runtime.IAGIRuntimeEnvironment;
+import de.vertico.starface.module.core.runtime.annotations.Function;
 
 /**
- * Breakthrough's kernel hook at stage PostTargetDeterminationIncoming, named by the
- * descriptor's agiKernelEntryPoint.
- *
- * <p>The rule engine is the module's Python package ({@code python/breakthrough/} in the .sfm);
- * the host hands it in as {@code engine}. This class keeps the documented limitation in one
- * place: the module acts on user targets only, never on groups. Without an engine it changes
- * nothing, so a call always goes through.
+ * Breakthrough's call-processing function at stage PostTargetDeterminationIncoming (the
+ * descriptor's agiKernelEntryPoint). The rules are the module's Python code; this class keeps
+ * the documented limitation in one place: the module acts on user targets only, never on
+ * groups. It asks the Python hook once for all instances and applies its answer to the call.
  */
-public final class BreakthroughHook implements KernelHook {
-    private final KernelHook engine;
-
-    public BreakthroughHook(KernelHook engine) {
-        this.engine = engine;
-    }
-
+@Function(visibility = Visibility.Private, description = "Breakthrough: call routing")
+public class BreakthroughHook implements IAGIJavaExecutable {
     @Override
-    public void onCall(CallContext ctx, CallOverrides overrides) throws Exception {
-        if (ctx.getTargetKind() != TargetKind.USER || engine == null) {
+    public void execute(IAGIRuntimeEnvironment context) throws Exception {
+        CallEffects call = context.provider().fetch(CallEffects.class);
+        if (call.getTargetKind() != TargetKind.USER) {
             return;
         }
-        engine.onCall(ctx, overrides);
+        context.provider().fetch(ModulePython.class).applyCallHook(call);
     }
 }

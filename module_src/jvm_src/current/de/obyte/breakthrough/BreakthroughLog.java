@@ -1,39 +1,20 @@
 package de.obyte.breakthrough;
 
-import de.sfhost.module.api.LogLevel;
-import de.sfhost.module.api.ModuleLog;
+import de.vertico.starface.module.core.runtime.IRuntimeEnvironment;
+import org.apache.logging.log4j.Logger;
 
-/** The module log adapter of the current build (PBX 8.1.0.4 and later): the leveled log API. */
-public final class BreakthroughLog {
+/** The log of the current build (PBX 8.1.0.4 and later): log4j2's Logger. */
+final class BreakthroughLog {
     /** Which PBX log API this build calls. */
-    public static final String API = "log(LogLevel, String)";
+    static final String API = "org.apache.logging.log4j.Logger";
 
     private BreakthroughLog() {
     }
 
-    public static void error(ModuleLog log, String message) {
-        write(log, LogLevel.ERROR, message);
-    }
-
-    public static void warn(ModuleLog log, String message) {
-        write(log, LogLevel.WARN, message);
-    }
-
-    public static void info(ModuleLog log, String message) {
-        write(log, LogLevel.INFO, message);
-    }
-
-    public static void debug(ModuleLog log, String message) {
-        write(log, LogLevel.DEBUG, message);
-    }
-
-    public static void trace(ModuleLog log, String message) {
-        write(log, LogLevel.TRACE, message);
-    }
-
-    private static void write(ModuleLog log, LogLevel level, String message) {
-        if (log != null && log.isEnabled(level)) {
-            log.log(level, message);
+    static void debug(IRuntimeEnvironment context, String message) {
+        Logger log = context.getLog();
+        if (log.isDebugEnabled()) {
+            log.debug(message);
         }
     }
 }

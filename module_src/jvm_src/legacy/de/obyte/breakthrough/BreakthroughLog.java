@@ -1,45 +1,20 @@
 package de.obyte.breakthrough;
 
-import de.sfhost.module.api.ModuleLog;
+import de.vertico.starface.module.core.runtime.IRuntimeEnvironment;
+import org.apache.commons.logging.Log;
 
-/**
- * The module log adapter of the legacy build (PBX 7.0.0.2 and later), whose module log offers
- * only the older per-level methods.
- */
-public final class BreakthroughLog {
+/** The log of the legacy build (PBX 7.0.0.2 and later): commons-logging's Log. */
+final class BreakthroughLog {
     /** Which PBX log API this build calls. */
-    public static final String API = "error/warn/info/debug/trace(String)";
+    static final String API = "org.apache.commons.logging.Log";
 
     private BreakthroughLog() {
     }
 
-    public static void error(ModuleLog log, String message) {
-        if (log != null) {
-            log.error(message);
-        }
-    }
-
-    public static void warn(ModuleLog log, String message) {
-        if (log != null) {
-            log.warn(message);
-        }
-    }
-
-    public static void info(ModuleLog log, String message) {
-        if (log != null) {
-            log.info(message);
-        }
-    }
-
-    public static void debug(ModuleLog log, String message) {
-        if (log != null) {
+    static void debug(IRuntimeEnvironment context, String message) {
+        Log log = context.getLog();
+        if (log.isDebugEnabled()) {
             log.debug(message);
-        }
-    }
-
-    public static void trace(ModuleLog log, String message) {
-        if (log != null) {
-            log.trace(message);
         }
     }
 }

@@ -13,6 +13,8 @@ public final class CallOverrides {
     private boolean ignoreRedirects;
     private boolean ignoreRedirectsToCaller;
     private boolean forceCallWaiting;
+    private boolean answerBusy;
+    private boolean answerVoicemail;
     private final List<String[]> applied = new ArrayList<String[]>();
 
     /** Ignore the target user's DND for this call ({@code false} changes nothing). */
@@ -33,6 +35,16 @@ public final class CallOverrides {
     /** Treat call waiting as on: a busy target gets the call as a waiting call. */
     public synchronized void setForceCallWaiting(boolean on) {
         forceCallWaiting |= on;
+    }
+
+    /** End the call busy, whatever the target's state. */
+    public synchronized void setAnswerBusy(boolean on) {
+        answerBusy |= on;
+    }
+
+    /** End the call in the target's voicemail (busy wins when both are asked for). */
+    public synchronized void setAnswerVoicemail(boolean on) {
+        answerVoicemail |= on;
     }
 
     /**
@@ -62,6 +74,14 @@ public final class CallOverrides {
         return forceCallWaiting;
     }
 
+    public synchronized boolean isAnswerBusy() {
+        return answerBusy;
+    }
+
+    public synchronized boolean isAnswerVoicemail() {
+        return answerVoicemail;
+    }
+
     /** The recorded matches: each entry is {instanceName, effect...}. */
     public synchronized List<String[]> getApplied() {
         return Collections.unmodifiableList(new ArrayList<String[]>(applied));
@@ -73,12 +93,16 @@ public final class CallOverrides {
         boolean r;
         boolean rc;
         boolean w;
+        boolean b;
+        boolean v;
         List<String[]> a;
         synchronized (other) {
             d = other.ignoreDnd;
             r = other.ignoreRedirects;
             rc = other.ignoreRedirectsToCaller;
             w = other.forceCallWaiting;
+            b = other.answerBusy;
+            v = other.answerVoicemail;
             a = new ArrayList<String[]>(other.applied);
         }
         synchronized (this) {
@@ -86,6 +110,8 @@ public final class CallOverrides {
             ignoreRedirects |= r;
             ignoreRedirectsToCaller |= rc;
             forceCallWaiting |= w;
+            answerBusy |= b;
+            answerVoicemail |= v;
             applied.addAll(a);
         }
     }

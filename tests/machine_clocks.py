@@ -1,0 +1,54 @@
+"""Stand-ins for the machine's clocks in licensing tests (the kernel's boot clock cannot be
+moved by a test, so these replace what `runtime.licensing.trial_clock.SystemClock` reads).
+
+- `TimeTravelIsRealTime`: the wall clock as time-machine sets it, and a boot clock that moves
+  with it, i.e. the machine was running the whole time a test travels. For tests whose
+  travels stand for real time passing (a trial counted over days), not for clock steps.
+- `SimulatedMachine`: every clock set explicitly: `run` (time passes), `step` (only the wall
+  clock jumps), `reboot` (a new boot, the wall clock moved by the time off plus any error).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from runtime.licensing.trial_clock import ClockReading, SystemClock
+
+_boots = itertools.count(1)
+
+
+class TimeTravelIsRealTime:
+    def reading(self) -> ClockReading:
+        now = int(time.time())
+        return ClockReading(now, "time-travel-boot", now)
+
+
+def time_travel_is_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the system clock of licensing read `TimeTravelIsRealTime` for this test."""
+    monkeypatch.setattr(SystemClock, "reading", lambda self: TimeTravelIsRealTime().reading())
+
+
+@dataclass
+class SimulatedMachine:
+    wall: int
+    boot_id: str = field(default_factory=lambda: f"simulated-boot-{next(_boots)}")
+    since_boot: int = 100
+
+    def reading(self) -> ClockReading:
+        return ClockReading(self.wall, self.boot_id, self.since_boot)
+
+    def run(self, seconds: int) -> None:
+        self.wall += seconds
+        self.since_boot += seconds
+
+    def step(self, seconds: int) -> None:
+        self.wall += seconds
+
+    def reboot(self, off_seconds: int, wall_error: int = 0) -> None:
+        self.boot_id = f"simulated-boot-{next(_boots)}"
+        self.since_boot = 20
+        self.wall += off_seconds + wall_error
