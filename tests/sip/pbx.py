@@ -98,29 +98,15 @@ address = "127.0.0.1:{trunk_port}"
 """
 
 
-SEKRETARIAT = """\
-name = "Sekretariat"
-active = true
-[numbers.called]
-active = ["201"]
-[numbers.caller]
-active = ["202"]
-[settings]
-bypass_redirects = true
-bypass_self_redirects_only = true
-"""
-
-TEAMLEITER = """\
-name = "Teamleiter"
-active = true
-[numbers.called]
-active = ["210", "250", "300"]
-[numbers.caller]
-active = ["205"]
-[settings]
-bypass_dnd = true
-force_call_waiting = true
-"""
+# The two Breakthrough instances, as `sfm instance create` options.
+SEKRETARIAT = (
+    "--name", "Sekretariat", "--called", "201", "--caller", "202",
+    "--bypass-redirects", "--bypass-self-redirects-only",
+)  # fmt: skip
+TEAMLEITER = (
+    "--name", "Teamleiter", "--called", "210", "--called", "250", "--called", "300",
+    "--caller", "205", "--bypass-dnd", "--force-call-waiting",
+)  # fmt: skip
 
 
 def make_data(folder: Path, sfm: Path, trunk_port: int) -> Path:
@@ -129,10 +115,7 @@ def make_data(folder: Path, sfm: Path, trunk_port: int) -> Path:
     (folder / "pbx.toml").write_text(directory_text(trunk_port), encoding="utf-8")
     assert run_sfm("--data", data, "pbx", "load", folder / "pbx.toml")[0] == 0
     assert run_sfm("--data", data, "module", "install", sfm)[0] == 0
-    for name, text in (("sek", SEKRETARIAT), ("team", TEAMLEITER)):
-        (folder / f"{name}.toml").write_text(text, encoding="utf-8")
-        code, _, err = run_sfm(
-            "--data", data, "instance", "create", "--config", folder / f"{name}.toml"
-        )
+    for options in (SEKRETARIAT, TEAMLEITER):
+        code, _, err = run_sfm("--data", data, "instance", "create", *options)
         assert code == 0, err
     return data

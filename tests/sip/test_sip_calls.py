@@ -61,15 +61,20 @@ class Pbx:
 def pbx(
     tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path], jvm: None
 ) -> Iterator[Pbx]:
-    folder = tmp_path_factory.mktemp("sip")
-    trunk_port = free_udp_port()
-    data = make_data(folder, sfm_files["current"], trunk_port)
-    host = open_host(data)
-    front = SipFront(host, data, SipAddress("127.0.0.1", free_udp_port()), children=4)
-    front.start()
-    yield Pbx(folder, host, front, trunk_port)
-    front.stop()
-    host.close()
+    with pytest.MonkeyPatch.context() as mp:
+        # As tests/conftest.py's licensing_environment, for the whole module's host.
+        mp.setenv("SFM_DEV", "1")
+        mp.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("user-state")))
+        mp.setenv("SFM_LICENCE_SERVICE", "")
+        folder = tmp_path_factory.mktemp("sip")
+        trunk_port = free_udp_port()
+        data = make_data(folder, sfm_files["current"], trunk_port)
+        host = open_host(data)
+        front = SipFront(host, data, SipAddress("127.0.0.1", free_udp_port()), children=4)
+        front.start()
+        yield Pbx(folder, host, front, trunk_port)
+        front.stop()
+        host.close()
 
 
 def test_a_registered_phone_is_rung_and_answers(pbx: Pbx) -> None:
