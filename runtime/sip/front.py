@@ -17,6 +17,7 @@ from typing import Any
 from runtime.errors import Refused
 from runtime.sip.calls import CallsInProgress
 from runtime.sip.decision import Decider, DecisionServer, HostLike
+from runtime.sip.events import EventListener
 from runtime.sip.kamailio import Kamailio, SipAddress, free_tcp_port, render_config
 
 log = logging.getLogger("sfm.sip")
@@ -56,6 +57,7 @@ class SipFront:
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
         self._decision_port: int | None = None
+        self.events: EventListener | None = None
 
     @property
     def folder(self) -> Path:
@@ -72,11 +74,13 @@ class SipFront:
         self.decision.start()
         self._decision_port = self.decision.port
         rpc_port = free_tcp_port()
+        event_port = free_tcp_port()
         config = render_config(
             directory,
             self.address,
             rpc_port=rpc_port,
             decision_port=self.decision.port,
+            event_port=event_port,
             children=self.children,
             fixed_decision=self.fixed_decision,
         )
@@ -86,6 +90,8 @@ class SipFront:
         except BaseException:
             self.decision.stop()
             raise
+        self.events = EventListener(event_port, self.decider.event)
+        self.events.start()
         log.warning(
             "sip: Kamailio (pid %s) takes SIP calls on udp:%s:%s",
             self.kamailio.pid, self.address.host, self.address.port,
@@ -107,6 +113,8 @@ class SipFront:
         """Stop Kamailio and the decision service."""
         if self.kamailio is not None:
             self.kamailio.stop()
+        if self.events is not None:
+            self.events.stop()
         with contextlib.suppress(Exception):
             self.stop_decisions()
 

@@ -93,6 +93,7 @@ def render_config(
     *,
     rpc_port: int,
     decision_port: int,
+    event_port: int,
     children: int = 8,
     fixed_decision: bool = False,
 ) -> str:
@@ -113,6 +114,7 @@ def render_config(
         sip_port=sip.port,
         rpc_port=rpc_port,
         decision_port=decision_port,
+        event_port=event_port,
         domain=DOMAIN,
         module_path=module_path(),
         passwords=passwords,
