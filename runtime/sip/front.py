@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,8 @@ class SipFront:
             raise
         self.events = EventListener(event_port, self.decider.event)
         self.events.start()
+        with _running_lock:
+            _running[self.data_dir.resolve()] = self
         log.warning(
             "sip: Kamailio (pid %s) takes SIP calls on udp:%s:%s",
             self.kamailio.pid, self.address.host, self.address.port,
@@ -111,6 +114,9 @@ class SipFront:
 
     def stop(self) -> None:
         """Stop Kamailio and the decision service."""
+        with _running_lock:
+            if _running.get(self.data_dir.resolve()) is self:
+                del _running[self.data_dir.resolve()]
         if self.kamailio is not None:
             self.kamailio.stop()
         if self.events is not None:
@@ -128,6 +134,16 @@ class SipFront:
             log.info("sip: registrations not readable now (%s)", exc)
             return []
         return parse_ul_dump(result)
+
+
+_running: dict[Path, SipFront] = {}
+_running_lock = threading.Lock()
+
+
+def running_front(data_dir: Path) -> SipFront | None:
+    """The SipFront this process started for `data_dir` (None without `--sip`)."""
+    with _running_lock:
+        return _running.get(Path(data_dir).resolve())
 
 
 def parse_ul_dump(result: Any) -> list[Registration]:

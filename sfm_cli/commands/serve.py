@@ -90,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    app = create_app(args.data, trusted_proxies=frozenset(args.trusted_proxies))
+    front = _start_sip(args.data, sip_address) if sip_address is not None else None
+    app = create_app(
+        args.data,
+        host=None if front is None else front.host,
+        trusted_proxies=frozenset(args.trusted_proxies),
+    )
     link = setup_link(args.data, url)
     print(f"sfm serve: data folder {args.data.resolve()}", flush=True)
     if link is not None:
@@ -99,30 +104,38 @@ def run(args: argparse.Namespace) -> int:
     print(f"sfm serve: the PBX host runs on {url}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
-    front = None
     keeper = TrialKeeper(args.data).start()  # trial checkpoints, off the call path
     try:
-        if sip_address is not None:
-            front = _start_sip(args.data, sip_address)
-            print(f"sfm serve: SIP on udp:{sip_address.host}:{sip_address.port}", flush=True)
+        if front is not None:
+            print(f"sfm serve: SIP on udp:{front.address.host}:{front.address.port}", flush=True)
         server.run(sockets=[sock])
     finally:
         if front is not None:
             front.stop()
+            front.host.close()  # the host it runs on is ours, not the web app's
         keeper.stop()
         sock.close()
     return 0
 
 
 def _start_sip(data: Any, address: Any) -> Any:
-    """Kamailio and the decision service, on the host the web page runs (one per process)."""
+    """The routing host, Kamailio and the decision service; the web page then uses this host.
+    Refused (nothing started) when no PBX directory is loaded."""
     import logging
 
-    from runtime.host import open_host, running_host
+    from runtime.host import open_host
     from runtime.sip.front import SipFront
 
-    logging.getLogger("sfm.sip").addHandler(logging.StreamHandler())
-    host = running_host(data) or open_host(data)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("sfm serve: %(message)s"))
+    sip_log = logging.getLogger("sfm.sip")
+    sip_log.addHandler(handler)
+    sip_log.setLevel(logging.INFO)
+    host = open_host(data)
     front = SipFront(host, data, address)
-    front.start()
+    try:
+        front.start()
+    except BaseException:
+        host.close()
+        raise
     return front

@@ -89,7 +89,20 @@ class CallTesterPages(PageArea):
             context["error"] = str(exc)
             return render(request, "call.html.j2", context, 400)
         context["explained"] = await self.run(self._explain, caller, called)
+        context["no_phone"] = await self.run(self._without_phone, context["result"])
         return render(request, "call.html.j2", context)
+
+    def _without_phone(self, result: dict[str, Any]) -> list[str]:
+        """The rung users without a registered phone (only when the host takes SIP calls)."""
+        from runtime.web.pages.phones import registered_aors
+
+        aors = registered_aors(self.data_dir)
+        if aors is None:
+            return []
+        first = {
+            str(u.get("id")): str((u.get("numbers") or [""])[0]) for u in self._directory()
+        }
+        return [uid for uid in result.get("rings") or [] if first.get(str(uid)) not in aors]
 
     def _directory(self) -> list[dict[str, Any]]:
         """The loaded PBX directory's users, for the call tester's overview."""
