@@ -207,6 +207,7 @@ class Kamailio:
                     stdout=out,
                     stderr=out,
                     start_new_session=True,  # its children share its group: killed together
+                    preexec_fn=_die_with_parent,
                 )
             finally:
                 out.close()
@@ -281,6 +282,16 @@ class Kamailio:
         if "error" in document:
             raise ValueError(f"Kamailio RPC {method}: {document['error']}")
         return document.get("result")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the host process dies (even by SIGKILL), so no
+    Kamailio outlives its host and holds the SIP port."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _kill_group(pid: int) -> None:
