@@ -77,4 +77,17 @@ class CallTesterPages(PageArea):
         context["result"] = result
         context["matched_only"] = [a for a in result["applied"] if a["instance"] not in changed]
         context["explained"] = await self.run(self._explain, caller, called, lang)
+        context["no_phone"] = await self.run(self._without_phone, result, directory)
         return render(request, "call.html.j2", context)
+
+    def _without_phone(
+        self, result: dict[str, Any], directory: PbxDirectory | None
+    ) -> list[str]:
+        """The rung users without a registered phone (only when the host takes SIP calls)."""
+        from runtime.web.pages.phones import registered_aors
+
+        aors = registered_aors(self.data_dir)
+        if aors is None or directory is None:
+            return []
+        first = {user.id: user.numbers[0] if user.numbers else "" for user in directory.users}
+        return [uid for uid in result.get("rings") or [] if first.get(str(uid)) not in aors]
