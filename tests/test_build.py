@@ -130,6 +130,7 @@ def test_variant_passes_inspect(dists: tuple[Path, Path, str], variant: str) -> 
         "name": META["module"]["name"],
     } in document["entry_points"]
     stages = {e["stage"] for e in document["entry_points"] if e["kind"] == "lifeCycleEntryPoint"}
+    assert stages == set(META["entry_points"]["life_cycle"])  # what module.toml declares
     assert stages == {"SystemStarted", "InstanceCreated", "InstanceChanged", "InstanceDeactivated"}
 
 
@@ -224,9 +225,14 @@ def test_descriptor_follows_starface(dists: tuple[Path, Path, str], variant: str
         assert [e.findtext("key") for e in entries] == LOCALES
         texts = {e.findtext("key"): e.findtext("value") for e in entries}
         assert texts["de"] and texts["en"], keys.findtext("key")
-    # resources list every file but the manifest and the descriptor, and nothing else
+    # resources list every file but the container's own (the manifest, the signature) and the
+    # descriptor, and nothing else
     with zipfile.ZipFile(path) as archive:
-        members = set(archive.namelist()) - {"META-INF/MANIFEST.MF", "module-descriptor.xml"}
+        members = set(archive.namelist()) - {
+            "META-INF/MANIFEST.MF",
+            "module-descriptor.xml",
+            "META-INF/SFM-SIGNATURE.json",  # the vendor signature (sfm_build/signing.py)
+        }
     assert {f.get("name") for f in root.find("resources").iter("file")} == members
 
 
