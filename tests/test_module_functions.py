@@ -494,3 +494,31 @@ def test_sfm_call_stays_up_when_a_module_exits_at_import(
         uid("exit-import") in e and "SystemExit: bye from the module" in e
         for e in document["module_errors"]
     ), document
+
+
+def test_the_module_list_shows_what_the_running_host_found_wrong(
+    jvm: None, tmp_path: Path, data: Path, sfm_files: dict[str, Path]
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from runtime.api import api_routes
+
+    module_id = uid("listed")
+    code = b"def start(api):\n    raise RuntimeError('no hook today')\n"
+    installer.install(
+        data,
+        derived(
+            sfm_files["current"], tmp_path / "p.sfm", module_id, python={"sfm_module.py": code}
+        ),
+    )
+    running = open_host(data)  # registered: the API finds it
+    try:
+        with TestClient(Starlette(routes=api_routes(data))) as client:
+            [listed] = client.get("/api/modules").json()
+            one = client.get(f"/api/modules/{module_id}").json()
+    finally:
+        running.close()
+    assert listed["id"] == module_id
+    assert any("RuntimeError: no hook today" in p for p in listed["problems"]), listed
+    assert one["problems"] == listed["problems"]
