@@ -167,7 +167,8 @@ def breakthrough_function(host: RoutingHost, holder: HookHolder) -> Any:
     return function_host.kernelFunction(
         "bench",
         "Bench",
-        loader.loadClass("de.obyte.breakthrough.BreakthroughHook"),
+        loader,
+        "de.obyte.breakthrough.BreakthroughHook",
         host.module_log("bench"),
         python,
     )

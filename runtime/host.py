@@ -223,14 +223,14 @@ class Host:
         for function in runtime.code.functions_at(java_code.LIFECYCLE_ENTRY, START_STAGE):
             self._run_life_cycle(runtime, function, None)
         for function in runtime.code.functions_at(java_code.KERNEL_ENTRY):
-            cls = self._load_class(runtime, function)
-            if cls is None:
+            if not self._loads(runtime, function):
                 continue
             try:
                 java_hook = runtime.function_host.kernelFunction(
                     runtime.module_id,
                     runtime.name,
-                    cls,
+                    runtime.class_loader,
+                    function.class_name,
                     self.routing.module_log(runtime.module_id),
                     runtime.python,
                 )
@@ -259,26 +259,26 @@ class Host:
             return str(exc)
         return None
 
-    def _load_class(self, runtime: _ModuleRuntime, function: java_code.JavaFunction) -> Any:
-        """The function's class from the build's loader; None (and a problem) when it does
-        not load (missing, a corrupt class file, a class it needs that is missing)."""
-        try:
-            return runtime.class_loader.loadClass(function.class_name)
-        except Exception as exc:  # ClassFormatError, NoClassDefFoundError ... as JPype raises
-            self._problem(
-                runtime,
-                f"its class {function.class_name} ({function.kind} {function.stage}) does not "
-                f"load ({_text(exc)}); calls go on without the module",
-            )
-            return None
+    def _loads(self, runtime: _ModuleRuntime, function: java_code.JavaFunction) -> bool:
+        """Whether the function's class loads in the build's loader; a problem when it does
+        not (missing, a corrupt class file, a class it needs that is missing). Its Class
+        object never comes to Python (JPype would keep it, and with it the build's loader)."""
+        problem = runtime.function_host.loadProblem(runtime.class_loader, function.class_name)
+        if problem is None:
+            return True
+        self._problem(
+            runtime,
+            f"its class {function.class_name} ({function.kind} {function.stage}) does not "
+            f"load ({problem}); calls go on without the module",
+        )
+        return False
 
     def _run_life_cycle(
         self, runtime: _ModuleRuntime, function: java_code.JavaFunction, row: Any
     ) -> None:
-        cls = self._load_class(runtime, function)
-        if cls is None:
+        if not self._loads(runtime, function):
             return
-        host = runtime.function_host
+        host, class_loader = runtime.function_host, runtime.class_loader
         log = self.routing.module_log(runtime.module_id)
         variables = _java_variables(row.config) if row is not None else None
         what = f"its life-cycle function {function.class_name} at {function.stage}"
@@ -287,7 +287,8 @@ class Host:
                 lambda: host.runLifeCycle(
                     runtime.module_id,
                     runtime.name,
-                    cls,
+                    class_loader,
+                    function.class_name,
                     log,
                     runtime.python,
                     None if row is None else str(row.id),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -361,18 +362,29 @@ def test_breakthrough_routes_through_its_java_function_and_python_shim(
     [runtime] = host._modules.values()
     assert runtime.package is not None and runtime.package.folder.is_relative_to(data)
     assert runtime.class_loader is not None
+    assert runtime.class_loader.holds("de.obyte.breakthrough.BreakthroughHook")
     assert (
-        str(
-            runtime.class_loader.loadClass(
-                "de.obyte.breakthrough.BreakthroughHook"
-            ).getClassLoader()
+        runtime.function_host.loadProblem(
+            runtime.class_loader, "de.obyte.breakthrough.BreakthroughHook"
         )
-        == runtime.class_loader.toString()
+        is None
     )
-    # Without a Python package, the Java function asks nobody: the call routes plainly.
+    # Removed, its class loader is let go: nothing keeps the build's classes.
+    import jpype
+
+    weak = jpype.JClass("java.lang.ref.WeakReference")(runtime.class_loader)
+    del runtime
+    # Removed: the call routes plainly, and the build's class loader is collected.
     installer.remove(data, MODULE_ID, with_instances=True)
     host.reload_module(MODULE_ID)
     assert host.route("201", "203")["outcome"] == "busy"
+    system = jpype.JClass("java.lang.System")
+    for _ in range(50):
+        if weak.get() is None:
+            break
+        system.gc()
+        time.sleep(0.05)
+    assert weak.get() is None
 
 
 def test_a_real_export_is_inspect_only_naming_the_starface_classes_it_lacks(

@@ -37,6 +37,28 @@ public final class FunctionHost {
     private FunctionHost() {
     }
 
+    /**
+     * Why the class {@code className} of a module build does not load (the error's class and
+     * message), or null when it loads and initialises. Only names cross to the host's Python
+     * side, never the module's classes themselves, so that dropping a build's loader frees
+     * its classes.
+     */
+    public static String loadProblem(ClassLoader loader, String className) {
+        try {
+            Class.forName(className, true, loader);
+            return null;
+        } catch (ClassNotFoundException e) {
+            return "java.lang.ClassNotFoundException: " + e.getMessage();
+        } catch (LinkageError e) {
+            return e.toString();
+        }
+    }
+
+    private static Class<?> load(ClassLoader loader, String className)
+            throws ClassNotFoundException {
+        return Class.forName(className, true, loader);
+    }
+
     /** The public no-arg constructor of a function class; a message naming what is wrong. */
     private static Constructor<?> constructor(Class<?> cls, Class<?> kind) {
         if (!kind.isAssignableFrom(cls)) {
@@ -67,14 +89,15 @@ public final class FunctionHost {
     }
 
     /**
-     * The module's call-processing function {@code cls} as the routing core's hook: each call
+     * The module's call-processing function (class {@code className}) as the routing core's hook: each call
      * runs a new {@code cls} object with the call's {@link CallEffects}; the invocation's
      * instance is the module itself (its instances are decided together). When the module has
      * Python code, the hook passes the core's Python gate.
      */
-    public static KernelHook kernelFunction(String moduleId, String moduleName, Class<?> cls,
-            ModuleLog log, ModulePython python) {
-        final Constructor<?> ctor = constructor(cls, IAGIJavaExecutable.class);
+    public static KernelHook kernelFunction(String moduleId, String moduleName,
+            ClassLoader loader, String className, ModuleLog log, ModulePython python)
+            throws ClassNotFoundException {
+        final Constructor<?> ctor = constructor(load(loader, className), IAGIJavaExecutable.class);
         final Object logger = Environment.logFor(moduleId, log);
         final InvocationInfo info = new InvocationInfo(moduleId, new ModuleInstance(moduleId,
                 moduleName, false, Collections.<Variable>emptyList()));
@@ -114,15 +137,15 @@ public final class FunctionHost {
     }
 
     /**
-     * Run the life-cycle function {@code cls} for one instance (or, with a null instance id,
+     * Run the life-cycle function (class {@code className}) for one instance (or, with a null instance id,
      * for the module as a whole); its {@code @OutputVar} fields by name. The function's own
      * exceptions and errors are thrown as they are.
      */
     public static Map<String, Object> runLifeCycle(String moduleId, String moduleName,
-            Class<?> cls, ModuleLog log, ModulePython python, String instanceId,
-            String instanceName, boolean disabled, Map<String, Object> variables)
-            throws Exception {
-        Constructor<?> ctor = constructor(cls, IBaseExecutable.class);
+            ClassLoader loader, String className, ModuleLog log, ModulePython python,
+            String instanceId, String instanceName, boolean disabled,
+            Map<String, Object> variables) throws Exception {
+        Constructor<?> ctor = constructor(load(loader, className), IBaseExecutable.class);
         List<Variable> vars = new ArrayList<>();
         if (variables != null) {
             for (Map.Entry<String, Object> e : variables.entrySet()) {
