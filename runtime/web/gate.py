@@ -91,6 +91,10 @@ def capped(receive: Receive, limit: int) -> Receive:
     return guarded
 
 
+async def _disconnected() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def _no_body(receive: Receive) -> Receive:
     """`receive` for a read: an empty body once, then the real channel (a file response
     waits on it for the disconnect; answering "request" forever would spin the loop)."""
@@ -223,7 +227,7 @@ class LoginGate:
             await send(message_out)
 
         response = error_response(request, status, message)
-        await response(scope, _no_body, with_headers)
+        await response(scope, _no_body(_disconnected), with_headers)
 
     @staticmethod
     def _refuse_login(request: Request) -> Response:
