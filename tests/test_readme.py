@@ -6,9 +6,10 @@ checkout's .venv instead of downloaded again (a .pth file), and the project itse
 the path of the copy's .venv as an editable install would: that keeps the test at a minute or
 two. The README's first command, `scripts/run.sh`, serves until Ctrl-C, so it runs as the
 README's `scripts/run.sh --check`; `scripts/test.sh` is this test suite itself and is left out.
-Every other command runs exactly as written, in the order written, in one shell each with the
-commands before it done. The two that need the vendor's licence service (`sfm licence verify`
-and `confirm`, written in the prose) must refuse in a sentence, not a traceback.
+Every other command runs exactly as written, in the order written, each in a shell that has
+done the activation and exports written before it. The two that need the vendor's licence
+service (`sfm licence verify` and `confirm`, written in the prose) must refuse in a sentence,
+not a traceback.
 """
 
 from __future__ import annotations
@@ -117,19 +118,19 @@ def test_every_readme_command_as_written(tmp_path: Path) -> None:
     assert (clone / "var" / "pbx.sqlite3").is_file()
     assert (clone / "dist" / "Breakthrough-2.6.1-current.sfm").is_file()
 
-    done: list[str] = []
+    # What a shell keeps from one command to the next: the activation and exported variables.
+    kept: list[str] = []
     for block in blocks[1:]:
         for command in block:
-            if command.startswith(". "):
-                done.append(command)
+            if command.startswith((". ", "export ")):
+                kept.append(command)
                 continue
-            script = "; ".join([*[c for c in done if c.startswith(". ")], command])
+            script = "; ".join([*kept, command])
             answer = run(script, clone, env)
             assert answer.returncode == 0, f"{command}\n{answer.stdout}\n{answer.stderr}"
             assert "Traceback" not in answer.stderr, command
             if "--json" in command or command.startswith(".venv/bin/python bench/"):
                 json.loads(answer.stdout)
-            done.append(command)
 
     # The licence commands the prose names: refused in a sentence without the service.
     activate = ". .venv/bin/activate; "

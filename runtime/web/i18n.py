@@ -177,6 +177,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Upload a module first, then create instances.",
     },
     "instances.line": {"de": "Zeile", "en": "line"},
+    "instances.name": {"de": "Name", "en": "Name"},
+    "instances.name_help": {
+        "de": "Ein eindeutiger Name für diese Instanz.",
+        "en": "A unique name for this instance.",
+    },
+    "instances.description": {"de": "Beschreibung", "en": "Description"},
+    "instances.description_help": {
+        "de": "Wofür diese Instanz da ist.",
+        "en": "What this instance is for.",
+    },
+    "instances.not_drawn": {
+        "de": "dieses Feld kann hier nicht bearbeitet werden.",
+        "en": "this field cannot be edited here.",
+    },
     "instances.numbers_intro": {
         "de": "Konfiguriere hier welche Ein- und Ausgehenden Nummern vom Modul verwaltet werden "
         "sollen. Die beiden Punkte sind durch ein logisches Und verknüpft. Ist die angerufene "

@@ -39,7 +39,9 @@ def load_sample_pbx(data_dir: Path) -> None:
 class ServeProcess:
     """`sfm serve --port 0` running on `data_dir` until `stop()`."""
 
-    def __init__(self, data_dir: Path, startup_timeout: float = 90.0) -> None:
+    def __init__(
+        self, data_dir: Path, startup_timeout: float = 90.0, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.data_dir = data_dir
         self.lines: list[str] = []
         self.url = ""
@@ -56,7 +58,11 @@ class ServeProcess:
             SFM_LICENCE_SERVICE="",
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sfm_cli.main", "serve", "--data", str(data_dir), "--port", "0"],
+            [
+                sys.executable,
+                *("-m", "sfm_cli.main", "serve", "--data", str(data_dir), "--port", "0"),
+                *extra_args,
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -9,11 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from breakthrough.errors import ConfigError
 from runtime.errors import Refused
-from runtime.modules import store
 from runtime.pbx_directory import PbxDirectory, load_stored_directory
-from runtime.web import i18n, messages, rule_explanation
+from runtime.web import i18n, messages
 from runtime.web.breakthroughs import BreakthroughRecorder
 from runtime.web.pages.base import HostLink, PageArea, form_text, page_language
 from runtime.web.rendering import render
@@ -36,45 +34,12 @@ class CallTesterPages(PageArea):
         except Refused:
             return None
 
-    def _explain(
-        self, caller: str, called: str, lang: str, directory: PbxDirectory | None
-    ) -> list[tuple[str, str, bool, str]]:
-        """Per instance of the Breakthrough rule engine: (module, instance, match, reasons).
+    def _explain(self, caller: str, called: str, lang: str) -> list[Any]:
+        """Per instance of each runnable module: (module, instance, match, the module's
+        reasons), from the installed build's own code, with the loaded PBX's number plan."""
+        from runtime.modules import instances
 
-        Instances of other modules (whose configuration is not a Breakthrough rule) are left
-        out: the host's result says what they did.
-        """
-        from breakthrough.config import parse_instance
-        from breakthrough.numbers import DEFAULT_PLAN, NumberPlan
-        from breakthrough.rules import compile_instance
-
-        plan = DEFAULT_PLAN
-        if directory is not None:
-            p = directory.plan
-            plan = NumberPlan(
-                p.country_code, p.area_code, p.international_prefix, p.national_prefix
-            )
-        explained = []
-        with self.db() as conn:
-            modules = {m.id: m for m in store.list_modules(conn)}
-            for instance in store.list_instances(conn):
-                module = modules.get(instance.module_id)
-                if module is None or not module.current.runnable:
-                    continue
-                try:
-                    cfg = parse_instance(instance.config, f"instance {instance.name!r}")
-                except ConfigError:
-                    continue  # not a Breakthrough rule
-                try:
-                    compiled = compile_instance(cfg, plan)
-                    match, why = rule_explanation.explain(compiled, called, caller, lang)
-                except ConfigError:
-                    explained.append(
-                        (module.name, instance.name, False, i18n.text("rule.bad_config", lang))
-                    )
-                    continue
-                explained.append((module.name, instance.name, match, why))
-        return explained
+        return instances.explain_call(self.data_dir, caller, called, lang)
 
     def _test_call(self, caller: str, called: str) -> dict[str, Any]:
         result = self.host.route(caller, called)
@@ -111,5 +76,18 @@ class CallTesterPages(PageArea):
         changed = {entry["instance"] for entry in result.get("changed", ())}
         context["result"] = result
         context["matched_only"] = [a for a in result["applied"] if a["instance"] not in changed]
-        context["explained"] = await self.run(self._explain, caller, called, lang, directory)
+        context["explained"] = await self.run(self._explain, caller, called, lang)
+        context["no_phone"] = await self.run(self._without_phone, result, directory)
         return render(request, "call.html.j2", context)
+
+    def _without_phone(
+        self, result: dict[str, Any], directory: PbxDirectory | None
+    ) -> list[str]:
+        """The rung users without a registered phone (only when the host takes SIP calls)."""
+        from runtime.web.pages.phones import registered_aors
+
+        aors = registered_aors(self.data_dir)
+        if aors is None or directory is None:
+            return []
+        first = {user.id: user.numbers[0] if user.numbers else "" for user in directory.users}
+        return [uid for uid in result.get("rings") or [] if first.get(str(uid)) not in aors]
