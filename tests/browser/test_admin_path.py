@@ -148,8 +148,8 @@ def test_the_admins_whole_way(
     page.get_by_label("An (angerufene Nummer)").fill("203")
     page.get_by_role("button", name="Anruf testen").click()
     expect(page.locator("#outcome")).to_have_attribute("data-outcome", "ring")
-    expect(page.locator("#applied")).to_contain_text("Teamleiter")
-    expect(page.locator("#applied")).to_contain_text("Ruhe umgangen")
+    expect(page.locator("#changed")).to_contain_text("Teamleiter")
+    expect(page.locator("#changed")).to_contain_text("Ruhe umgangen")
     expect(page.locator("#explanation")).to_contain_text("Teamleiter")
     shot("05-call-test-breakthrough")
     # ...while anyone else still meets the DND (the caller hears busy).
@@ -157,7 +157,7 @@ def test_the_admins_whole_way(
     page.get_by_label("An (angerufene Nummer)").fill("203")
     page.get_by_role("button", name="Anruf testen").click()
     expect(page.locator("#outcome")).to_have_attribute("data-outcome", "busy")
-    expect(page.locator("#applied")).to_contain_text("Keine Instanz hat gegriffen.")
+    expect(page.locator("#changed")).to_contain_text("Keine Instanz hat den Anruf verändert.")
 
     # 7. The log tab does not refresh by itself; its button does. First the event that would
     # make it: the call's line is in the log the server hands out (what the button fetches).
