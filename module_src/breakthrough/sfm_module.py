@@ -100,25 +100,29 @@ def check_instance(variables: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The checked, normalised variables; InstanceRefused naming the field (and the line of a
     list; every refused line in `problems`)."""
     problems: list[dict[str, Any]] = []
+    kept = dict(variables)  # the lists without their refused entries, to check the rest too
     for spec in _fields():
         value = variables.get(spec.variable)
         if spec.type != "LIST" or not isinstance(value, list | tuple):
             continue
+        good = []
         for number, pattern in enumerate(value, start=1):
             try:
                 # No line in the text: the host shows where the entry is (its form's line).
                 parse_pattern(pattern, spec.label["de"])
             except ConfigError as exc:
                 problems.append({"field": spec.variable, "line": number, "message": str(exc)})
+            else:
+                good.append(pattern)
+        kept[spec.variable] = good
+    try:
+        cfg = parse_instance({"name": "-", **_nested(kept)}, source)
+    except ConfigError as exc:
+        refused = _refusal(exc, source)
+        problems.append({"field": refused.field, "line": refused.line, "message": str(refused)})
     if problems:
         first = problems[0]
         raise InstanceRefused(first["message"], first["field"], first["line"], problems)
-    try:
-        cfg = parse_instance({"name": "-", **_nested(variables)}, source)
-    except InstanceRefused:
-        raise
-    except ConfigError as exc:
-        raise _refusal(exc, source) from None
     checked = _flat(cfg)
     return {spec.variable: checked[spec.variable] for spec in _fields()}
 
