@@ -18,7 +18,6 @@ from runtime.db import connect
 from runtime.errors import Refused
 from runtime.web import auth, breakthroughs, i18n
 from runtime.web.app import setup_link
-from runtime.web.login import MAX_FAILURES, LoginThrottle
 from runtime.web.rendering import TEMPLATES_DIR
 
 # ---- breakthroughs -------------------------------------------------------------------------
@@ -207,16 +206,3 @@ def test_sessions_end_after_idle_time_and_at_logout(tmp_path: Path) -> None:
         auth.end_session(conn, found.id_hash)
         assert auth.find_session(conn, other, signer) is None
     conn.close()
-
-
-def test_login_throttle_blocks_after_repeated_failures_for_a_while() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
-    for _ in range(MAX_FAILURES - 1):
-        throttle.failed("10.0.0.1")
-    assert not throttle.blocked("10.0.0.1")
-    throttle.failed("10.0.0.1")
-    assert throttle.blocked("10.0.0.1")
-    assert not throttle.blocked("10.0.0.2")
-    now[0] += 61
-    assert not throttle.blocked("10.0.0.1")

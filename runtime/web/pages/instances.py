@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from runtime.errors import Refused
 from runtime.modules import instance_log, instances, store
-from runtime.web import i18n, instance_form
+from runtime.web import i18n, instance_form, messages
 from runtime.web.pages.base import PageArea, form_text, notice, page_language, safe_file_stem
 from runtime.web.rendering import PageNotFound, render
 
@@ -80,6 +80,15 @@ class InstancePages(PageArea):
         log_text = None
         if instance is not None:
             log_text = self._log_tail(instance.id)
+        lang = page_language(request)
+        for key, errors in the_form.errors.items():
+            the_form.errors[key] = [
+                instance_form.FieldError(messages.translate(e.message, lang), e.line)
+                for e in errors
+            ]
+        the_form.general_errors[:] = [
+            messages.translate(text, lang) for text in the_form.general_errors
+        ]
         return render(
             request,
             "instance.html.j2",
@@ -247,9 +256,8 @@ class InstancePages(PageArea):
                     instances.set_active, self.data_dir, instance_id, action == "activate"
                 )
         except Refused as exc:
-            return render(
-                request, "error.html.j2", {"message": str(exc), "back": "/instances"}, 409
-            )
+            text = messages.localize(str(exc), page_language(request), "instance").text
+            return render(request, "error.html.j2", {"message": text, "back": "/instances"}, 409)
         await self.run(self.host.changed, "instances", row.module_id)
         if action == "delete":
             return RedirectResponse("/instances?done=deleted", status_code=303)
