@@ -16,12 +16,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from . import config, form, rules
+from . import config, explanation, form, rules
 from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
 from .errors import ConfigError
 from .hook import BreakthroughHook, HookAnswer
 from .numbers import NumberPlan
-from .rules import compile_instance, decide
+from .rules import compile_instance
 from .wildcards import parse_pattern
 
 INSTANCE_KEYS = ("name", "description", ACTIVE_KEY)  # the host's fields, not variables
@@ -148,11 +148,14 @@ def explain(
     lang: str = "de",
 ) -> dict[str, Any]:
     """Whether this instance's rule matches the call (`match`) and why (`explanation`: which
-    list and pattern decided)."""
+    list and pattern decided, in `lang`)."""
     cfg = parse_instance({"name": "-", **_nested(variables)}, "instance")
     number_plan = NumberPlan.from_mapping(dict(plan), "plan")
-    decision = decide(compile_instance(cfg, number_plan), called, caller)
-    return {"match": decision.match, "explanation": decision.explanation}
+    try:
+        match, text = explanation.explain(compile_instance(cfg, number_plan), called, caller, lang)
+    except ConfigError as exc:
+        return {"match": False, "explanation": str(exc)}
+    return {"match": match, "explanation": text}
 
 
 # ---- call hook (docs/MODULE_CONTRACT.md: start) ---------------------------------------------
