@@ -467,6 +467,10 @@ def open_host(data_dir: Path, *, register: bool = True, **routing_options: Any) 
     # Registered after the shim's and the writer's exit handlers, so it runs before them:
     # the core's last lines reach the writer, and the writer then empties its queue.
     atexit.register(host.flush_logs, 2.0)
+    if register:  # the serving host rewrites instance rows of an older shape, once
+        from runtime.modules.instances import migrate_stored
+
+        migrate_stored(data_dir)
     host.load()
     if register:
         with _running_lock:
