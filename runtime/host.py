@@ -438,6 +438,13 @@ def running_host(data_dir: Path) -> Host | None:
         return _running.get(Path(data_dir).resolve())
 
 
+def problems_of(data_dir: Path, module_id: str) -> list[str]:
+    """What the host running in this process found wrong with the module's loaded build (for
+    the module list); empty when none runs here or nothing is wrong."""
+    host = running_host(data_dir)
+    return [] if host is None else host.module_problems(module_id)
+
+
 def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> Any:
     """The module's in-memory licence gate (`ModuleGate`), from the licensing part's status;
     None when there is no licensing part (the module may then act)."""
