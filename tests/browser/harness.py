@@ -46,7 +46,17 @@ class ServeProcess:
         self.lines: list[str] = []
         self.url = ""
         self.setup_link: str | None = None
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The tests' builds are signed with the development key: development mode. The trial
+        # copy kept outside the data folder goes next to it, never into the real home; no
+        # licence service is asked about trials. (The autouse fixture of tests/conftest.py
+        # sets the same, but module-scoped servers start before it.)
+        env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            SFM_DEV="1",
+            SFM_STATE_DIR=str(data_dir.parent / "user-state"),
+            SFM_LICENCE_SERVICE="",
+        )
         self.process = subprocess.Popen(
             [
                 sys.executable,
