@@ -18,6 +18,7 @@ from typing import Any
 
 from runtime import db
 from runtime.errors import Refused
+from runtime.numbering import normalise
 from runtime.pbx_directory import (
     REDIRECT_KINDS,
     VOICEMAIL,
@@ -26,7 +27,6 @@ from runtime.pbx_directory import (
     RedirectSetting,
     load_stored_directory,
 )
-from runtime.numbering import normalise
 
 DEFAULT_TIMEOUT_SECONDS = 20
 

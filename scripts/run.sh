@@ -3,9 +3,10 @@
 # (default ./var, or $SFM_HOME) with a sample PBX directory, install the fresh build there (the
 # 14-day trial starts with the first install) and run the PBX host with its web page.
 #
-#   scripts/run.sh                 serve on http://127.0.0.1:8080/ until Ctrl-C
-#   scripts/run.sh --port 9000     any further options go to `sfm serve`
-#   scripts/run.sh --check         start, check that the page answers, stop (for CI)
+#   scripts/run.sh                 serve on http://127.0.0.1:8080/, SIP on 127.0.0.1:5060, until Ctrl-C
+#   scripts/run.sh --port 9000     any further options go to `sfm serve` (--sip HOST:PORT too)
+#   scripts/run.sh --check         start, check that the page and SIP answer, stop (for CI; free
+#                                  ports, so it passes while 8080 or 5060 are taken)
 #
 # On the first start `sfm serve` prints a one-time link to set the admin password.
 set -euo pipefail
@@ -31,19 +32,46 @@ fi
 current=(dist/*-current.sfm)
 "${sfm[@]}" module install "${current[0]}"
 
+sip=(--sip 127.0.0.1:5060)
+case " $* " in *" --sip "*|*" --sip="*) sip=() ;; esac
+
 if [ "$check" = 0 ]; then
-    exec "${sfm[@]}" serve "$@"
+    exec "${sfm[@]}" serve "${sip[@]}" "$@"
 fi
 
-# --check: serve on a free port, wait until the login page answers, then stop again.
+# --check: serve on free ports, wait until the login page and SIP answer, then stop again.
+if [ "${#sip[@]}" -gt 0 ]; then
+    sip_port="$(.venv/bin/python -c 'from runtime.sip.kamailio import free_udp_port; print(free_udp_port())')"
+    sip=(--sip "127.0.0.1:$sip_port")
+fi
 log="$(mktemp)"
-"${sfm[@]}" serve --port 0 "$@" >"$log" 2>&1 &
+"${sfm[@]}" serve --port 0 "${sip[@]}" "$@" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 .venv/bin/python - "$log" "$server" <<'PY'
-import re, sys, time, urllib.request
+import re, socket, sys, time, urllib.request
 
 log, pid = sys.argv[1], sys.argv[2]
+
+
+def options_answered(host, port):
+    """One SIP OPTIONS to Kamailio: True when it answers 200."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(5)
+        me = s.getsockname()[1]
+        s.sendto((
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKruncheck\r\n"
+            "From: <sip:check@127.0.0.1>;tag=runcheck\r\nTo: <sip:check@127.0.0.1>\r\n"
+            "Call-ID: run-check\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode(), (host, port))
+        try:
+            return s.recv(4096).startswith(b"SIP/2.0 200")
+        except OSError:
+            return False
+
 deadline = time.monotonic() + 120
 while time.monotonic() < deadline:
     text = open(log, encoding="utf-8").read()
@@ -54,6 +82,11 @@ while time.monotonic() < deadline:
                 if answer.status == 200:
                     print(text, end="")
                     print(f"run.sh --check: the PBX host answered on {found[-1]}")
+                    sip = re.findall(r"SIP on udp:(\S+):(\d+)", text)
+                    if sip and not options_answered(sip[-1][0], int(sip[-1][1])):
+                        sys.exit("run.sh --check: Kamailio did not answer SIP OPTIONS")
+                    if sip:
+                        print(f"run.sh --check: SIP answered on {sip[-1][0]}:{sip[-1][1]}")
                     sys.exit(0)
         except OSError:
             pass

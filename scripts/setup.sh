@@ -22,11 +22,10 @@ if [ "$want_test" = 1 ] && ! command -v faketime >/dev/null 2>&1; then
     apt_missing+=(faketime)
 fi
 # Kamailio is the SIP front of `sfm serve --sip` (scripts/run.sh uses it); its HTTP client
-# modules (http_async_client) are in the extra modules, xhttp/jsonrpcs in the base package.
+# (http_client) is in the utils modules.
 command -v kamailio >/dev/null 2>&1 || apt_missing+=(kamailio)
-[ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/http_async_client.so ] \
-    || [ -n "$(find /usr/lib -name http_async_client.so -path '*kamailio*' 2>/dev/null | head -1)" ] \
-    || apt_missing+=(kamailio-extra-modules kamailio-utils-modules)
+[ -n "$(find /usr/lib -name http_client.so -path '*kamailio*' 2>/dev/null | head -1)" ] \
+    || apt_missing+=(kamailio-utils-modules kamailio-extra-modules)
 if [ "$want_test" = 1 ]; then
     command -v sipp >/dev/null 2>&1 || apt_missing+=(sip-tester)
     command -v baresip >/dev/null 2>&1 || apt_missing+=(baresip-core)

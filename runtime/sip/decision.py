@@ -5,15 +5,17 @@ loopback connection; the answer is one line of `key=value;` pairs that Kamailio'
 transformation reads (no JSON parser needed in Kamailio):
 
     act=ring|forward|busy|voicemail|plain   what to do now
-    aors=201,202   users=boss,sec           ring these registration names (the users' first numbers)
+    aors=201.202   users=boss,sec           ring these registration names (the users' first numbers)
     to=0049301234                           forward: the outside number (through the first trunk)
     div=201  dname=Max%20Mustermann         Diversion: the originally called number and display
+    cname=Max%20Mustermann                  the display of the called party (for a later redirect)
     tsec=20 tact=.. taors=.. tto=..         after tsec seconds without answer: the TIMEOUT redirect
     bact=.. baors=.. bto=..                 when the phone answers 486: the BUSY redirect
 
-An unused key is "-". `plain` (and any answer Kamailio cannot read, or none within its budget) rings the called
-number plainly: the call always goes through. `GET /event?kind=start|end&callid=..` tells the
-service that a call was answered or ended (calls.py), which is how users become busy.
+An unused key is "-". `plain` (and any answer Kamailio cannot read, or none within its
+budget) rings the called number plainly: the call always goes through.
+`GET /event?kind=start|end&callid=..` tells the service that a call was answered or ended
+(calls.py), which is how users become busy.
 
 Why HTTP from Kamailio, not Python inside Kamailio: a module hook may hold the Python GIL for
 seconds; Kamailio's HTTP query then times out and the call still rings, while Kamailio itself
@@ -30,6 +32,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -41,7 +44,7 @@ from runtime.sip.calls import CallInProgress, CallsInProgress
 log = logging.getLogger("sfm.sip")
 
 ANSWER_KEYS = (
-    "act", "aors", "users", "to", "div", "dname",
+    "act", "aors", "users", "to", "div", "dname", "cname",
     "tsec", "tact", "taors", "tto", "bact", "baors", "bto",
 )  # fmt: skip
 
@@ -62,6 +65,8 @@ class HostLike(Protocol):
 
     def route(self, caller: str | None, called: str) -> dict[str, Any]: ...
 
+    def reload_directory(self) -> None: ...
+
 
 def answer_line(fields: dict[str, str]) -> str:
     """The `key=value;` line Kamailio reads; every key present, "-" when unused (Kamailio's
@@ -77,9 +82,19 @@ class Decider:
     in a call; it is swapped only when that set changed.
     """
 
-    def __init__(self, host: HostLike, calls: CallsInProgress) -> None:
+    def __init__(
+        self, host: HostLike, calls: CallsInProgress, live_state: Path | None = None
+    ) -> None:
         self.host = host
         self.calls = calls
+        # The SQLite files where `sfm pbx user` and the API keep live DND/redirects: when they
+        # changed (another process wrote), the host reloads its directory before the call.
+        self._live_files = (
+            ()
+            if live_state is None
+            else (live_state, live_state.with_name(live_state.name + "-wal"))
+        )
+        self._live_stamp = self._stamp()
         self._lock = threading.Lock()
         self._applied: PbxDirectory | None = None  # the directory we gave the core
         self._base: PbxDirectory | None = None  # the host's directory under our busy flags
@@ -89,7 +104,20 @@ class Decider:
 
     # ---- busy state ---------------------------------------------------------------------
 
+    def _stamp(self) -> tuple[float, ...]:
+        out: list[float] = []
+        for path in self._live_files:
+            try:
+                out.append(path.stat().st_mtime)
+            except OSError:
+                out.append(0.0)
+        return tuple(out)
+
     def _sync_busy(self) -> PbxDirectory | None:
+        stamp = self._stamp()
+        if stamp != self._live_stamp:
+            self._live_stamp = stamp
+            self.host.reload_directory()
         routing = self.host.routing
         current = routing.directory
         busy = self.calls.busy_users()
@@ -147,14 +175,18 @@ class Decider:
         forwarded = [str(n) for n in doc.get("forwarded_to") or []]
         fields: dict[str, str] = {}
         if forwarded or outcome == "voicemail":
-            display = doc.get("originally_called") or directory.name_of(
-                directory.number_owner.get(called, "")
-            ) or called
+            display = (
+                doc.get("originally_called")
+                or directory.name_of(directory.number_owner.get(called, ""))
+                or called
+            )
             fields["div"] = called
             fields["dname"] = _display(str(display))
+        owner = directory.number_owner.get(called)
+        fields["cname"] = _display((directory.name_of(owner) if owner else "") or called)
         if outcome in ("ring", "waiting"):
             fields["act"] = "ring"
-            fields["aors"] = ",".join(_aors(directory, rings))
+            fields["aors"] = ".".join(_aors(directory, rings))
             fields["users"] = ",".join(rings)
             target = directory.number_owner.get(called)
             if len(rings) == 1 and directory.user(target or "") is not None:
@@ -208,7 +240,7 @@ class Decider:
         doc = self.host.route(None if is_withheld(caller) else caller, destination)
         outcome = doc.get("outcome")
         if outcome in ("ring", "waiting"):
-            return "ring", ",".join(_aors(directory, doc.get("rings") or [])), ""
+            return "ring", ".".join(_aors(directory, doc.get("rings") or [])), ""
         if outcome == "forward" and doc.get("forwarded_to"):
             return "forward", "", str(doc["forwarded_to"][-1])
         return str(outcome), "", ""
@@ -294,6 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes: without NODELAY, Nagle and the peer's
+        # delayed ACK hold the body back ~40 ms on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connections.add(self.connection)
 
     def finish(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from runtime.errors import Refused
 from runtime.sip.calls import CallsInProgress
 from runtime.sip.decision import Decider, DecisionServer, HostLike
+from runtime.sip.events import EventListener
 from runtime.sip.kamailio import Kamailio, SipAddress, free_tcp_port, render_config
 
 log = logging.getLogger("sfm.sip")
@@ -50,9 +52,13 @@ class SipFront:
         self.children = children
         self.fixed_decision = fixed_decision
         self.calls = CallsInProgress()
-        self.decider = Decider(host, self.calls)
+        from runtime.db import DB_NAME
+
+        self.decider = Decider(host, self.calls, self.data_dir / DB_NAME)
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
+        self._decision_port: int | None = None
+        self.events: EventListener | None = None
 
     @property
     def folder(self) -> Path:
@@ -67,12 +73,15 @@ class SipFront:
             )
         self.decision = DecisionServer(self.decider)
         self.decision.start()
+        self._decision_port = self.decision.port
         rpc_port = free_tcp_port()
+        event_port = free_tcp_port()
         config = render_config(
             directory,
             self.address,
             rpc_port=rpc_port,
             decision_port=self.decision.port,
+            event_port=event_port,
             children=self.children,
             fixed_decision=self.fixed_decision,
         )
@@ -82,6 +91,10 @@ class SipFront:
         except BaseException:
             self.decision.stop()
             raise
+        self.events = EventListener(event_port, self.decider.event)
+        self.events.start()
+        with _running_lock:
+            _running[self.data_dir.resolve()] = self
         log.warning(
             "sip: Kamailio (pid %s) takes SIP calls on udp:%s:%s",
             self.kamailio.pid, self.address.host, self.address.port,
@@ -93,10 +106,21 @@ class SipFront:
             self.decision.stop()
             self.decision = None
 
+    def resume_decisions(self) -> None:
+        """Start the decision service again on its port (after `stop_decisions`)."""
+        if self.decision is None and self._decision_port is not None:
+            self.decision = DecisionServer(self.decider, port=self._decision_port)
+            self.decision.start()
+
     def stop(self) -> None:
         """Stop Kamailio and the decision service."""
+        with _running_lock:
+            if _running.get(self.data_dir.resolve()) is self:
+                del _running[self.data_dir.resolve()]
         if self.kamailio is not None:
             self.kamailio.stop()
+        if self.events is not None:
+            self.events.stop()
         with contextlib.suppress(Exception):
             self.stop_decisions()
 
@@ -110,6 +134,16 @@ class SipFront:
             log.info("sip: registrations not readable now (%s)", exc)
             return []
         return parse_ul_dump(result)
+
+
+_running: dict[Path, SipFront] = {}
+_running_lock = threading.Lock()
+
+
+def running_front(data_dir: Path) -> SipFront | None:
+    """The SipFront this process started for `data_dir` (None without `--sip`)."""
+    with _running_lock:
+        return _running.get(Path(data_dir).resolve())
 
 
 def parse_ul_dump(result: Any) -> list[Registration]:

@@ -93,6 +93,7 @@ def render_config(
     *,
     rpc_port: int,
     decision_port: int,
+    event_port: int,
     children: int = 8,
     fixed_decision: bool = False,
 ) -> str:
@@ -113,6 +114,7 @@ def render_config(
         sip_port=sip.port,
         rpc_port=rpc_port,
         decision_port=decision_port,
+        event_port=event_port,
         domain=DOMAIN,
         module_path=module_path(),
         passwords=passwords,
@@ -187,14 +189,25 @@ class Kamailio:
             try:
                 self._proc = subprocess.Popen(
                     [
-                        binary, "-f", str(self.config_path), "-DD", "-E",
-                        "-m", str(self.shared_memory_mb), "-M", "16",
-                        "-Y", str(self.folder), "-P", str(self.folder / "kamailio.pid"),
+                        binary,
+                        "-f",
+                        str(self.config_path),
+                        "-DD",
+                        "-E",
+                        "-m",
+                        str(self.shared_memory_mb),
+                        "-M",
+                        "16",
+                        "-Y",
+                        str(self.folder),
+                        "-P",
+                        str(self.folder / "kamailio.pid"),
                     ],  # fmt: skip
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=out,
                     start_new_session=True,  # its children share its group: killed together
+                    preexec_fn=_die_with_parent,
                 )
             finally:
                 out.close()
@@ -248,10 +261,8 @@ class Kamailio:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            pass
         _kill_group(proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(2.0)
@@ -271,6 +282,16 @@ class Kamailio:
         if "error" in document:
             raise ValueError(f"Kamailio RPC {method}: {document['error']}")
         return document.get("result")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the host process dies (even by SIGKILL), so no
+    Kamailio outlives its host and holds the SIP port."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _kill_group(pid: int) -> None:

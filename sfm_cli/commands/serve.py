@@ -30,6 +30,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="address to listen on (default 127.0.0.1, this machine only)",
     )
     serve.add_argument(
+        "--sip",
+        metavar="HOST:PORT",
+        default=None,
+        help="also take SIP calls there (UDP), with Kamailio as the host's supervised SIP front",
+    )
+    serve.add_argument(
         "--trusted-proxy",
         dest="trusted_proxies",
         action="append",
@@ -73,25 +79,68 @@ def run(args: argparse.Namespace) -> int:
     from runtime.licensing.trial_keeper import TrialKeeper
     from runtime.web.app import create_app, setup_link
 
+    sip_address = None
+    if args.sip:
+        from runtime.sip.kamailio import parse_sip_address
+
+        sip_address = parse_sip_address(args.sip)
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown_host = args.host if args.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    app = create_app(args.data, trusted_proxies=frozenset(args.trusted_proxies))
+    front = _start_sip(args.data, sip_address) if sip_address is not None else None
+    app = create_app(
+        args.data,
+        host=None if front is None else front.host,
+        trusted_proxies=frozenset(args.trusted_proxies),
+    )
     link = setup_link(args.data, url)
     print(f"sfm serve: data folder {args.data.resolve()}", flush=True)
     if link is not None:
         print("sfm serve: no admin password yet; set it once with this link:", flush=True)
         print(f"  {link}", flush=True)
     print(f"sfm serve: the PBX host runs on {url}", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default, and a
+    # client could then pick a fresh address per password guess. The app itself believes it
+    # only from --trusted-proxy addresses (runtime.web.login.client_address).
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     keeper = TrialKeeper(args.data).start()  # trial checkpoints, off the call path
     try:
+        if front is not None:
+            print(f"sfm serve: SIP on udp:{front.address.host}:{front.address.port}", flush=True)
         server.run(sockets=[sock])
     finally:
+        if front is not None:
+            front.stop()
+            front.host.close()  # the host it runs on is ours, not the web app's
         keeper.stop()
         sock.close()
     return 0
+
+
+def _start_sip(data: Any, address: Any) -> Any:
+    """The routing host, Kamailio and the decision service; the web page then uses this host.
+    Refused (nothing started) when no PBX directory is loaded."""
+    import logging
+
+    from runtime.host import open_host
+    from runtime.sip.front import SipFront
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("sfm serve: %(message)s"))
+    sip_log = logging.getLogger("sfm.sip")
+    sip_log.addHandler(handler)
+    sip_log.setLevel(logging.INFO)
+    host = open_host(data)
+    front = SipFront(host, data, address)
+    try:
+        front.start()
+    except BaseException:
+        host.close()
+        raise
+    return front

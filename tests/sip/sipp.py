@@ -169,6 +169,7 @@ def uac_scenario(
 ) -> str:
     """One call from `caller` to `called`: as a phone (407, then with credentials) when a
     password is given, else as a trunk; ends with `expect` (200: ACK, hold, BYE)."""
+
     def invite(cseq: int, auth: str) -> str:
         return f"""<send retrans="500"><![CDATA[
 INVITE sip:{called}@{DOMAIN} SIP/2.0
@@ -259,26 +260,54 @@ class SipTarget:
 
 
 def _run_sipp(
-    folder: Path, name: str, xml: str, target: SipTarget, port: int, timeout_s: float = 20,
+    folder: Path,
+    name: str,
+    xml: str,
+    target: SipTarget,
+    port: int,
+    timeout_s: float = 20,
     extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.xml"
     path.write_text(xml, encoding="utf-8")
-    return subprocess.run(
+    done = subprocess.run(
         [
-            SIPP, target.address, "-sf", str(path), "-i", "127.0.0.1", "-p", str(port),
-            "-m", "1", "-timeout", f"{int(timeout_s)}s", "-timeout_error", "-nostdin",
-            "-max_recv_loops", "1000", *extra,
+            SIPP,
+            target.address,
+            "-sf",
+            str(path),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "1",
+            "-timeout",
+            f"{int(timeout_s)}s",
+            "-timeout_error",
+            "-nostdin",
+            "-max_recv_loops",
+            "1000",
+            "-trace_msg",
+            "-message_file",
+            str(folder / f"{name}-messages.log"),
+            *extra,
         ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=timeout_s + 10,
     )
+    (folder / f"{name}-output.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
+    return done
 
 
 def register(
-    folder: Path, target: SipTarget, user: str, password: str | None, contact_port: int,
+    folder: Path,
+    target: SipTarget,
+    user: str,
+    password: str | None,
+    contact_port: int,
     expect: int = 200,
 ) -> bool:
     """REGISTER `user` with `contact_port` as its contact; True when `expect` came back."""
@@ -296,6 +325,7 @@ class Phone:
     user: str
     password: str | None
     behaviour: str = "answer"
+    calls: int = 1
     port: int = field(default_factory=free_udp_port)
     proc: subprocess.Popen[str] | None = None
 
@@ -309,9 +339,22 @@ class Phone:
         path.write_text(uas_scenario(self.behaviour), encoding="utf-8")
         self.proc = subprocess.Popen(
             [
-                SIPP, "-sf", str(path), "-i", "127.0.0.1", "-p", str(self.port), "-m", "1",
-                "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin", "-trace_msg",
-                "-message_file", str(self.messages_path),
+                SIPP,
+                "-sf",
+                str(path),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-m",
+                str(self.calls),
+                "-timeout",
+                f"{timeout_s}s",
+                "-timeout_error",
+                "-nostdin",
+                "-trace_msg",
+                "-message_file",
+                str(self.messages_path),
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -364,9 +407,12 @@ def call(
     from_port: int | None = None,
     extra_headers: str = "",
     timeout_s: float = 30,
+    hold_ms: int = 200,
 ) -> bool:
     """Place one call; True when it ended with `expect` (the scenario ran through)."""
-    xml = uac_scenario(caller, called, expect, password=password, extra_headers=extra_headers)
+    xml = uac_scenario(
+        caller, called, expect, password=password, extra_headers=extra_headers, hold_ms=hold_ms
+    )
     port = from_port if from_port is not None else free_udp_port()
     done = _run_sipp(
         folder, f"call-{caller}-{called}-{expect}", xml, target, port, timeout_s=timeout_s

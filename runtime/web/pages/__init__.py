@@ -1,10 +1,11 @@
 """The admin's pages, one module per area on the shared base `base.PageArea`:
 
 - `modules`: list, upload, detail, rollback, removal;
-- `instances`: the three-tab form (`breakthrough.form`), log, export, actions;
+- `instances`: the form drawn from the module's descriptor, log, export, actions;
 - `licence`: licence state, verification by e-mail, licence file import;
 - `call_tester`: one call through the running host, each instance's rule explained;
-- `breakthroughs`: the recent breakthroughs and their chart, GET /api/breakthroughs.
+- `breakthroughs`: the recent breakthroughs and their chart, GET /api/breakthroughs;
+- `phones`: live DND/redirects, registered phones, calls in progress, /api/pbx/users, /api/sip.
 
 Every handler runs behind `runtime.web.gate.LoginGate` (login and CSRF are checked before a
 handler is reached). Blocking work runs in the thread pool. A refused input is shown in words
@@ -26,6 +27,7 @@ from runtime.web.pages.call_tester import CallTesterPages
 from runtime.web.pages.instances import InstancePages
 from runtime.web.pages.licence import LicencePages
 from runtime.web.pages.modules import ModulePages
+from runtime.web.pages.phones import PhonePages
 
 __all__ = ["HostLink", "PageArea", "RunningHost", "page_areas", "page_routes", "api_routes"]
 
@@ -42,6 +44,7 @@ def page_areas(data_dir: Path, host: HostLink, recorder: BreakthroughRecorder) -
         LicencePages(data_dir, host),
         CallTesterPages(data_dir, host, recorder),
         BreakthroughPages(data_dir, host, recorder),
+        PhonePages(data_dir, host),
     ]
 
 
