@@ -106,6 +106,11 @@ class SipFront:
             self.decision.stop()
             self.decision = None
 
+    @property
+    def decision_port(self) -> int | None:
+        """The decision service's port (Kamailio's configuration names it)."""
+        return self._decision_port
+
     def resume_decisions(self) -> None:
         """Start the decision service again on its port (after `stop_decisions`)."""
         if self.decision is None and self._decision_port is not None:
