@@ -6,9 +6,12 @@ call's time is taken on the worker, from entering the core to its result):
 - `ns_per_call`: mean nanoseconds per call, one caller making calls one after another;
 - `p99_ns_16_callers`: the 99th percentile of a call's nanoseconds while 16 worker threads
   make calls at the same time;
-- for the core with no hook (`no_hook`), a Python hook that does nothing (`noop_python_hook`),
-  and the real `breakthrough.hook.BreakthroughHook` with 10 instances of 10,000 patterns in
-  each of their four lists (`breakthrough`);
+- for the core with no module (`no_hook`), and Breakthrough's own call-processing function
+  (its Java class `de.obyte.breakthrough.BreakthroughHook`, loaded in a module class loader as
+  the host loads it, asking the module's Python hook through `ModulePython`) with a Python
+  hook that does nothing (`noop_python_hook`) and with Breakthrough's shim hook
+  (`sfm_module.CallHook`) holding 10 instances of 10,000 patterns in each of their four lists
+  (`breakthrough`): both go through the same Java function and bridge;
 - `main_thread_proxy_ns`: the bridge floor: Java calling the same no-op hook through a plain
   JProxy (`runtime.shim.direct_proxy`) on the main Python thread, i.e. a thread Python entered.
 
@@ -44,9 +47,18 @@ from breakthrough.config import parse_instance  # noqa: E402
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer  # noqa: E402
 from breakthrough.numbers import NumberPlan  # noqa: E402
 from breakthrough.rules import compile_instance  # noqa: E402
-from runtime.jvm import ensure_jvm  # noqa: E402
+from breakthrough.sfm_module import CallHook  # noqa: E402
+from runtime.jvm import api_class_loader, ensure_jvm  # noqa: E402
+from runtime.modules import java_code  # noqa: E402
 from runtime.pbx_directory import parse_directory  # noqa: E402
-from runtime.shim import RoutingHost, direct_proxy  # noqa: E402
+from runtime.shim import (  # noqa: E402
+    HookHolder,
+    RoutingHost,
+    direct_proxy,
+    hook_bridge,
+    module_python,
+)
+from sfm_build.javac import CompileJob, compile_all  # noqa: E402
 
 CALLER = "00492515906850"
 CALLED = "00492515906201"  # the boss: DND on, forward to the secretary
@@ -135,6 +147,32 @@ def breakthrough_hook(plan: NumberPlan) -> BreakthroughHook:
     return BreakthroughHook(compiled)
 
 
+def breakthrough_function(host: RoutingHost, holder: HookHolder) -> Any:
+    """Breakthrough's kernel function, compiled from module_src/jvm_src and loaded in a module
+    class loader, as the routing core's hook; its ModulePython asks `holder.hook`."""
+    import jpype
+
+    jvm_src = ROOT / "module_src" / "jvm_src"
+    job = CompileJob("current", 11, (jvm_src / "common", jvm_src / "current"), "log4j")
+    classes = compile_all([job], ROOT / "runtime" / "jvm_src")["current"]
+    code = java_code.ModuleCode()
+    for path, data in classes.items():
+        cls = java_code.read_class(data, path)
+        code.classes[cls.name] = cls
+    api_loader = api_class_loader("log4j")
+    loader = java_code.class_loader("bench", code, api_loader)
+    python = module_python("bench", lambda module: None)
+    python.registerCallHook(hook_bridge(holder))
+    function_host = jpype.JClass("de.sfhost.module.runtime.FunctionHost", loader=api_loader)
+    return function_host.kernelFunction(
+        "bench",
+        "Bench",
+        loader.loadClass("de.obyte.breakthrough.BreakthroughHook"),
+        host.module_log("bench"),
+        python,
+    )
+
+
 def sequential_mean(core: Any, calls: int) -> float:
     """Mean ns of `calls` calls made one after another on one worker thread of the core."""
     import jpype
@@ -170,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     answer = real_hook.on_call(CALLED, CALLER)
     assert answer.applied and answer.ignore_dnd, "the benchmark call must match an instance"
+    shim_hook = CallHook(log=None)
+    shim_hook._hook = real_hook  # the shim's hook with the compiled bench instances
 
     ensure_jvm()
     stage = "PostTargetDeterminationIncoming"
@@ -178,19 +218,20 @@ def main(argv: list[str] | None = None) -> int:
     host.load_directory(directory)
     core = host.core
     noop = NoopHook()
-    host.register_hook("bench", noop)
-    bridge = host.java_hook("bench")
+    holder = HookHolder(noop)
+    function = breakthrough_function(host, holder)
+    log = host.module_log("bench")
     proxy = direct_proxy(noop)
     ctx = bench.contextFor(core, CALLER, CALLED)
 
-    # The cases share the core, its worker threads and the hook's Python threads; "no_hook"
-    # takes the hook out of the core, the others swap the Python hook object behind it.
+    # The cases share the core, its worker threads and the module's Java function; "no_hook"
+    # takes the function out of the core, the others swap the Python hook object behind it.
     def use(case: str) -> None:
         if case == "no_hook":
             core.unregister("bench", stage)
         else:
-            host.register_hook("bench", noop if case == "noop_python_hook" else real_hook)
-            core.register("bench", stage, bridge)
+            holder.hook = noop if case == "noop_python_hook" else shim_hook
+            core.register("bench", stage, function, log)
 
     cases = ("no_hook", "noop_python_hook", "breakthrough")
     # Warm up the JIT and the bridge before measuring.

@@ -187,6 +187,9 @@ class Host:
             )
             self._modules[module_id] = runtime
             self._problems[module_id] = runtime.problems
+            # The instance logs first, so that they get the lines about a failing start.
+            rows = self._rows(module_id)
+            runtime.sink.set_instances({row.name: (row.id, row.log_level) for row in rows})
             self._start(runtime)
             self._compile_into(runtime)
             self.reload_licence(module_id)

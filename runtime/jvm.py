@@ -1,11 +1,12 @@
 """The one JVM of this process: compiling the host's Java sources and starting the JVM.
 
 `runtime/jvm_src` (the module API and the routing core) is compiled with javac into
-`runtime/jvm_classes/<sha256 of the sources>/core`, only when no folder for the current sources
-exists yet; each flavour of the module API's log part (`runtime/jvm_src/flavors/`, see its
-README) into `.../<flavour>` beside it. Compilation goes to a temporary folder that is renamed
-into place, so two processes compiling at the same moment cannot see (or leave) a half-written
-class folder.
+`<user cache>/sfm/jvm_classes/<sha256 of the sources>/core` (`$XDG_CACHE_HOME`, else
+`~/.cache`: never the package folder, so a read-only install works), only when no folder for
+the current sources exists yet; each flavour of the module API's log part
+(`runtime/jvm_src/flavors/`, see its README) into `.../<flavour>` beside it. Compilation goes
+to a temporary folder that is renamed into place, so two processes compiling at the same
+moment cannot see (or leave) a half-written class folder.
 
 JPype allows one JVM per process and no restart, so `ensure_jvm()` starts it once, with the
 core folder on the class path, and every later call returns at once. `api_class_loader(flavour)`
@@ -34,7 +35,13 @@ SOURCE_DIR = Path(__file__).with_name("jvm_src")
 FLAVORS_DIR = SOURCE_DIR / "flavors"
 SHARED_FLAVOR = "shared"
 LOG_APIS_FILE = FLAVORS_DIR / "log_apis.toml"
-CLASSES_ROOT = Path(__file__).with_name("jvm_classes")
+
+
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sfm"
+
+
+CLASSES_ROOT = _user_cache() / "jvm_classes"
 # The core uses Java 11 APIs; the module API inside it stays Java 8 compatible on its own.
 JAVA_RELEASE = "11"
 
@@ -186,7 +193,7 @@ def ensure_jvm() -> None:
             except Exception as exc:  # JPype raises a Java NoClassDefFoundError here
                 raise Refused(
                     "The JVM of this process was started without the host classes "
-                    "(runtime/jvm_classes); start it with runtime.jvm.ensure_jvm()."
+                    f"({CLASSES_ROOT}); start it with runtime.jvm.ensure_jvm()."
                 ) from exc
             return
         classes = compiled_classes()

@@ -79,7 +79,7 @@ _US = "\x1f"
 
 
 class HookAnswerLike(Protocol):
-    """The fields of `breakthrough.hook.HookAnswer` the host reads."""
+    """The fields of a module hook's answer the host reads."""
 
     @property
     def ignore_dnd(self) -> bool: ...
@@ -155,7 +155,7 @@ def answer_text(hook: PythonCallHook, numbers: str) -> str:
     return text
 
 
-# Answer texts of immutable answer objects, by identity (hooks such as Breakthrough's return
+# Answer texts of immutable answer objects, by identity (hooks tend to return
 # the same few answer objects again and again; encoding one costs about 0.5 µs). The entry
 # holds the object, so its id cannot be reused while cached.
 _ANSWER_TEXTS: dict[int, tuple[object, str]] = {}

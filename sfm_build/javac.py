@@ -68,7 +68,9 @@ def _api_lookup(api_source: Path, log_api: str) -> tuple[str, str]:
     jars = [str(jar) for jar in table[log_api]["jars"]]
     for jar in jars:
         if not Path(jar).is_file():
-            raise BuildError(f"{jar}: the {log_api} API jar is missing; scripts/setup.sh installs it.")
+            raise BuildError(
+                f"{jar}: the {log_api} API jar is missing; scripts/setup.sh installs it."
+            )
     sourcepath = os.pathsep.join(
         str(path) for path in (api_source, flavors / "shared", flavors / log_api)
     )

@@ -257,18 +257,19 @@ def _entry_points(raw: Any, source: Path) -> tuple[EntryPoint, ...]:
     if not isinstance(raw, dict):
         raise BuildError(f"{source}: entry_points must be a table ([entry_points.kernel] ...).")
     found: list[EntryPoint] = []
-    tables = {"kernel": ("agiKernel", KERNEL_STAGES), "life_cycle": ("lifeCycle", LIFE_CYCLE_STAGES)}
+    tables = {
+        "kernel": ("agiKernel", KERNEL_STAGES),
+        "life_cycle": ("lifeCycle", LIFE_CYCLE_STAGES),
+    }
     for key in raw:
         if key not in tables:
-            raise BuildError(
-                f"{source}: [entry_points.{key}] is not known (kernel, life_cycle)."
-            )
+            raise BuildError(f"{source}: [entry_points.{key}] is not known (kernel, life_cycle).")
     simple_names: dict[str, str] = {}
     for key, (kind, stages) in tables.items():
         table = raw.get(key, {})
         where = f"{source}: [entry_points.{key}]"
         if not isinstance(table, dict):
-            raise BuildError(f"{where} must be a table of stage = \"class\".")
+            raise BuildError(f'{where} must be a table of stage = "class".')
         for stage, class_name in table.items():
             if stage not in stages:
                 raise BuildError(f"{where} {stage}: not a stage ({', '.join(stages)}).")

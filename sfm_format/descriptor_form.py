@@ -101,9 +101,7 @@ def read_form(descriptor: bytes) -> ModuleForm:
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"the module descriptor is not well-formed XML ({exc})") from None
     lists = {
-        resource.get("id", ""): [
-            (value.text or "") for value in resource.iterfind("values/value")
-        ]
+        resource.get("id", ""): [(value.text or "") for value in resource.iterfind("values/value")]
         for resource in root.iterfind("resources/listResource")
     }
     variables: dict[str, Variable] = {}

@@ -90,10 +90,10 @@ class SignedListing:
                 "or re-signed after the build)"
             ) from None
 
-    def check_digests(self, entries: Mapping[str, bytes]) -> None:
-        """SignatureError unless `entries` (without the signature entry) are exactly the listed
-        files with the listed digests."""
-        names = set(entries) - {SIGNATURE_ENTRY}
+    def check_digests(self, digests: Mapping[str, str]) -> None:
+        """SignatureError unless `digests` (entry name -> sha256 hex, without the signature
+        entry) are exactly the listed files with the listed digests."""
+        names = set(digests) - {SIGNATURE_ENTRY}
         missing = sorted(set(self.files) - names)
         extra = sorted(names - set(self.files))
         if missing:
@@ -101,7 +101,7 @@ class SignedListing:
         if extra:
             raise SignatureError(f"the file {extra[0]!r} is not covered by the vendor signature")
         for name in sorted(names):
-            if hashlib.sha256(entries[name]).hexdigest() != self.files[name]:
+            if digests[name] != self.files[name]:
                 raise SignatureError(f"the file {name!r} was changed after the vendor signed it")
 
 

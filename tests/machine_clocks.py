@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
+from runtime.licensing import status
 from runtime.licensing.trial_clock import ClockReading, SystemClock
 
 _boots = itertools.count(1)
@@ -30,6 +35,18 @@ class TimeTravelIsRealTime:
 def time_travel_is_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the system clock of licensing read `TimeTravelIsRealTime` for this test."""
     monkeypatch.setattr(SystemClock, "reading", lambda self: TimeTravelIsRealTime().reading())
+
+
+@contextmanager
+def real_time_passes(monkeypatch: pytest.MonkeyPatch, seconds: float) -> Iterator[None]:
+    """Inside, `seconds` have really passed: the wall clock (time-machine, ticking), and the
+    monotonic clock the trial gates run on. With `time_travel_is_real_time` the boot clock
+    follows as well."""
+    real = status.monotonic_now
+    with monkeypatch.context() as patch:
+        patch.setattr(status, "monotonic_now", lambda: real() + seconds)
+        with time_machine.travel(datetime.now(UTC) + timedelta(seconds=seconds), tick=True):
+            yield
 
 
 @dataclass

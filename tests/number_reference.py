@@ -38,6 +38,7 @@ def prefixes(region: str) -> tuple[str, str, str]:
 def _split(number: str, region: str) -> tuple[str, str] | None:
     """(country code, national digits) of a number with a prefix, as phonenumbers reads it and
     as its digits say (None where the two differ, or phonenumbers cannot read it)."""
+    number = unformatted(number)
     code, intl, national = prefixes(region)
     try:
         parsed = phonenumbers.parse(number, region)
@@ -57,9 +58,14 @@ def _split(number: str, region: str) -> tuple[str, str] | None:
     return cc, digits
 
 
+def unformatted(number: str) -> str:
+    """`number` without the spaces, dashes, slashes and parentheses people paste."""
+    return re.sub("[ \t\u00a0()/-]", "", number)
+
+
 def has_prefix(number: str, region: str) -> bool:
     _, intl, national = prefixes(region)
-    return number.startswith(("+", intl, national))
+    return unformatted(number).startswith(("+", intl, national))
 
 
 def well_formed(number: str, region: str) -> bool:
@@ -70,6 +76,7 @@ def well_formed(number: str, region: str) -> bool:
 
 def reference_forms(number: str, region: str) -> set[str]:
     """Every form of a `well_formed` number under the plan of `region`."""
+    number = unformatted(number)
     if not has_prefix(number, region):
         return {number}
     split = _split(number, region)

@@ -130,7 +130,8 @@ def test_variant_passes_inspect(dists: tuple[Path, Path, str], variant: str) -> 
         "name": META["module"]["name"],
     } in document["entry_points"]
     stages = {e["stage"] for e in document["entry_points"] if e["kind"] == "lifeCycleEntryPoint"}
-    assert stages == {"InstanceCreated", "InstanceChanged", "InstanceDeactivated"}
+    assert stages == set(META["entry_points"]["life_cycle"])  # what module.toml declares
+    assert stages == {"SystemStarted", "InstanceCreated", "InstanceChanged", "InstanceDeactivated"}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -149,9 +150,10 @@ def test_class_files_target_the_variants_java(dists: tuple[Path, Path, str], var
             assert int.from_bytes(data[6:8], "big") == VARIANTS[variant][0], name
             assert b"SourceFile" not in data and b"LineNumberTable" not in data  # -g:none
         log = archive.read("de/obyte/breakthrough/BreakthroughLog.class")
-    leveled = b"(Lde/sfhost/module/api/LogLevel;Ljava/lang/String;)V"
-    # current calls ModuleLog.log(LogLevel, String); legacy only the per-level methods
-    assert (leveled in log) == (variant == "current")
+    # current logs through log4j2's Logger (PBX 7.3 on), legacy through commons-logging's Log
+    log4j = b"org/apache/logging/log4j/Logger"
+    commons = b"org/apache/commons/logging/Log"
+    assert (log4j in log, commons in log) == (variant == "current", variant == "legacy")
 
 
 def test_variants_differ_only_where_the_api_differs(dists: tuple[Path, Path, str]) -> None:
@@ -223,9 +225,14 @@ def test_descriptor_follows_starface(dists: tuple[Path, Path, str], variant: str
         assert [e.findtext("key") for e in entries] == LOCALES
         texts = {e.findtext("key"): e.findtext("value") for e in entries}
         assert texts["de"] and texts["en"], keys.findtext("key")
-    # resources list every file but the manifest and the descriptor, and nothing else
+    # resources list every file but the container's own (the manifest, the signature) and the
+    # descriptor, and nothing else
     with zipfile.ZipFile(path) as archive:
-        members = set(archive.namelist()) - {"META-INF/MANIFEST.MF", "module-descriptor.xml"}
+        members = set(archive.namelist()) - {
+            "META-INF/MANIFEST.MF",
+            "module-descriptor.xml",
+            "META-INF/SFM-SIGNATURE.json",  # the vendor signature (sfm_build/signing.py)
+        }
     assert {f.get("name") for f in root.find("resources").iter("file")} == members
 
 

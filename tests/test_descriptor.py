@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
 import tomllib
 import zipfile
 from pathlib import Path
@@ -175,8 +176,23 @@ def test_timestamp_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         build_timestamp(tmp_path)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert build_timestamp(tmp_path) == FALLBACK_EPOCH  # not a git checkout
-    head = build_timestamp(REPO)
-    assert head >= 1_700_000_000  # the commit time of HEAD
+    # A checkout whose HEAD was committed at a known time, 2024-02-29T12:00:00Z (not the
+    # fallback's 2025-12-01, so the git path is what answers).
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    committed = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_AUTHOR_DATE": "2024-02-29T12:00:00Z",
+        "GIT_COMMITTER_DATE": "2024-02-29T12:00:00Z",
+    }
+    for name, value in committed.items():
+        monkeypatch.setenv(name, value)
+    for command in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "stamp"]):
+        subprocess.run(["git", *command], cwd=checkout, check=True, capture_output=True)
+    assert build_timestamp(checkout) == 1_709_208_000
 
 
 def test_no_license_id_rule_matches_facts() -> None:

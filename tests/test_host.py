@@ -52,6 +52,14 @@ numbers = ["209"]
 """
 
 
+@pytest.fixture(autouse=True)
+def _travels_are_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A travel here stands for days that really pass (the machine runs all along)."""
+    from tests.machine_clocks import time_travel_is_real_time
+
+    time_travel_is_real_time(monkeypatch)
+
+
 @pytest.fixture()
 def data(tmp_path: Path, sfm_files: dict[str, Path], jvm: None) -> Path:
     """Breakthrough installed from the vendor build, a directory loaded, one instance."""
@@ -221,11 +229,11 @@ def test_a_hook_that_raises_leaves_the_call_alone_and_the_log_says_why(
 
 
 def test_a_trial_that_ends_while_the_host_runs_stops_changing_calls(
-    data: Path, host: Host
+    data: Path, host: Host, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import time_machine
+    from tests.machine_clocks import real_time_passes
 
     assert host.route("00492515906850", "201")["applied"]
-    with time_machine.travel(datetime.now(UTC) + timedelta(days=14, hours=1), tick=True):
+    with real_time_passes(monkeypatch, (14 * 24 + 1) * 3600):
         late = host.route("00492515906850", "201")
     assert late["applied"] == [] and late["outcome"] == "busy"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +41,13 @@ def _show(data: Path, name: str) -> dict[str, object]:
     return shown
 
 
+def _exported(data: Path, name: str) -> dict[str, Any]:
+    """The instance file (INTERFACES.md's TOML) that `sfm instance export` writes."""
+    code, out, err = run_sfm("--data", data, "instance", "export", name)
+    assert code == 0, err
+    return tomllib.loads(out)
+
+
 def test_create_from_file_and_export_gives_the_same_configuration(
     data: Path, tmp_path: Path
 ) -> None:
@@ -54,8 +62,19 @@ def test_create_from_file_and_export_gives_the_same_configuration(
     again_text = exported.replace('name = "Teamleiter"', 'name = "Zweite"')
     assert run_sfm("--data", data, "instance", "create", "--config",
                    _config(tmp_path, again_text, "again.toml"))[0] == 0
-    second = _show(data, "Zweite")
-    assert second["config"] == {**again, "name": "Zweite"}
+    assert _exported(data, "Zweite") == {**again, "name": "Zweite"}
+    # stored as the descriptor's variables (form.toml's `variable` names)
+    assert _show(data, "Zweite")["config"] == {
+        "logLevel": "DEBUG",
+        "calledActive": ["*"],
+        "calledExceptions": ["00492515906299"],
+        "callerActive": ["*2515906850", "201"],
+        "callerExceptions": [],
+        "bypassDnd": True,
+        "bypassRedirects": True,
+        "bypassSelfRedirectsOnly": False,
+        "forceCallWaiting": False,
+    }
 
 
 def test_two_instances_with_the_same_name_are_refused(data: Path, tmp_path: Path) -> None:
@@ -81,7 +100,7 @@ def test_create_from_flags_with_defaults(data: Path) -> None:
     created = json.loads(out)
     assert created["log_level"] == "INFO"  # the default
     assert created["active"] is True
-    config = created["config"]
+    config = _exported(data, "Chef")
     assert config["numbers"]["called"] == {"active": ["201"], "exceptions": []}
     assert config["numbers"]["caller"] == {"active": ["*"], "exceptions": ["0049301234567"]}
     assert config["settings"] == {
@@ -119,8 +138,8 @@ def test_activate_deactivate_update_delete(data: Path, tmp_path: Path) -> None:
     assert code == 0, err
     shown = _show(data, "Teamleiter")
     assert shown["log_level"] == "TRACE"
-    config = shown["config"]
-    assert isinstance(config, dict)
+    config = _exported(data, "Teamleiter")
+    assert config["log_level"] == "TRACE"
     assert config["settings"]["force_call_waiting"] is True
     assert config["settings"]["bypass_dnd"] is True
     assert config["numbers"]["caller"]["active"] == ["*2515906850", "201"]

@@ -31,6 +31,14 @@ SECRETARY_RULE = REPO / "tests" / "data" / "instances" / "sekretariat.toml"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _travels_are_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A travel here stands for days that really pass (the machine runs all along)."""
+    from tests.machine_clocks import time_travel_is_real_time
+
+    time_travel_is_real_time(monkeypatch)
+
+
 @pytest.fixture(scope="module")
 def sfm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")

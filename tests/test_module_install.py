@@ -89,7 +89,8 @@ def test_a_real_starface_export_installs_inspect_only(tmp_path: Path) -> None:
     assert module["vendor"] == "1 Qubit - J.Suing"
     assert module["version"] == 24030722
     assert module["runnable"] is False
-    assert module["status"] == "inspect only"
+    # it has only an rpcEntryPoint: nothing this host runs, and the status says so
+    assert module["status"] == "inspect only: it declares no code to run"
     code, out, _ = run_sfm("--data", data, "module", "list")
     assert "inspect only" in out
     config = tmp_path / "t.toml"

@@ -108,6 +108,7 @@ def test_idle_user_rings(host: RoutingHost) -> None:
         "originally_called": None,
         "applied": [],
         "module_errors": [],
+        "changed": [],
     }
 
 

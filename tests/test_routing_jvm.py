@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -67,7 +70,6 @@ def test_broken_source_is_reported_with_javac_output(sandbox: tuple[Path, Path])
 
 def test_module_api_compiles_for_java_8(tmp_path: Path) -> None:
     # The legacy build compiles the module's entry classes against this API with --release 8.
-    import subprocess
 
     api = sorted((jvm.SOURCE_DIR / "de" / "sfhost" / "module" / "api").glob("*.java"))
     result = subprocess.run(
@@ -77,3 +79,35 @@ def test_module_api_compiles_for_java_8(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_read_only_install_compiles_into_the_user_cache(tmp_path: Path) -> None:
+    # A copy of the package that nobody may write to, as a system-wide install is: the classes
+    # go to $XDG_CACHE_HOME/sfm/jvm_classes/<hash of the sources>, the package stays as it was.
+    install = tmp_path / "install"
+    shutil.copytree(
+        Path(jvm.__file__).parent,
+        install / "runtime",
+        ignore=shutil.ignore_patterns("jvm_classes", "__pycache__"),
+    )
+    before = sorted(str(p.relative_to(install)) for p in install.rglob("*"))
+    for path in [install, *install.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    cache = tmp_path / "cache"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-B", "-c", "from runtime import jvm; print(jvm.compiled_classes())"],
+            env={**os.environ, "PYTHONPATH": str(install), "XDG_CACHE_HOME": str(cache)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        for path in [install, *install.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert result.returncode == 0, result.stderr
+    core = Path(result.stdout.strip())
+    assert core.parent.parent == cache / "sfm" / "jvm_classes"
+    assert (core / "de" / "sfhost" / "core" / "RoutingCore.class").is_file()
+    assert sorted(str(p.relative_to(install)) for p in install.rglob("*")) == before

@@ -22,7 +22,7 @@ from runtime.pbx_directory import (
     store_directory,
     stored_path,
 )
-from runtime.shim import RoutingHost, answer_text, direct_proxy, encode_answer
+from runtime.shim import RoutingHost, direct_proxy
 
 OFFICE = Path(__file__).parent / "data" / "pbx" / "office.toml"
 PLAN = PbxNumberPlan("49", "251", "00", "0")
@@ -194,21 +194,42 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
 # ---- the bridge --------------------------------------------------------------------------------
 
 
-def test_encode_answer() -> None:
-    answer = HookAnswer(
-        ignore_dnd=True,
-        force_call_waiting=True,
-        applied=(("A", ("bypass_dnd",)), ("B", ("force_call_waiting",))),
-    )
-    flags, applied = encode_answer(answer)
-    assert flags == 1 | 8
-    assert applied == "A\x1fbypass_dnd\x1eB\x1fforce_call_waiting"
-    assert encode_answer(HookAnswer()) == (0, None)
+class Fixed:
+    """A hook that answers what it was given, whatever the call."""
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+
+    def on_call(self, called: str, caller: str | None) -> Any:
+        return self.answer
 
 
-def test_answer_text_follows_a_mutable_answer_object() -> None:
-    # Texts of frozen answers are kept by identity; a mutable answer object changed between
-    # calls must be encoded afresh each time.
+def routed(hook: Any, called: str = "203", times: int = 1) -> list[dict[str, Any]]:
+    """The results of routing an outside call to `called` (the lead, in DND) with `hook`."""
+    h = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS)
+    try:
+        h.load_directory(load_directory(OFFICE))
+        h.register_hook("m", hook)
+        return [h.route("0049301234567", called) for _ in range(times)]
+    finally:
+        h.close()
+
+
+def test_the_hooks_effects_and_applied_list_reach_the_call_result(jvm: None) -> None:
+    # Names as admins write them, with the characters a wire format might trip on.
+    applied = (("Ä Team; 1|2", ("bypass_dnd",)), ('B "x" = y', ("force_call_waiting",)))
+    answer = HookAnswer(ignore_dnd=True, force_call_waiting=True, applied=applied)
+    (r,) = routed(Fixed(answer))
+    assert (r["outcome"], r["rings"]) == ("ring", ["lead"])
+    assert r["applied"] == [
+        {"instance": "Ä Team; 1|2", "effects": ["bypass_dnd"]},
+        {"instance": 'B "x" = y', "effects": ["force_call_waiting"]},
+    ]
+    (r,) = routed(Fixed(HookAnswer()))
+    assert (r["outcome"], r["applied"]) == ("busy", [])
+
+
+def test_a_mutable_answer_object_is_read_afresh_on_every_call(jvm: None) -> None:
     class Mutable:
         def __init__(self) -> None:
             self.ignore_dnd = self.ignore_redirects = False
@@ -217,34 +238,33 @@ def test_answer_text_follows_a_mutable_answer_object() -> None:
 
     answer = Mutable()
 
-    class Same:
+    class Changing:
+        calls = 0
+
         def on_call(self, called: str, caller: str | None) -> Any:
+            self.calls += 1
+            if self.calls == 2:  # the second call finds the object changed
+                answer.ignore_dnd = True
+                answer.applied.append(("A", ("bypass_dnd",)))
             return answer
 
-    assert answer_text(Same(), "201\x1f202") == "0"
-    answer.ignore_dnd = True
-    answer.applied.append(("A", ("bypass_dnd",)))
-    assert answer_text(Same(), "201\x1f202") == "1A\x1fbypass_dnd"
-    frozen = HookAnswer(force_call_waiting=True, applied=(("B", ("force_call_waiting",)),))
-
-    class Frozen:
-        def on_call(self, called: str, caller: str | None) -> HookAnswer:
-            return frozen
-
-    assert (
-        answer_text(Frozen(), "201") == answer_text(Frozen(), "201") == "8B\x1fforce_call_waiting"
+    first, second = routed(Changing(), times=2)
+    assert (first["outcome"], first["applied"]) == ("busy", [])
+    assert (second["outcome"], second["applied"]) == (
+        "ring",
+        [{"instance": "A", "effects": ["bypass_dnd"]}],
     )
 
 
-def test_answer_text_of_a_failing_hook_carries_message_and_traceback() -> None:
+def test_a_failing_hooks_message_reaches_the_call_result(jvm: None) -> None:
     class Boom:
         def on_call(self, called: str, caller: str | None) -> HookAnswer:
             raise ValueError(f"cannot decide {called} for {caller}")
 
-    text = answer_text(Boom(), "201\x1f202")
-    message, _, detail = text.partition("\x1f")
-    assert message == "!ValueError: cannot decide 201 for 202"
-    assert "Traceback" in detail and "ValueError" in detail
+    (r,) = routed(Boom())
+    assert (r["outcome"], r["applied"]) == ("busy", [])  # routed as if the hook were absent
+    assert len(r["module_errors"]) == 1
+    assert "ValueError: cannot decide 203 for 0049301234567" in r["module_errors"][0]
 
 
 def test_route_without_directory_is_refused(jvm: None) -> None:

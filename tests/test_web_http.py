@@ -23,8 +23,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_sfm(tmp_path_factory.mktemp("dist"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """A server on a fresh data folder for each test, so that every test passes alone and in
+    any order."""
     data = tmp_path_factory.mktemp("web-http") / "data"
     load_sample_pbx(data)
     serve = ServeProcess(data)
@@ -53,7 +55,7 @@ def _manager_state(data: Path) -> tuple[list[tuple], list[tuple], dict[str, byte
     return modules, instances, files
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def admin(server: ServeProcess) -> Iterator[httpx.Client]:
     """A client logged in through the setup link the server printed."""
     assert server.setup_link is not None, server.output()
@@ -67,6 +69,47 @@ def admin(server: ServeProcess) -> Iterator[httpx.Client]:
         assert answer.status_code == 303
         assert "sfm_session" in client.cookies
         yield client
+
+
+SECRETARY = {
+    "name": "Sekretariat",
+    "log_level": "INFO",
+    "numbers.called.active": "201",
+    "numbers.caller.active": "202",
+}
+
+
+def _install(admin: httpx.Client, dist: Path) -> str:
+    """Upload the build; the module's id."""
+    token = _token(admin.get("/modules").text)
+    installed = admin.post(
+        "/modules/upload",
+        data={"csrf_token": token},
+        files={"file": (dist.name, dist.read_bytes(), "application/octet-stream")},
+    )
+    assert installed.status_code == 200
+    module_id = re.search(r'href="/modules/([0-9a-f-]{36})"', installed.text)
+    assert module_id is not None
+    return module_id.group(1)
+
+
+@pytest.fixture
+def secretary(admin: httpx.Client, dist: Path) -> str:
+    """The module installed with one instance, "Sekretariat": it lets 202 through the boss's
+    (201) forward to 202. The module's id."""
+    module_id = _install(admin, dist)
+    saved = admin.post(
+        "/instances/new",
+        data={
+            "csrf_token": _token(admin.get("/modules").text),
+            "module_id": module_id,
+            **SECRETARY,
+            "settings.bypass_redirects": "1",
+            "settings.bypass_self_redirects_only": "1",
+        },
+    )
+    assert saved.status_code == 303
+    return module_id
 
 
 def test_pages_and_api_need_login(server: ServeProcess) -> None:
@@ -86,7 +129,7 @@ def test_pages_and_api_need_login(server: ServeProcess) -> None:
 
 
 def test_setup_link_refuses_without_csrf_and_short_passwords(server: ServeProcess) -> None:
-    # Runs before `admin` takes the link (pytest keeps file order): the link is still fresh.
+    # No `admin` here: the link of the fresh server is not taken yet.
     assert server.setup_link is not None
     with httpx.Client(base_url=server.url, timeout=30) as client:
         page = client.get(server.setup_link)
@@ -214,7 +257,9 @@ def test_bad_sfm_is_refused_in_words_and_changes_nothing(
     assert not (server.data_dir.parent / "escape.txt").exists()
 
 
-def test_logout_ends_the_session_for_copies_of_the_cookie(server: ServeProcess) -> None:
+def test_logout_ends_the_session_for_copies_of_the_cookie(
+    server: ServeProcess, admin: httpx.Client
+) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         page = client.get("/login")
         client.post(
@@ -269,22 +314,11 @@ def test_cookies_are_secure_behind_an_https_proxy(
 def test_the_server_refuses_the_self_redirect_switch_alone(
     server: ServeProcess, admin: httpx.Client, dist: Path
 ) -> None:
-    token = _token(admin.get("/modules").text)
-    installed = admin.post(
-        "/modules/upload",
-        data={"csrf_token": token},
-        files={"file": (dist.name, dist.read_bytes(), "application/octet-stream")},
-    )
-    assert installed.status_code == 200
-    module_id = re.search(r'href="/modules/([0-9a-f-]{36})"', installed.text)
-    assert module_id is not None
+    module_id = _install(admin, dist)
     fields = {
-        "csrf_token": token,
-        "module_id": module_id.group(1),
-        "name": "Sekretariat",
-        "log_level": "INFO",
-        "numbers.called.active": "201",
-        "numbers.caller.active": "202",
+        "csrf_token": _token(admin.get("/modules").text),
+        "module_id": module_id,
+        **SECRETARY,
         # What a browser with the disabled attribute removed would send.
         "settings.bypass_self_redirects_only": "1",
     }
@@ -305,9 +339,8 @@ def test_the_server_refuses_the_self_redirect_switch_alone(
 
 
 def test_the_json_call_test_records_breakthroughs(
-    server: ServeProcess, admin: httpx.Client
+    server: ServeProcess, admin: httpx.Client, secretary: str
 ) -> None:
-    # After the previous test: "Sekretariat" lets 202 through the boss's forward to 202.
     token = _token(admin.get("/modules").text)
     answer = admin.post(
         "/api/call", json={"from": "202", "to": "201"}, headers={"X-CSRF-Token": token}
@@ -364,9 +397,8 @@ def test_the_json_call_test_records_breakthroughs(
 
 
 def test_the_module_managers_api_is_behind_login_and_csrf(
-    server: ServeProcess, admin: httpx.Client
+    server: ServeProcess, admin: httpx.Client, secretary: str
 ) -> None:
-    # After the previous tests: one module with the instance "Sekretariat".
     (module,) = admin.get("/api/modules").json()
     assert module["name"] == "Breakthrough"
     (instance,) = admin.get("/api/instances").json()
@@ -381,7 +413,7 @@ def test_the_module_managers_api_is_behind_login_and_csrf(
 
 
 def test_module_page_shows_both_versions_and_rolls_back(
-    server: ServeProcess, admin: httpx.Client, dist: Path, tmp_path: Path
+    server: ServeProcess, admin: httpx.Client, dist: Path, tmp_path: Path, secretary: str
 ) -> None:
     from tests.data.sfm_crafted import with_version
 

@@ -71,10 +71,10 @@ def test_licence_page_from_trial_to_licensed_by_mail(admin: httpx.Client, tmp_pa
     down = f"http://127.0.0.1:{free_port()}"
     refused = admin.post("/licence/verify", data={**form, "email": BUYER, "server": down})
     assert refused.status_code == 400
-    assert "cannot be reached" in refused.text
+    assert "Lizenzdienst ist nicht erreichbar" in refused.text
     # A code before any verification, and a licence file that is none: refused, named.
     no_request = admin.post("/licence/confirm", data={**form, "code": "123456"})
-    assert no_request.status_code == 400 and "no verification is pending" in no_request.text
+    assert no_request.status_code == 400 and "keine Verifizierung" in no_request.text
     bogus = admin.post(
         "/licence/import",
         data=form,
@@ -95,3 +95,7 @@ def test_licence_page_from_trial_to_licensed_by_mail(admin: httpx.Client, tmp_pa
     page = admin.get("/licence").text
     assert _state(admin) == ("Lizenziert", None)
     assert BUYER in page
+    # Licensed: the licence's details instead of the verification forms, one line of state.
+    assert 'id="licence-details"' in page
+    assert 'action="/licence/verify"' not in page and 'action="/licence/confirm"' not in page
+    assert page.count('class="licence-state') == 1

@@ -1,6 +1,5 @@
-"""The web host's parts on their own: the instance form (errors at the textarea line, the
-self-redirect rule), the breakthrough counts and chart, the UI texts, the admin's password and
-sessions, and the login throttle."""
+"""The web host's parts on their own: the breakthrough counts and chart, the UI texts, the
+admin's password and sessions, and the login throttle. (The instance form: test_instance_form.)"""
 
 from __future__ import annotations
 
@@ -15,101 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from itsdangerous import Signer
 
-from breakthrough import form
 from runtime.db import connect
 from runtime.errors import Refused
-from runtime.web import auth, breakthroughs, i18n, instance_form
+from runtime.web import auth, breakthroughs, i18n
 from runtime.web.app import setup_link
-from runtime.web.login import MAX_FAILURES, LoginThrottle
 from runtime.web.rendering import TEMPLATES_DIR
-
-# ---- the instance form ---------------------------------------------------------------------
-
-valid_pattern = st.text(alphabet="0123456789?*", min_size=1, max_size=12) | st.just("+49*")
-bad_pattern = st.builds(
-    lambda head, bad, tail: head + bad + tail,
-    st.text(alphabet="0123456789", max_size=5),
-    st.sampled_from(list("abcxyz#,;")),
-    st.text(alphabet="0123456789", max_size=5),
-)
-
-
-def _submitted(**lists: str) -> dict[str, str]:
-    values = {"name": "Teamleiter", "log_level": "INFO"}
-    values.update({key.replace("__", "."): text for key, text in lists.items()})
-    return values
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    before=st.lists(valid_pattern | st.just(""), max_size=6),
-    bad=bad_pattern,
-    after=st.lists(valid_pattern | st.just(""), max_size=6),
-    key=st.sampled_from([f.key for f in form.fields() if f.type == "LIST"]),
-)
-def test_a_refused_pattern_is_reported_at_its_textarea_line(
-    before: list[str], bad: str, after: list[str], key: str
-) -> None:
-    text = "\n".join([*before, bad, *after])
-    the_form, config = instance_form.check_submitted({"name": "X", key: text}, "de")
-    assert config is None
-    (error,) = the_form.errors[key]
-    # The reference: the bad line's position among the lines typed, blank ones included.
-    assert error.line == len(before) + 1
-    assert f"Zeile {error.line}" in error.message
-    assert the_form.values[key] == text  # shown back as typed
-    assert the_form.first_error_tab() == "numbers"
-
-
-@settings(max_examples=40, deadline=None)
-@given(lines=st.lists(valid_pattern | st.just("  "), max_size=8))
-def test_valid_lists_are_saved_without_blank_lines(lines: list[str]) -> None:
-    text = "\n".join(lines)
-    the_form, config = instance_form.check_submitted(_submitted(numbers__caller__active=text), "en")
-    assert the_form.ok and config is not None
-    assert len(config.caller_active) == len([line for line in lines if line.strip()])
-
-
-def test_self_redirect_only_needs_bypass_redirects_even_if_the_browser_sends_it() -> None:
-    the_form, config = instance_form.check_submitted(
-        _submitted(**{"settings__bypass_self_redirects_only": "1"}), "de"
-    )
-    assert config is None
-    (error,) = the_form.errors["settings.bypass_self_redirects_only"]
-    assert "Anrufumleitungen umgehen" in error.message
-    assert the_form.first_error_tab() == "settings"
-    the_form, config = instance_form.check_submitted(
-        _submitted(
-            **{"settings__bypass_self_redirects_only": "1", "settings__bypass_redirects": "1"}
-        ),
-        "de",
-    )
-    assert config is not None
-    assert config.settings.bypass_redirects and config.settings.bypass_self_redirects_only
-
-
-def test_a_missing_name_is_shown_at_the_name_field() -> None:
-    the_form, config = instance_form.check_submitted({"name": "  "}, "de")
-    assert config is None
-    assert "name" in the_form.errors
-
-
-def test_a_saved_configuration_fills_the_form_as_it_was() -> None:
-    from breakthrough.config import instance_to_mapping
-
-    submitted = _submitted(
-        numbers__called__active="*\n00492515906299",
-        numbers__caller__active="*2515906850\n201",
-        **{"settings__bypass_dnd": "1", "settings__force_call_waiting": "1"},
-    )
-    _, config = instance_form.check_submitted(submitted, "de")
-    assert config is not None
-    shown = instance_form.from_mapping(instance_to_mapping(config))
-    again, config_again = instance_form.check_submitted(
-        {k: ("1" if v is True else v) for k, v in shown.values.items() if v is not False}, "de"
-    )
-    assert config_again == config
-
 
 # ---- breakthroughs -------------------------------------------------------------------------
 
@@ -297,16 +206,3 @@ def test_sessions_end_after_idle_time_and_at_logout(tmp_path: Path) -> None:
         auth.end_session(conn, found.id_hash)
         assert auth.find_session(conn, other, signer) is None
     conn.close()
-
-
-def test_login_throttle_blocks_after_repeated_failures_for_a_while() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
-    for _ in range(MAX_FAILURES - 1):
-        throttle.failed("10.0.0.1")
-    assert not throttle.blocked("10.0.0.1")
-    throttle.failed("10.0.0.1")
-    assert throttle.blocked("10.0.0.1")
-    assert not throttle.blocked("10.0.0.2")
-    now[0] += 61
-    assert not throttle.blocked("10.0.0.1")

@@ -37,6 +37,24 @@ def spoken_for(numbers: list[str], plan: NumberPlan) -> list[str]:
     return [number for number in numbers if well_formed(number, REGION[plan])]
 
 
+def tagged_by_list(lists: list[list[str]]) -> list[tuple[int, str]]:
+    """Every pattern read, tagged with the bit of its list's position."""
+    return [
+        (1 << position, parse_pattern(pattern, "list"))
+        for position, patterns in enumerate(lists)
+        for pattern in patterns
+    ]
+
+
+def reference_bits(lists: list[list[str]], number: str, plan: NumberPlan) -> int:
+    """The bits of the lists holding a pattern that matches a form of `number` (reference)."""
+    return sum(
+        1 << position
+        for position, patterns in enumerate(lists)
+        if reference_first(patterns, number, REGION[plan]) is not None
+    )
+
+
 class TestParsePattern:
     def test_formatting_people_paste_is_dropped(self) -> None:
         assert parse_pattern("+49 (251) 5906-850", "f") == "+492515906850"
@@ -300,18 +318,10 @@ class TestPatternIndex:
     def test_bits_are_the_lists_holding_a_pattern_that_matches_a_form(
         self, lists: list[list[str]], numbers: list[str], plan: NumberPlan
     ) -> None:
-        tagged = [
-            (1 << position, parse_pattern(pattern, "list"))
-            for position, patterns in enumerate(lists)
-            for pattern in patterns
-        ]
+        tagged = tagged_by_list(lists)
         index = PatternIndex(tagged, plan)
         for number in spoken_for(numbers, plan):
-            expected = sum(
-                1 << position
-                for position, patterns in enumerate(lists)
-                if reference_first(patterns, number, REGION[plan]) is not None
-            )
+            expected = reference_bits(lists, number, plan)
             assert index.bits(plan.canonical(number)) == expected, (lists, number)
 
     @settings(max_examples=100, deadline=None)
@@ -325,20 +335,12 @@ class TestPatternIndex:
             patch.setattr(automata, "EAGER_DFA_STATES", 2)
             patch.setattr(automata, "MAX_DFA_STATES", 4)
             patch.setattr(pattern_index, "LOOPING_DFA_STATES", 0)  # a `*` inside: bit-parallel NFA
-            tagged = [
-                (1 << position, parse_pattern(pattern, "list"))
-                for position, patterns in enumerate(lists)
-                for pattern in patterns
-            ]
+            tagged = tagged_by_list(lists)
             index = PatternIndex(tagged, GERMAN)
             for number in (
                 spoken_for(numbers, GERMAN) * 2
             ):  # twice: once building, once from what was kept
-                expected = sum(
-                    1 << position
-                    for position, patterns in enumerate(lists)
-                    if reference_first(patterns, number, REGION[GERMAN]) is not None
-                )
+                expected = reference_bits(lists, number, GERMAN)
                 assert index.bits(GERMAN.canonical(number)) == expected
 
     def test_a_state_reached_again_later_is_built_too(self) -> None:
@@ -382,11 +384,7 @@ class TestPatternIndex:
     ) -> None:
         # Prefixes and suffixes are looked up by length when they have few distinct lengths,
         # else walked in a trie: both must give the reference's answer for every number.
-        tagged = [
-            (1 << position, parse_pattern(pattern, "list"))
-            for position, patterns in enumerate(lists)
-            for pattern in patterns
-        ]
+        tagged = tagged_by_list(lists)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(pattern_index, "MAX_LENGTH_TABLES", 0)
             walked = PatternIndex(tagged, plan)
@@ -395,24 +393,25 @@ class TestPatternIndex:
         for number in spoken_for(numbers, plan):
             canonical = plan.canonical(number)
             assert by_length.bits(canonical) == walked.bits(canonical), (lists, number)
-            expected = sum(
-                1 << position
-                for position, patterns in enumerate(lists)
-                if reference_first(patterns, number, REGION[plan]) is not None
-            )
+            expected = reference_bits(lists, number, plan)
             assert walked.bits(canonical) == expected, (lists, number)
 
-    def test_few_lengths_are_looked_up_by_length_many_are_walked(self) -> None:
-        few = [(1, "0251*"), (2, "02515*"), (4, "*5906850"), (8, "*906850")]
-        parts = pattern_index._Parts(few, automata.UNION, merged=True)
-        assert parts.prefixes == {} and parts.suffixes == {}
-        assert len(parts.sliced) == 4  # two prefix lengths, two suffix lengths
-        many = [(1 << n, "0" * (n + 1) + "*") for n in range(pattern_index.MAX_LENGTH_TABLES + 1)]
-        parts = pattern_index._Parts(many, automata.UNION, merged=True)
-        assert parts.prefixes != {} and parts.sliced == ()
-        index = PatternIndex(many, GERMAN)
+    def test_prefixes_and_suffixes_of_few_and_of_many_lengths_answer_alike(self) -> None:
+        # Few lengths are looked up by length, more than MAX_LENGTH_TABLES walked in a trie:
+        # the answers are what the patterns say either way.
+        few = PatternIndex([(1, "0251*"), (2, "02515*"), (4, "*5906850"), (8, "*906850")], GERMAN)
+        assert few.bits(GERMAN.canonical("02515906850")) == 0b1111
+        assert few.bits(GERMAN.canonical("02519906850")) == 0b1001
+        assert few.bits(GERMAN.canonical("+493015906850")) == 0b1100
+        assert few.bits(GERMAN.canonical("0301")) == 0
+        lengths = pattern_index.MAX_LENGTH_TABLES + 1
+        many = PatternIndex([(1 << n, "0" * (n + 1) + "*") for n in range(lengths)], GERMAN)
         # "000": the patterns 0*, 00*, 000* (bits 0, 1, 2).
-        assert index.bits("000") == 0b111
+        assert many.bits("000") == 0b111
+        assert many.bits("0" * lengths) == (1 << lengths) - 1
+        suffixes = PatternIndex([(1 << n, "*" + "9" * (n + 1)) for n in range(lengths)], GERMAN)
+        assert suffixes.bits("1999") == 0b111
+        assert suffixes.bits("1998") == 0
 
     def test_blocks_of_question_marks_alone_count_only_their_length(self) -> None:
         # "???" has no number part to look up: numbers shorter than it must not match.

@@ -23,6 +23,13 @@ EAGER_DFA_STATES = 100_000
 # Hard cap on cached states so a hostile list cannot eat memory on the call path; past it,
 # transitions are computed each time (still correct, just slower).
 MAX_DFA_STATES = 250_000
+# The compile budget: NFA nodes held by the kept states of one automaton (a state is the set
+# of NFA nodes a walk may be in). Building a state costs a pass over its nodes per digit, and
+# each kept node some 40 bytes, so this bounds both the time to compile a list and its memory
+# whatever its patterns (states are few, but can be wide: thousands of `?`-patterns alive at
+# once). Past the eager budget the rest is built on first use; past the cap, computed each time.
+EAGER_STATE_NODES = 500_000
+MAX_STATE_NODES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,7 @@ class Automaton:
     function of its state, so two threads racing compute the same entry.
     """
 
-    __slots__ = ("_combine", "_nfa", "_states", "start", "states_built", "finished")
+    __slots__ = ("_combine", "_nfa", "_states", "_nodes", "start", "states_built", "finished")
 
     def __init__(
         self, patterns: Iterable[tuple[int, str]], combine: Combine, budget: int | None = None
@@ -190,13 +197,14 @@ class Automaton:
         self._combine = combine
         self._nfa: Nfa | None = Nfa(patterns, combine)
         self._states: dict[_Key, State] | None = {}
+        self._nodes = 0  # NFA nodes in the keys of the kept states
         _, self.start, _ = self._state(self._nfa.closure({0}), combine.none)
         queue = [self.start] if "#" in self.start else []
         finished = True
         for state in queue:
             # (Past the cap, states are no longer kept, so every target counts as new: the
             # queue would never end.)
-            if len(self._states) >= min(limit, MAX_DFA_STATES):
+            if len(self._states) >= min(limit, MAX_DFA_STATES) or self._nodes >= EAGER_STATE_NODES:
                 finished = False
                 break
             self._build(state, queue)
@@ -234,8 +242,9 @@ class Automaton:
             state["~"] = settled
         if kept:
             state["#"] = key
-        if len(states) < MAX_DFA_STATES:
+        if len(states) < MAX_DFA_STATES and self._nodes < MAX_STATE_NODES:
             states[key] = state
+            self._nodes += len(kept)
         return key, state, True
 
     def _build(self, state: State, queue: list[State]) -> None:
@@ -316,49 +325,40 @@ class BitNfa:
     whatever the number of patterns (the integer grows by a word per 64 tokens).
     """
 
-    __slots__ = (
-        "_combine",
-        "_start",
-        "_moves",
-        "_star_next",
-        "_star_after",
-        "_final_all",
-        "_finals",
-        "_lowest",
-    )
+    __slots__ = ("_combine", "_start", "_moves", "_star_next", "_star_after", "_final_all", "_at")
 
     def __init__(self, patterns: Iterable[tuple[int, str]], combine: Combine) -> None:
         self._combine = combine
         # Sorted by value, so that for LOWEST the lowest final bit is the lowest value.
         ordered = sorted(patterns)
-        start = star_next = star_after = 0
-        moves = dict.fromkeys(DIGITS, 0)
-        finals: dict[int, int] = {}  # value -> its final bits
-        lowest: dict[int, int] = {}  # final bit -> value (the first pattern's, if shared)
+        size = sum(len(pattern) + 1 for _, pattern in ordered) // 8 + 1
+        # Masks are set bit by bit in bytes and made ints once: or-ing bits into a growing int
+        # copies it each time (quadratic in the number of patterns).
+        start, star_next, star_after, final_all = (bytearray(size) for _ in range(4))
+        moves = {ch: bytearray(size) for ch in DIGITS}
+        at: dict[int, int] = {}  # final bit's position -> the value of its pattern
         offset = 0
         for value, pattern in ordered:
-            start |= 1 << offset
-            for position, token in enumerate(pattern):
-                bit = 1 << (offset + position)
+            _set(start, offset)
+            for position, token in enumerate(pattern, start=offset):
                 if token == "*":
-                    star_next |= bit
-                    star_after |= bit << 1
+                    _set(star_next, position)
+                    _set(star_after, position + 1)
                 elif token == "?":
-                    for ch in DIGITS:
-                        moves[ch] |= bit
+                    for mask in moves.values():
+                        _set(mask, position)
                 else:
-                    moves[token] |= bit
-            final = 1 << (offset + len(pattern))
-            finals[value] = finals.get(value, 0) | final
-            lowest.setdefault(final, value)
-            offset += len(pattern) + 1
-        self._start = start | (start & star_next) << 1
-        self._moves = moves
-        self._star_next = star_next
-        self._star_after = star_after
-        self._finals = tuple((bits, value) for value, bits in finals.items())
-        self._final_all = sum(lowest)
-        self._lowest = lowest
+                    _set(moves[token], position)
+            final = offset + len(pattern)
+            _set(final_all, final)
+            at[final] = value
+            offset = final + 1
+        first, self._star_next = _int(start), _int(star_next)
+        self._start = first | (first & self._star_next) << 1
+        self._moves = {ch: _int(mask) for ch, mask in moves.items()}
+        self._star_after = _int(star_after)
+        self._final_all = _int(final_all)
+        self._at = at
 
     def value(self, number: str) -> int:
         """The joined value of the patterns matching the whole `number` (digits), or none."""
@@ -371,12 +371,19 @@ class BitNfa:
                 return self._combine.none
         combine = self._combine
         ended = active & self._final_all
-        if not ended:
-            return combine.none
         if combine is LOWEST:  # final bits ascend with the values: the lowest bit is first
-            return self._lowest[ended & -ended]
+            return self._at[(ended & -ended).bit_length() - 1] if ended else combine.none
         found = combine.none
-        for bits, value in self._finals:
-            if ended & bits:
-                found = combine.join(found, value)
+        while ended:
+            lowest = ended & -ended
+            found = combine.join(found, self._at[lowest.bit_length() - 1])
+            ended ^= lowest
         return found
+
+
+def _set(mask: bytearray, position: int) -> None:
+    mask[position >> 3] |= 1 << (position & 7)
+
+
+def _int(mask: bytearray) -> int:
+    return int.from_bytes(mask, "little")

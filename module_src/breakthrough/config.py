@@ -3,8 +3,9 @@
 The keys, types, defaults and log-level choices come from the config form
 (`breakthrough.form`, form.toml), the one place they are defined; this module maps each form
 field to an attribute of `InstanceConfig` by its key (`numbers.called.active` ->
-`called_active`, `settings.bypass_dnd` -> `settings.bypass_dnd`, `name` -> `name`). The only
-key not in the form is the top-level `active` (whether the instance runs at all).
+`called_active`, `settings.bypass_dnd` -> `settings.bypass_dnd`, `log_level` -> `log_level`).
+The instance's own fields, `name`, `description` and `active`, are the host's (not variables
+of the form) and are defined here.
 """
 
 from __future__ import annotations
@@ -64,9 +65,30 @@ class InstanceConfig:
     settings: Settings = field(default_factory=Settings)
 
 
+# The instance's own text fields: the host keeps them beside the variables.
+INSTANCE_FIELDS = (
+    form.Field(
+        key="name",
+        variable="",
+        widget="textInput",
+        type="STRING",
+        label={"de": "Name", "en": "Name"},
+        help={},
+    ),
+    form.Field(
+        key="description",
+        variable="",
+        widget="textInput",
+        type="STRING",
+        label={"de": "Beschreibung", "en": "Description"},
+        help={},
+    ),
+)
+
+
 @cache
 def _form_fields() -> tuple[form.Field, ...]:
-    return form.fields()
+    return INSTANCE_FIELDS + form.fields()
 
 
 def _attribute(key: str) -> str:

@@ -15,8 +15,12 @@ from typing import Any
 
 LOCALES = ("de", "en")
 # The descriptor variable type each widget binds (as the build pairs them).
-WIDGET_TYPES = {"textInput": "STRING", "textChoice": "STRING", "textList": "LIST",
-                "checkbox": "BOOLEAN"}
+WIDGET_TYPES = {
+    "textInput": "STRING",
+    "textChoice": "STRING",
+    "textList": "LIST",
+    "checkbox": "BOOLEAN",
+}
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class _PlanGroup:
 class InstanceIndex:
     """The instances' rules compiled into one index per side; `matching` decides them all.
 
-    Built whole when made (a few seconds for 10 instances of 4 x 10,000 patterns); read-only
+    Built whole when made; read-only
     after that except for the automata's caches (see `breakthrough.automata`), so many
     threads may call `matching` at once without a lock.
     """

@@ -15,9 +15,8 @@ from .numbers import NumberPlan
 from .wildcards import parse_patterns, pattern_matches
 
 # A `PatternIndex` looks prefixes (`0251*`), and suffixes (`*5906850`), up by length (a dict
-# per length) when they have at most this many distinct lengths, else it walks a trie. A
-# lookup per length costs about what a step of a walk does, and a walk through a list of
-# thousands takes a step per digit it matches (5 to 8 in the benchmark's lists).
+# per length) when they have at most this many distinct lengths, else it walks a trie (why:
+# docs/RULE_ENGINE.md).
 MAX_LENGTH_TABLES = 6
 # States for the automaton of patterns with a `*` before their end; past it they are matched by
 # `BitNfa`, which is slower per digit but never grows (nor takes long to build).
@@ -63,8 +62,7 @@ class _Parts:
       value of the suffixes on its path; when `merged` and of at most MAX_LENGTH_TABLES
       distinct lengths, in a dict per length instead;
     - when `merged`, prefixes (`0251*`) in a dict per length, or in a trie like the suffixes
-      (forward) past MAX_LENGTH_TABLES lengths, as either is built in a fraction of the time
-      the DFA takes; merged from 20 lists they are many;
+      (forward) past MAX_LENGTH_TABLES lengths;
     `sliced` holds the dicts looked up by a slice of the number: blocks and, by length,
     prefixes and suffixes.
     - the rest (prefixes unless merged, `?` inside) in one `Automaton`;
@@ -72,10 +70,8 @@ class _Parts:
       star nodes stay alive and would multiply the states of the first; if even that one
       does not fit LOOPING_DFA_STATES (they multiply each other's states too), they are
       simulated with bit operations instead (`BitNfa`), which builds no states at all.
-    When `merged`, blocks stay out of the automaton because each would add a chain of states
-    as long as the number, and 20 lists of them made most of its states. `*_all` are the
-    joined values of everything in a part, so that a lookup skips a part that cannot change
-    its answer.
+    `*_all` are the joined values of everything in a part, so that a lookup skips a part that
+    cannot change its answer. Why the parts are what they are: docs/RULE_ENGINE.md.
     """
 
     __slots__ = (

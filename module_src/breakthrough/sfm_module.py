@@ -1,19 +1,157 @@
-"""Breakthrough's side of the host contract (docs/MODULE_CONTRACT.md): plain functions the
-host calls in this package, loaded from the installed build.
+"""What the host calls in this module (docs/MODULE_CONTRACT.md): plain functions over the
+instance's variables by the descriptor's names (form.toml's `variable`).
 
-Call hook part: `start(api)` registers the hook through the host's Java module API; the hook
+Config side: `check_instance`, `instance_from_file`, `instance_to_file`, `explain`. Each maps the
+variables to the nested instance TOML of INTERFACES.md by form.toml's `key` and lets
+`config.parse_instance` decide, so the rules that check a configuration are the rules that run it.
+
+Call hook side: `start(api)` registers the hook through the host's Java module API; the hook
 takes the active instances by their descriptor variables and decides every call for all of
 them at once (`hook.BreakthroughHook`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from . import config, form, rules
+from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
+from .errors import ConfigError
 from .hook import BreakthroughHook, HookAnswer
 from .numbers import NumberPlan
+from .rules import compile_instance, decide
+from .wildcards import parse_pattern
+
+INSTANCE_KEYS = ("name", "description", ACTIVE_KEY)  # the host's fields, not variables
+_LINE = re.compile(r"\bline (\d+)\b")
+
+
+class InstanceRefused(ConfigError):
+    """A refused configuration; `field` is the variable it concerns (None: the whole),
+    `line` the list entry, `problems` every refused entry as {field, line, message}."""
+
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        line: int | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.line = line
+        self.problems = problems or [{"field": field, "line": line, "message": message}]
+
+
+def _fields() -> tuple[form.Field, ...]:
+    return form.fields()
+
+
+def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The instance TOML mapping of a flat one (instance fields and variables by name); a
+    mapping that already has the instance TOML's shape (a row stored before variables) as is."""
+    if "numbers" in flat or "settings" in flat:
+        return dict(flat)
+    mapping: dict[str, Any] = {k: flat[k] for k in INSTANCE_KEYS if k in flat}
+    by_variable = {spec.variable: spec for spec in _fields()}
+    for name, value in flat.items():
+        if name in INSTANCE_KEYS:
+            continue
+        spec = by_variable.get(name)
+        if spec is None:
+            raise InstanceRefused(
+                f"unknown variable {name!r}; the variables are: {', '.join(by_variable)}."
+            )
+        *tables, leaf = spec.key.split(".")
+        node = mapping
+        for table in tables:
+            node = node.setdefault(table, {})
+        node[leaf] = list(value) if isinstance(value, tuple) else value
+    return mapping
+
+
+def _flat(cfg: InstanceConfig) -> dict[str, Any]:
+    nested = instance_to_mapping(cfg)
+    flat: dict[str, Any] = {k: nested[k] for k in INSTANCE_KEYS if k in nested}
+    for spec in _fields():
+        node: Any = nested
+        for part in spec.key.split("."):
+            node = node[part]
+        flat[spec.variable] = node
+    return flat
+
+
+def _field_of(message: str) -> str | None:
+    """The variable whose TOML key the message names first (the longest key at a place)."""
+    found = [(message.find(spec.key), -len(spec.key), spec.variable) for spec in _fields()]
+    hits = sorted(f for f in found if f[0] >= 0)
+    return hits[0][2] if hits else None
+
+
+def _refusal(exc: ConfigError, source: str) -> InstanceRefused:
+    message = str(exc).removeprefix(f"{source}: ")
+    line = _LINE.search(message)
+    return InstanceRefused(message, _field_of(message), int(line.group(1)) if line else None)
+
+
+def check_instance(variables: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The checked, normalised variables; InstanceRefused naming the field (and the line of a
+    list; every refused line in `problems`)."""
+    problems: list[dict[str, Any]] = []
+    for spec in _fields():
+        value = variables.get(spec.variable)
+        if spec.type != "LIST" or not isinstance(value, list | tuple):
+            continue
+        for number, pattern in enumerate(value, start=1):
+            try:
+                # No line in the text: the host shows where the entry is (its form's line).
+                parse_pattern(pattern, spec.label["de"])
+            except ConfigError as exc:
+                problems.append({"field": spec.variable, "line": number, "message": str(exc)})
+    if problems:
+        first = problems[0]
+        raise InstanceRefused(first["message"], first["field"], first["line"], problems)
+    try:
+        cfg = parse_instance({"name": "-", **_nested(variables)}, source)
+    except InstanceRefused:
+        raise
+    except ConfigError as exc:
+        raise _refusal(exc, source) from None
+    checked = _flat(cfg)
+    return {spec.variable: checked[spec.variable] for spec in _fields()}
+
+
+def instance_from_file(mapping: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The instance TOML of INTERFACES.md -> name, description, active and the variables."""
+    try:
+        return _flat(parse_instance(mapping, source))
+    except ConfigError as exc:
+        raise _refusal(exc, source) from None
+
+
+def instance_to_file(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Name, description, active and the variables -> the instance TOML of INTERFACES.md."""
+    return instance_to_mapping(parse_instance(_nested(flat), "instance"))
+
+
+def explain(
+    variables: Mapping[str, Any],
+    called: str,
+    caller: str,
+    plan: Mapping[str, str],
+    lang: str = "de",
+) -> dict[str, Any]:
+    """Whether this instance's rule matches the call (`match`) and why (`explanation`: which
+    list and pattern decided)."""
+    cfg = parse_instance({"name": "-", **_nested(variables)}, "instance")
+    number_plan = NumberPlan.from_mapping(dict(plan), "plan")
+    decision = decide(compile_instance(cfg, number_plan), called, caller)
+    return {"match": decision.match, "explanation": decision.explanation}
+
+
+# ---- call hook (docs/MODULE_CONTRACT.md: start) ---------------------------------------------
 
 
 class HostApi(Protocol):
@@ -27,23 +165,6 @@ class HostApi(Protocol):
 def start(api: HostApi) -> None:
     """Register Breakthrough's call hook with the host (once per installed build)."""
     api.register_call_hook(CallHook(api.instance_log))
-
-
-def _nested(variables: Mapping[str, Any]) -> dict[str, Any]:
-    """The instance mapping of config.parse_instance from the descriptor's variables (or the
-    mapping itself when it already has the instance TOML's shape)."""
-    if "numbers" in variables or "settings" in variables:
-        return dict(variables)
-    mapping: dict[str, Any] = {}
-    for field in form.fields():
-        if field.variable not in variables:
-            continue
-        node = mapping
-        *parents, last = field.key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = variables[field.variable]
-    return mapping
 
 
 class CallHook:
@@ -62,11 +183,11 @@ class CallHook:
         refused: dict[str, str] = {}
         for instance in instances:
             name = str(instance["name"])
-            mapping = _nested(instance.get("variables") or {})
-            mapping["name"] = name
-            mapping["log_level"] = instance.get("log_level") or mapping.get("log_level", "INFO")
-            mapping["active"] = True
             try:
+                mapping = _nested(instance.get("variables") or {})
+                mapping["name"] = name
+                mapping["log_level"] = instance.get("log_level") or mapping.get("log_level", "INFO")
+                mapping["active"] = True
                 cfg = config.parse_instance(mapping, f"instance {name!r}")
                 compiled.append(rules.compile_instance(cfg, number_plan))
             except Exception as exc:  # a stored config this build refuses: skip that instance

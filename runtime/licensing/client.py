@@ -124,8 +124,13 @@ def confirm_code(
     if not isinstance(document, str):
         raise Refused(f"the licence service at {service} answered without a licence")
     return _store_for_this_pbx(
-        conn, data_dir, module_id, document, f"the licence from {service}",
-        hardware_id=hardware_id, public_key_pem=public_key_pem,
+        conn,
+        data_dir,
+        module_id,
+        document,
+        f"the licence from {service}",
+        hardware_id=hardware_id,
+        public_key_pem=public_key_pem,
     )
 
 
@@ -144,8 +149,13 @@ def import_licence_file(
     except OSError as exc:
         raise Refused(f"{path}: cannot read the licence file ({exc.strerror})") from None
     return _store_for_this_pbx(
-        conn, data_dir, module_id, document, str(path),
-        hardware_id=hardware_id, public_key_pem=public_key_pem,
+        conn,
+        data_dir,
+        module_id,
+        document,
+        str(path),
+        hardware_id=hardware_id,
+        public_key_pem=public_key_pem,
     )
 
 

@@ -17,7 +17,7 @@ from runtime.licensing.data_folder import licensing_dir, write_once
 
 MACHINE_ID_FILE = Path("/etc/machine-id")
 FALLBACK_FILE = "hardware-id"
-_APPLICATION_KEY = b"breakthrough-pbx hardware id v1:"
+_APPLICATION_KEY = b"sfm-pbx hardware id v1:"
 HARDWARE_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 

@@ -73,5 +73,5 @@ def licence_public_key(conn: sqlite3.Connection, data_dir: Path, module_id: str)
         return development_key().pem()
     raise Refused(
         f"module {module_id} is not installed on this PBX, so no vendor key can check its "
-        f"licence (or {DEV_MODE_HINT})"
+        f"licence (in development mode, {DEV_MODE_HINT}, the development key would)"
     )

@@ -2,7 +2,7 @@
 
 A licence file is one JSON object:
 
-    {"format": "breakthrough-licence/1",
+    {"format": "sfm-licence/1",
      "payload": "<base64 of the payload's JSON bytes>",
      "signature": "<base64 Ed25519 signature of exactly those bytes>"}
 
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from runtime.errors import Refused
 
-FORMAT = "breakthrough-licence/1"
+FORMAT = "sfm-licence/1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The public half that a default build embeds; used for simulations and tests only.
 DEVELOPMENT_PUBLIC_KEY = REPO_ROOT / "module_src" / "licence-public-key.pem"

@@ -2,8 +2,9 @@
 
 `licence_status` reads disk (the trial's copies, the stored licence, the installed build's
 vendor signature) and is called when the host starts, when a module is installed, and after
-`sfm licence` changed something, never per call; it writes only a trial checkpoint. The host turns its answer
-into a `ModuleGate` and keeps that in memory; the call path evaluates only `ModuleGate.allows`.
+`sfm licence` changed something, never per call; it writes only a trial checkpoint. The host
+turns its answer into a `ModuleGate` and keeps that in memory; the call path evaluates only
+`ModuleGate.allows`.
 """
 
 from __future__ import annotations
@@ -164,6 +165,12 @@ def licence_status(
     )
 
 
+# The clock trial gates run on: `time.monotonic()`, which no wall-clock step moves. A module
+# attribute (not a wrapper function) to keep the call path at one builtin call; tests that
+# need days to pass replace it (tests/machine_clocks.py).
+monotonic_now = time.monotonic
+
+
 @dataclass(frozen=True)
 class ModuleGate:
     """Whether a module's hook may act, decided in memory by one comparison.
@@ -192,16 +199,15 @@ class ModuleGate:
     def from_status(cls, status: LicenceStatus) -> ModuleGate:
         deadline = None
         if status.trial_seconds_left is not None:
-            deadline = time.monotonic() + status.trial_seconds_left
+            deadline = monotonic_now() + status.trial_seconds_left
         return cls(status.module_id, status.state, deadline, status.reason)
 
-    def allows(self, monotonic_now: float | None = None) -> bool:
-        """True if the hook may act at `monotonic_now` (default: `time.monotonic()` now)."""
+    def allows(self, at: float | None = None) -> bool:
+        """True if the hook may act at the `monotonic_now()` reading `at` (default: now)."""
         if self.state == "licensed":
             return True
         if self.state == "trial" and self.trial_deadline is not None:
-            now = time.monotonic() if monotonic_now is None else monotonic_now
-            return now < self.trial_deadline
+            return (monotonic_now() if at is None else at) < self.trial_deadline
         return False
 
 

@@ -61,8 +61,10 @@ class TrialState:
 
     def worth_a_checkpoint(self) -> bool:
         """True when a copy is missing or a minute of trial time is not yet on disk."""
-        return self.authentic and self.newest is not None and (
-            self.copies < COPIES or self.used - self.newest.used >= CHECKPOINT_STEP
+        return (
+            self.authentic
+            and self.newest is not None
+            and (self.copies < COPIES or self.used - self.newest.used >= CHECKPOINT_STEP)
         )
 
     @property
@@ -151,7 +153,12 @@ def checkpoint(
             since_boot = max(since_boot, state.newest.since_boot)
         started = state.started_at if started_by is None else min(state.started_at, started_by)
         point = Checkpoint(
-            module_id, hw, started, max(state.used, used_at_least), now.wall, now.boot_id,
+            module_id,
+            hw,
+            started,
+            max(state.used, used_at_least),
+            now.wall,
+            now.boot_id,
             since_boot,
         )
         write_row(conn, data_dir, point)

@@ -7,8 +7,9 @@ nor an LD_PRELOAD clock faker such as faketime can move). Time since a checkpoin
 
 - same boot: the growth of the seconds since boot (exact; wall-clock steps play no part);
 - another boot: the wall-clock gap, but only when it is plausible, that is between 0 and
-  `MAX_PLAUSIBLE_GAP` (a reboot, a weekend switched off). A negative gap (the clock set
-  back, a dead RTC battery) or a larger one (a step forward at boot) counts nothing.
+  `MAX_PLAUSIBLE_GAP` (a reboot, a night switched off). A negative gap (the clock set back,
+  a dead RTC battery) or a larger one (a step forward at boot, or days switched off) counts
+  nothing: time the PBX was off is not trial time unless the licence service says so.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-MAX_PLAUSIBLE_GAP = 3 * 86400
+MAX_PLAUSIBLE_GAP = 86400
 UPTIME_FILE = Path("/proc/uptime")
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 
@@ -54,9 +55,7 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-def elapsed_between(
-    wall: int, boot_id: str, since_boot: int, now: ClockReading
-) -> int:
+def elapsed_between(wall: int, boot_id: str, since_boot: int, now: ClockReading) -> int:
     """Seconds of trial time between a checkpoint (`wall`, `boot_id`, `since_boot`) and `now`,
     by the rule in this module's docstring; never negative."""
     if boot_id and boot_id == now.boot_id:

@@ -104,7 +104,12 @@ def _row(conn: sqlite3.Connection, data_dir: Path, module_id: str, hw: str) -> F
     if row is None:
         return None
     started, wall, mac, used, boot_id, since_boot = (
-        int(row[0]), int(row[1]), str(row[2]), int(row[3]), str(row[4]), int(row[5])
+        int(row[0]),
+        int(row[1]),
+        str(row[2]),
+        int(row[3]),
+        str(row[4]),
+        int(row[5]),
     )
     key = pbx_key(data_dir, hw)
     if used < 0:  # written before the used-time evidence (migration 0101)
@@ -134,9 +139,7 @@ def _file(path: Path, key: bytes, place: str, module_id: str, hw: str) -> Found 
     return Found(place, point if signature_matches(key, point.message(), mac) else None)
 
 
-def read_copies(
-    conn: sqlite3.Connection, data_dir: Path, module_id: str, hw: str
-) -> list[Found]:
+def read_copies(conn: sqlite3.Connection, data_dir: Path, module_id: str, hw: str) -> list[Found]:
     """Every copy of the trial of `module_id` on this machine that exists (maybe none)."""
     found = [_row(conn, data_dir, module_id, hw)]
     found.append(

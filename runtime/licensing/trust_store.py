@@ -25,7 +25,7 @@ from sfm_format.signature import key_id
 RELEASE_KEYS_DIR = Path(__file__).with_name("trusted_keys")
 DEV_MODE_VARIABLE = "SFM_DEV"
 DEV_KEYS_VARIABLE = "SFM_DEV_TRUSTED_KEYS"
-DEV_MODE_HINT = "start the host in development mode (sfm --dev, or SFM_DEV=1)"
+DEV_MODE_HINT = "sfm --dev, or SFM_DEV=1"
 
 
 @dataclass(frozen=True)

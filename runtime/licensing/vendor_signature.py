@@ -10,6 +10,7 @@ editing the unpacked build's files, cannot change it.
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from pathlib import Path
 
@@ -24,24 +25,34 @@ def check_upload_signature(path: Path, module_id: str) -> str | None:
     development mode. Refused, naming the file and the reason, otherwise.
     """
     what = f"{path.name}"
+    digests: dict[str, str] = {}
+    document: bytes | None = None
     with zipfile.ZipFile(path) as archive:
-        entries = {
-            info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()
-        }
-    document = entries.pop(SIGNATURE_ENTRY, None)
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            if info.filename == SIGNATURE_ENTRY:
+                document = archive.read(info)
+                continue
+            digest = hashlib.sha256()
+            with archive.open(info) as entry:  # in chunks: sizes were capped by check_archive
+                while chunk := entry.read(1024 * 1024):
+                    digest.update(chunk)
+            digests[info.filename] = digest.hexdigest()
     if document is None:
         if development_mode():
             return None
         raise Refused(
             f"{what}: the module carries no vendor signature ({SIGNATURE_ENTRY}); this host "
-            f"installs only modules signed by a vendor in its trust store (or {DEV_MODE_HINT}); "
+            "installs only modules signed by a vendor in its trust store (in development mode, "
+            f"{DEV_MODE_HINT}, unsigned ones too); "
             "nothing was installed."
         )
     try:
         listing = _listing_for(document, module_id)
         key = trusted_key(listing.key_id, what)
         listing.verify(key.public_key)
-        listing.check_digests(entries)
+        listing.check_digests(digests)
     except (SignatureError, Refused) as exc:
         text = str(exc)
         if not text.startswith(what):
@@ -62,8 +73,10 @@ def _listing_for(document: bytes, module_id: str) -> SignedListing:
 def build_signer(build_folder: Path, module_id: str) -> TrustedKey:
     """The trusted key that signed the installed build in `build_folder`.
 
-    Refused (with the reason, for the licence status) when the build is unsigned, its signature
-    is not from a trusted key or does not match, or a signed file was changed on disk.
+    Refused (with the reason, for the licence status) when the build is unsigned, or its
+    signature is for another module, not from a trusted key, or does not match. The files
+    themselves were checked against the signature on upload; here only the signature decides
+    the key, so editing, swapping or deleting any other file changes nothing.
     """
     what = f"the installed build of {module_id}"
     try:
@@ -76,13 +89,6 @@ def build_signer(build_folder: Path, module_id: str) -> TrustedKey:
         listing = _listing_for(document, module_id)
         key = trusted_key(listing.key_id, what)
         listing.verify(key.public_key)
-        files: dict[str, bytes] = {}
-        for name in listing.files:
-            try:
-                files[name] = (build_folder / name).read_bytes()
-            except OSError:
-                continue  # reported as missing by check_digests
-        listing.check_digests(files)
     except SignatureError as exc:
         raise Refused(f"{what}: {exc}") from None
     return key

@@ -1,34 +1,46 @@
 """Instances of installed modules: create, update, activate, deactivate, delete, export.
 
-An instance's configuration is checked by the installed module's own code (its
-`config.parse_instance`, loaded from its build folder), so the rules that validate it are the
-rules that will run it; its messages name the field and the line. The database stores the
-checked configuration as the mapping of the instance TOML (`instance_to_mapping`).
+An instance is its name, description and active state (the host's) and its variables, stored
+by the names the installed build's descriptor declares. The installed build checks them: the
+descriptor (types, choices) and the module's own `sfm_module.check_instance`, loaded from the
+build folder (`module_config`), so the rules that validate a configuration are the rules that
+will run it; its messages name the field and the line. The instance file (TOML) has the
+module's own shape when its `sfm_module` converts it (`instance_from_file`/`instance_to_file`),
+else it is name, active and the variables by name. Functions named `..._checked` take the
+flat shape (name, description, active, variables by name: the web form's); the others take
+the module's instance-file shape (TOML, the HTTP API).
 
 Concurrency: every change reads the stored instance, makes the new configuration from it and
 writes it inside one `BEGIN IMMEDIATE` transaction (`_write`), so two writers (CLI processes,
 web, API) cannot both start from the same old configuration and lose one change. A change of
-a few fields (`change`, `set_active`) is merged into what is stored at that moment; a whole
-new configuration (`update`) may name the revision it was edited from and is refused with
-`Conflict` if the instance changed since.
+a few fields (`change`, `change_checked`, `set_active`) is merged into what is stored at that
+moment; a whole new configuration (`update`) may name the revision it was edited from and is
+refused with `Conflict` if the instance changed since.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from runtime import db
 from runtime.errors import Refused
-from runtime.modules import installer, instance_log, loader, store
+from runtime.modules import installer, instance_log, module_config, store
+from runtime.modules.module_config import CheckedInstance, ModuleConfig
+from runtime.numbering import PbxNumberPlan
 
 # Stated caps, checked before the module sees a configuration: a name is a label in a list,
 # a description a line or two; neither may bloat every page and log that shows it.
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
+
+Make = Callable[[ModuleConfig, "store.InstanceRow | None"], CheckedInstance]
 
 
 class Conflict(Refused):
@@ -40,9 +52,7 @@ def check_sizes(mapping: Mapping[str, Any], source: str) -> None:
     for field, cap in (("name", MAX_NAME_CHARS), ("description", MAX_DESCRIPTION_CHARS)):
         value = mapping.get(field)
         if isinstance(value, str) and len(value) > cap:
-            raise Refused(
-                f"{source}: {field}: {len(value)} characters, at most {cap} are allowed"
-            )
+            raise Refused(f"{source}: {field}: {len(value)} characters, at most {cap} are allowed")
 
 
 def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,55 +66,56 @@ def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any
     return result
 
 
-def module_package(data_dir: Path, module: store.ModuleRow) -> loader.LoadedPackage:
-    """The installed module's own Python package; Refused for an inspect-only module."""
+def installed_build(data_dir: Path, module: store.ModuleRow) -> Path:
+    return installer.build_dir(data_dir, module.id, module.current.build)
+
+
+def config_of(data_dir: Path, module: store.ModuleRow) -> ModuleConfig:
+    """The installed build's form and configuration code; Refused for an inspect-only module."""
     if not module.current.runnable:
         raise Refused(
             f"module {module.name} ({module.id}) is installed for inspection only (it has no "
             "Python runtime for this host), so it has no instances here"
         )
-    return loader.load_package(installed_build(data_dir, module))
+    return module_config.load(installed_build(data_dir, module))
 
 
-def installed_build(data_dir: Path, module: store.ModuleRow) -> Path:
-    return installer.build_dir(data_dir, module.id, module.current.build)
-
-
-@contextmanager
-def _as_refusal(package: loader.LoadedPackage) -> Iterator[None]:
-    """The module's ConfigError (its own class, from its own package) becomes Refused."""
-    from breakthrough.errors import ConfigError as HostConfigError
-
+def read_file(path: Path) -> dict[str, Any]:
+    """A parsed instance TOML file; Refused naming the file."""
     try:
-        yield
-    except (package.config_error(), HostConfigError) as exc:
-        raise Refused(str(exc)) from None
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise Refused(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise Refused(f"{path}: is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise Refused(f"{path}: is not valid TOML ({exc})") from None
 
 
-def check_mapping(package: loader.LoadedPackage, mapping: Mapping[str, Any], source: str) -> Any:
-    """The InstanceConfig the module makes of `mapping`; Refused with its message if bad."""
-    with _as_refusal(package):
-        return package.config.parse_instance(mapping, source)
-
-
-def check_file(package: loader.LoadedPackage, path: Path) -> Any:
-    """The InstanceConfig in the TOML file `path`; Refused naming the file, field and line."""
-    with _as_refusal(package):
-        return package.config.load_instance_file(path)
-
-
-def to_mapping(package: loader.LoadedPackage, cfg: Any) -> dict[str, Any]:
-    mapping: dict[str, Any] = package.config.instance_to_mapping(cfg)
-    return mapping
+def stored(config: ModuleConfig, instance: store.InstanceRow) -> CheckedInstance:
+    """A stored instance as the build in use reads it (rows of an older shape converted)."""
+    return CheckedInstance(
+        name=instance.name,
+        description=instance.description,
+        active=instance.active,
+        variables=config.stored_variables(instance.config, f"instance {instance.name!r}"),
+    )
 
 
 def export_toml(data_dir: Path, conn: sqlite3.Connection, instance: store.InstanceRow) -> str:
-    """The instance TOML of INTERFACES.md, as `sfm instance export` writes it."""
+    """The instance file (TOML), as `sfm instance export` writes it."""
+    return tomli_w.dumps(file_mapping(data_dir, conn, instance))
+
+
+def file_mapping(
+    data_dir: Path, conn: sqlite3.Connection, instance: store.InstanceRow
+) -> dict[str, Any]:
+    """The instance file's mapping (what export writes, parsed)."""
     module = store.require_module(conn, instance.module_id)
-    package = module_package(data_dir, module)
-    cfg = check_mapping(package, instance.config, f"instance {instance.name!r}")
-    text: str = package.config.instance_to_toml(cfg)
-    return text
+    config = config_of(data_dir, module)
+    return config.to_file(stored(config, instance))
 
 
 def _refuse_taken(
@@ -119,31 +130,68 @@ def _refuse_taken(
         )
 
 
+def _store(
+    conn: sqlite3.Connection,
+    module: store.ModuleRow,
+    checked: CheckedInstance,
+    instance_id: int | None,
+) -> int:
+    """Insert or update the row (inside the caller's transaction)."""
+    _refuse_taken(conn, module, checked.name, instance_id)
+    if instance_id is None:
+        return store.insert_instance(
+            conn,
+            module_id=module.id,
+            name=checked.name,
+            description=checked.description,
+            log_level=checked.log_level,
+            active=checked.active,
+            config=checked.variables,
+        )
+    store.update_instance(
+        conn,
+        instance_id,
+        name=checked.name,
+        description=checked.description,
+        log_level=checked.log_level,
+        active=checked.active,
+        config=checked.variables,
+    )
+    return instance_id
+
+
+def _sized(checked: CheckedInstance, source: str) -> CheckedInstance:
+    check_sizes({"name": checked.name, "description": checked.description}, source)
+    return checked
+
+
 def create(
     data_dir: Path, module_id: str, mapping: Mapping[str, Any], source: str
 ) -> store.InstanceRow:
-    """A new instance of `module_id` from the configuration `mapping` (checked, unique name)."""
+    """A new instance of `module_id` from the module's instance-file mapping (TOML, API)."""
+    check_sizes(mapping, source)
+    return _create(data_dir, module_id, lambda config, _: config.from_file(mapping, source), source)
+
+
+def create_checked(
+    data_dir: Path, module_id: str, flat: Mapping[str, Any], source: str
+) -> store.InstanceRow:
+    """A new instance of `module_id` from name, description, active and its variables by name
+    (the web form's shape), checked by the installed build; unique name per module."""
+    check_sizes(flat, source)
+    return _create(data_dir, module_id, lambda config, _: config.check(flat, source), source)
+
+
+def _create(data_dir: Path, module_id: str, make: Make, source: str) -> store.InstanceRow:
     conn = db.connect(data_dir)
     try:
         module = store.require_module(conn, module_id)
-        package = module_package(data_dir, module)
-        check_sizes(mapping, source)
-        cfg = check_mapping(package, mapping, source)
-        stored = to_mapping(package, cfg)
+        checked = _sized(make(config_of(data_dir, module), None), source)
         try:
             with db.transaction(conn):
-                _refuse_taken(conn, module, cfg.name, None)
-                new_id = store.insert_instance(
-                    conn,
-                    module_id=module.id,
-                    name=cfg.name,
-                    description=cfg.description,
-                    log_level=cfg.log_level,
-                    active=cfg.active,
-                    config=stored,
-                )
+                new_id = _store(conn, module, checked, None)
         except sqlite3.IntegrityError:
-            _refuse_taken(conn, module, cfg.name, None)
+            _refuse_taken(conn, module, checked.name, None)
             raise
         instance = store.get_instance(conn, new_id)
         assert instance is not None
@@ -154,14 +202,7 @@ def create(
 
 def create_from_file(data_dir: Path, module_id: str, path: Path) -> store.InstanceRow:
     """A new instance of `module_id` from an instance TOML file."""
-    conn = db.connect(data_dir)
-    try:
-        module = store.require_module(conn, module_id)
-    finally:
-        conn.close()
-    package = module_package(data_dir, module)
-    cfg = check_file(package, path)
-    return create(data_dir, module_id, to_mapping(package, cfg), str(path))
+    return create(data_dir, module_id, read_file(path), str(path))
 
 
 def update(
@@ -172,24 +213,68 @@ def update(
     *,
     expected_revision: int | None = None,
 ) -> store.InstanceRow:
-    """Replace an instance's configuration (it may be renamed, within the unique names).
+    """Replace an instance's configuration from the module's instance-file mapping (it may be
+    renamed, within the unique names). With `expected_revision`, Conflict (nothing written)
+    if the instance is no longer at it."""
+    check_sizes(mapping, source)
+    return _write(
+        data_dir,
+        instance_id,
+        lambda config, _: config.from_file(mapping, source),
+        source,
+        expected_revision,
+    )
 
-    With `expected_revision`, Conflict (nothing written) if the instance is no longer at it.
-    """
-    return _write(data_dir, instance_id, lambda _: dict(mapping), source, expected_revision)
+
+def update_checked(
+    data_dir: Path,
+    instance_id: int,
+    flat: Mapping[str, Any],
+    source: str,
+    *,
+    expected_revision: int | None = None,
+) -> store.InstanceRow:
+    """Replace an instance's configuration from the web form's shape."""
+    check_sizes(flat, source)
+    return _write(
+        data_dir,
+        instance_id,
+        lambda config, _: config.check(flat, source),
+        source,
+        expected_revision,
+    )
 
 
 def change(
     data_dir: Path, instance_id: int, changes: Mapping[str, Any], source: str
 ) -> store.InstanceRow:
-    """Change some fields: `changes` is merged into the configuration stored at that moment."""
-    return _write(data_dir, instance_id, lambda row: merged(row.config, changes), source, None)
+    """Change some fields of the instance file: `changes` (the module's file shape) is merged
+    into the configuration stored at that moment."""
+
+    def make(config: ModuleConfig, row: store.InstanceRow | None) -> CheckedInstance:
+        assert row is not None
+        return config.from_file(merged(config.to_file(stored(config, row)), changes), source)
+
+    return _write(data_dir, instance_id, make, source, None)
+
+
+def change_checked(
+    data_dir: Path, instance_id: int, changes: Mapping[str, Any], source: str
+) -> store.InstanceRow:
+    """Change some fields in the flat shape (name, description, active, variables by name),
+    merged into what is stored at that moment."""
+
+    def make(config: ModuleConfig, row: store.InstanceRow | None) -> CheckedInstance:
+        assert row is not None
+        return config.check({**stored(config, row).flat(), **changes}, source)
+
+    return _write(data_dir, instance_id, make, source, None)
 
 
 def _write(
     data_dir: Path,
     instance_id: int,
-    make: Callable[[store.InstanceRow], dict[str, Any]],
+    make: Make,
     source: str,
     expected_revision: int | None,
 ) -> store.InstanceRow:
@@ -198,51 +283,64 @@ def _write(
     try:
         # The module's code is imported before the write lock is taken (it may take a while).
         module = store.require_module(conn, _require(conn, instance_id).module_id)
-        package = module_package(data_dir, module)
+        config = config_of(data_dir, module)
         with db.transaction(conn):
             instance = _require(conn, instance_id)
             now = store.require_module(conn, instance.module_id)
             if now.current.build != module.current.build:  # upgraded or rolled back meanwhile
-                module, package = now, module_package(data_dir, now)
+                module, config = now, config_of(data_dir, now)
             if expected_revision is not None and instance.revision != expected_revision:
                 raise Conflict(
                     f"instance {instance.name!r} was changed by someone else since you opened "
                     f"it (revision {expected_revision}, now {instance.revision}); nothing was "
                     "saved: reload it and make your change again"
                 )
-            mapping = make(instance)
-            check_sizes(mapping, source)
-            cfg = check_mapping(package, mapping, source)
-            _refuse_taken(conn, module, cfg.name, instance.id)
-            store.update_instance(
-                conn,
-                instance.id,
-                name=cfg.name,
-                description=cfg.description,
-                log_level=cfg.log_level,
-                active=cfg.active,
-                config=to_mapping(package, cfg),
-            )
+            checked = _sized(make(config, instance), source)
+            _store(conn, module, checked, instance.id)
         return _require(conn, instance_id)
     finally:
         conn.close()
 
 
 def update_from_file(data_dir: Path, instance_id: int, path: Path) -> store.InstanceRow:
-    conn = db.connect(data_dir)
-    try:
-        instance = _require(conn, instance_id)
-        module = store.require_module(conn, instance.module_id)
-    finally:
-        conn.close()
-    package = module_package(data_dir, module)
-    cfg = check_file(package, path)
-    return update(data_dir, instance_id, to_mapping(package, cfg), str(path))
+    return update(data_dir, instance_id, read_file(path), str(path))
 
 
 def set_active(data_dir: Path, instance_id: int, active: bool) -> store.InstanceRow:
     """Activate or deactivate an instance (its configuration otherwise unchanged)."""
-    return change(data_dir, instance_id, {"active": active}, f"instance {instance_id}")
+    return change_checked(data_dir, instance_id, {"active": active}, f"instance {instance_id}")
+
+
+def migrate_stored(data_dir: Path) -> int:
+    """Rewrite rows stored before instances were stored by the descriptor's variable names
+    (they held the module's instance-file shape) with their variables; the number rewritten.
+    Idempotent; rows of inspect-only modules are left alone."""
+    conn = db.connect(data_dir)
+    rewritten = 0
+    try:
+        modules = {m.id: m for m in store.list_modules(conn)}
+        for instance in store.list_instances(conn):
+            module = modules.get(instance.module_id)
+            if module is None or not module.current.runnable:
+                continue
+            config = config_of(data_dir, module)
+            if all(key in config.form.variables for key in instance.config):
+                continue
+            current = stored(config, instance)
+            with db.transaction(conn):
+                store.update_instance(
+                    conn,
+                    instance.id,
+                    name=instance.name,
+                    description=instance.description,
+                    log_level=current.log_level,
+                    active=instance.active,
+                    config=current.variables,
+                )
+            rewritten += 1
+    finally:
+        conn.close()
+    return rewritten
 
 
 def delete(data_dir: Path, instance_id: int) -> store.InstanceRow:
@@ -265,39 +363,44 @@ def _require(conn: sqlite3.Connection, instance_id: int) -> store.InstanceRow:
     return instance
 
 
-def mapping_from_flags(
-    *,
-    name: str | None,
-    description: str | None = None,
-    log_level: str | None = None,
-    active: bool | None = None,
-    called_active: list[str] | None = None,
-    called_exceptions: list[str] | None = None,
-    caller_active: list[str] | None = None,
-    caller_exceptions: list[str] | None = None,
-    settings: Mapping[str, bool] | None = None,
-) -> dict[str, Any]:
-    """The instance-TOML mapping for values given one by one (command-line flags, web form)."""
-    mapping: dict[str, Any] = {}
-    if name is not None:
-        mapping["name"] = name
-    if description is not None:
-        mapping["description"] = description
-    if log_level is not None:
-        mapping["log_level"] = log_level
-    if active is not None:
-        mapping["active"] = active
-    numbers: dict[str, dict[str, list[str]]] = {}
-    for side, kind, value in (
-        ("called", "active", called_active),
-        ("called", "exceptions", called_exceptions),
-        ("caller", "active", caller_active),
-        ("caller", "exceptions", caller_exceptions),
-    ):
-        if value is not None:
-            numbers.setdefault(side, {})[kind] = list(value)
-    if numbers:
-        mapping["numbers"] = numbers
-    if settings:
-        mapping["settings"] = dict(settings)
-    return mapping
+def number_plan(data_dir: Path) -> dict[str, str]:
+    """The PBX's number plan as the contract hands it to a module: the loaded directory's
+    [pbx] table, else the host's default plan."""
+    plan = asdict(PbxNumberPlan())
+    path = data_dir / "pbx.toml"
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get("pbx", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            table = {}
+        if isinstance(table, dict):
+            plan.update({k: v for k, v in table.items() if k in plan and isinstance(v, str)})
+    return plan
+
+
+def explain_call(
+    data_dir: Path, caller: str, called: str, lang: str
+) -> list[tuple[str, str, bool | None, str]]:
+    """For the call tester, per instance of each runnable module whose build explains its
+    decisions: (module name, instance name, match or None, the module's explanation)."""
+    plan = number_plan(data_dir)
+    explained: list[tuple[str, str, bool | None, str]] = []
+    conn = db.connect(data_dir)
+    try:
+        modules = {m.id: m for m in store.list_modules(conn)}
+        rows = store.list_instances(conn)
+    finally:
+        conn.close()
+    for instance in rows:
+        module = modules.get(instance.module_id)
+        if module is None or not module.current.runnable:
+            continue
+        try:
+            config = config_of(data_dir, module)
+        except Refused as exc:
+            explained.append((module.name, instance.name, False, str(exc)))
+            continue
+        answer = config.explain(stored(config, instance).variables, called, caller, plan, lang)
+        if answer is not None:
+            explained.append((module.name, instance.name, answer[0], answer[1]))
+    return explained

@@ -34,7 +34,7 @@ class ClassFileError(ValueError):
 
 @dataclass(frozen=True)
 class ClassFile:
-    name: str  # binary name, e.g. de.obyte.breakthrough.BreakthroughHook
+    name: str  # binary name, e.g. de.vendor.module.CallFunction
     path: str  # where it sits in the build
     data: bytes
     valid: bool  # its bytes parsed as a class file

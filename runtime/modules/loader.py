@@ -41,7 +41,7 @@ class UploadedCodeFailed(Exception):
     """Uploaded code raised or did not return in time; the message says which and why."""
 
 
-def run_uploaded(function: Callable[[], T], what: str, time_limit: float = TIME_LIMIT) -> T:
+def run_uploaded(function: Callable[[], T], what: str, time_limit: float | None = None) -> T:
     """`function()` on a thread of its own; UploadedCodeFailed naming `what` when it raises
     anything (BaseException included) or has not returned after `time_limit` seconds (the
     thread is then left behind: Python cannot stop it)."""
@@ -56,9 +56,10 @@ def run_uploaded(function: Callable[[], T], what: str, time_limit: float = TIME_
 
     thread = threading.Thread(target=body, name=f"sfhost-uploaded: {what}"[:60], daemon=True)
     thread.start()
-    thread.join(time_limit)
+    limit = TIME_LIMIT if time_limit is None else time_limit
+    thread.join(limit)
     if thread.is_alive():
-        raise UploadedCodeFailed(f"{what} did not finish within {time_limit:g} s")
+        raise UploadedCodeFailed(f"{what} did not finish within {limit:g} s")
     if failure:
         exc = failure[0]
         raise UploadedCodeFailed(f"{what} failed ({_describe(exc)})") from exc
@@ -116,7 +117,7 @@ def _unique_name(build_dir: Path) -> str:
     return "sfm_installed_" + re.sub(r"\W", "_", f"{module_id}__{build}")
 
 
-def load_package(build_dir: Path, time_limit: float = TIME_LIMIT) -> LoadedPackage:
+def load_package(build_dir: Path, time_limit: float | None = None) -> LoadedPackage:
     """Import the build's package (once per process per build), every submodule included.
 
     Raises Refused when the build has no Python package (an inspect-only module), or when
@@ -154,7 +155,9 @@ def load_package(build_dir: Path, time_limit: float = TIME_LIMIT) -> LoadedPacka
         except UploadedCodeFailed as exc:
             for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
                 del sys.modules[key]
-            raise Refused(f"{build_dir}: the module's code does not load ({exc})") from None
+            cause = exc.__cause__
+            reason = _describe(cause) if cause is not None else str(exc)
+            raise Refused(f"{build_dir}: the module's code does not load ({reason})") from None
         loaded = LoadedPackage(name=name, folder=folder, package=package)
         _loaded[folder] = loaded
         return loaded

@@ -15,6 +15,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -123,9 +124,19 @@ def per_day(conn: sqlite3.Connection, days: int, today: date) -> list[tuple[date
     ]
 
 
-def chart_svg(series: list[tuple[date, int]], title: str) -> str:
-    """A bar chart of `series` as an SVG element (safe to put into HTML as it is)."""
-    width, height, top, bottom, left = 560, 150, 16, 24, 8
+def _short_day(day: date) -> str:
+    return f"{day.day:02d}.{day.month:02d}."
+
+
+def chart_svg(
+    series: list[tuple[date, int]], title: str, label: Callable[[date], str] = _short_day
+) -> str:
+    """A bar chart of `series` as an SVG element (safe to put into HTML as it is).
+
+    Sized for a phone's width (labels stay readable at 360 px): every other day is labelled,
+    and the last one; `label` writes a day for the axis and the bars' tooltips.
+    """
+    width, height, top, bottom, left = 360, 150, 16, 24, 8
     slot = (width - 2 * left) / max(len(series), 1)
     peak = max((count for _, count in series), default=0) or 1
     plot = height - top - bottom
@@ -142,16 +153,17 @@ def chart_svg(series: list[tuple[date, int]], title: str) -> str:
         y = height - bottom - bar
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
-            f'height="{bar:.1f}"><title>{day.isoformat()}: {count}</title></rect>'
+            f'height="{bar:.1f}"><title>{escape(label(day))}: {count}</title></rect>'
         )
         if count:
             parts.append(
                 f'<text class="count" x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}">{count}</text>'
             )
-        parts.append(
-            f'<text class="day" x="{x + slot * 0.35:.1f}" y="{height - 8}">'
-            f"{day.day:02d}.{day.month:02d}.</text>"
-        )
+        if (len(series) - 1 - i) % 2 == 0:
+            parts.append(
+                f'<text class="day" x="{x + slot * 0.35:.1f}" y="{height - 6}">'
+                f"{escape(label(day))}</text>"
+            )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -91,8 +91,21 @@ def capped(receive: Receive, limit: int) -> Receive:
     return guarded
 
 
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
+def without_body(receive: Receive) -> Receive:
+    """`receive` whose body is empty; later calls wait on the real one (for the disconnect)."""
+    given = False
+
+    async def empty() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        while True:  # the body's rest, if any, is dropped unread
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+
+    return empty
 
 
 class LoginGate:
@@ -134,14 +147,16 @@ class LoginGate:
         request = Request(scope)
         bearer = _bearer(request)
         if bearer == "":
-            await self._answer(scope, request, 401, "API token: say `Bearer <token>`.", send)
+            await self._answer(
+                scope, receive, request, 401, "API token: say `Bearer <token>`.", send
+            )
             return
         session = await run_in_threadpool(
             self._session, request.cookies.get(auth.SESSION_COOKIE), bearer
         )
         scope["web_session"] = session
         if bearer is not None and session is None:
-            await self._answer(scope, request, 401, "API token: unknown or revoked.", send)
+            await self._answer(scope, receive, request, 401, "API token: unknown or revoked.", send)
             return
 
         if session is None and not is_public(path):
@@ -152,7 +167,7 @@ class LoginGate:
             # HEAD runs as GET for the app (the server still sends no body): a handler that
             # branches on `method == "GET"` can never take a HEAD for a form submission.
             read_scope = {**scope, "method": "GET"}
-            await self.app(read_scope, _no_body, send_with_headers)
+            await self.app(read_scope, without_body(receive), send_with_headers)
             return
         if method == "OPTIONS":
             response = error_response(
@@ -166,7 +181,7 @@ class LoginGate:
 
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await self._answer(scope, request, 413, error_message(request, 413), send)
+            await self._answer(scope, receive, request, 413, error_message(request, 413), send)
             return
 
         if session is not None and session.by_token:
@@ -182,17 +197,21 @@ class LoginGate:
             if expected is not None and auth.tokens_equal(request.headers[csrf.HEADER], expected):
                 await self.app(scope, capped(receive, limit), send_with_headers)
             else:
-                await self._answer(scope, request, 403, i18n.text("error.csrf", lang), send)
+                await self._answer(
+                    scope, receive, request, 403, i18n.text("error.csrf", lang), send
+                )
             return
         try:
             body = await csrf.read_body(receive, limit)
         except csrf.BodyTooLarge:
-            await self._answer(scope, request, 413, error_message(request, 413), send)
+            await self._answer(scope, receive, request, 413, error_message(request, 413), send)
             return
         try:
             given = await csrf.presented_token(scope, body)
             if expected is None or not auth.tokens_equal(given, expected):
-                await self._answer(scope, request, 403, i18n.text("error.csrf", lang), send)
+                await self._answer(
+                    scope, receive, request, 403, i18n.text("error.csrf", lang), send
+                )
                 return
             await self.app(scope, csrf.replay(body), send_with_headers)
         finally:
@@ -200,7 +219,7 @@ class LoginGate:
 
     @staticmethod
     async def _answer(
-        scope: Scope, request: Request, status: int, message: str, send: Send
+        scope: Scope, receive: Receive, request: Request, status: int, message: str, send: Send
     ) -> None:
         async def with_headers(message_out: Message) -> None:
             if message_out["type"] == "http.response.start":
@@ -212,7 +231,7 @@ class LoginGate:
             await send(message_out)
 
         response = error_response(request, status, message)
-        await response(scope, _no_body, with_headers)
+        await response(scope, without_body(receive), with_headers)
 
     @staticmethod
     def _refuse_login(request: Request) -> Response:

@@ -6,6 +6,8 @@ The instance form's labels and help texts are not here: they come from
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from starlette.requests import Request
 
 LANGUAGES = ("de", "en")
@@ -37,9 +39,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "then try again.",
     },
     "login.no_admin": {
-        "de": "Es ist noch kein Passwort gesetzt. Öffne den Einrichtungslink, den `sfm serve` "
+        "de": "Es ist noch kein Passwort gesetzt. Öffne den Einrichtungslink, den der Server "
         "beim Start ausgegeben hat.",
-        "en": "No password is set yet. Open the setup link that `sfm serve` printed when it "
+        "en": "No password is set yet. Open the setup link that the server printed when it "
         "started.",
     },
     "login.logged_out": {"de": "Du bist abgemeldet.", "en": "You are logged out."},
@@ -122,6 +124,33 @@ TEXTS: dict[str, dict[str, str]] = {
     "modules.spec": {"de": "Spec-Version", "en": "Spec version"},
     "modules.id": {"de": "Modul-ID", "en": "Module id"},
     "modules.changelog": {"de": "Versionshinweise", "en": "Release notes"},
+    "modules.to_licence": {"de": "zur Lizenz", "en": "to the licence"},
+    "variant.current": {"de": "aktuelle PBX", "en": "current PBX"},
+    "variant.legacy": {"de": "ältere PBX", "en": "older PBX"},
+    "integrity.manifest_matches_descriptor.ok": {
+        "de": "Manifest passt zum Deskriptor",
+        "en": "Manifest matches the descriptor",
+    },
+    "integrity.manifest_matches_descriptor.bad": {
+        "de": "Manifest passt nicht zum Deskriptor",
+        "en": "Manifest does not match the descriptor",
+    },
+    "integrity.no_license_id_valid.ok": {
+        "de": "Lizenzkennung (noLicenseId) gültig",
+        "en": "Licence id (noLicenseId) valid",
+    },
+    "integrity.no_license_id_valid.bad": {
+        "de": "Lizenzkennung (noLicenseId) ungültig",
+        "en": "Licence id (noLicenseId) invalid",
+    },
+    "integrity.resources_complete.ok": {
+        "de": "Alle Ressourcen vorhanden",
+        "en": "All resources present",
+    },
+    "integrity.resources_complete.bad": {
+        "de": "Ressourcen fehlen",
+        "en": "Resources are missing",
+    },
     # instances
     "instances.title": {"de": "Instanzen", "en": "Instances"},
     "instances.none": {"de": "Noch keine Instanz.", "en": "No instance yet."},
@@ -148,6 +177,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Upload a module first, then create instances.",
     },
     "instances.line": {"de": "Zeile", "en": "line"},
+    "instances.name": {"de": "Name", "en": "Name"},
+    "instances.name_help": {
+        "de": "Ein eindeutiger Name für diese Instanz.",
+        "en": "A unique name for this instance.",
+    },
+    "instances.description": {"de": "Beschreibung", "en": "Description"},
+    "instances.description_help": {
+        "de": "Wofür diese Instanz da ist.",
+        "en": "What this instance is for.",
+    },
+    "instances.not_drawn": {
+        "de": "dieses Feld kann hier nicht bearbeitet werden.",
+        "en": "this field cannot be edited here.",
+    },
     "instances.numbers_intro": {
         "de": "Konfiguriere hier welche Ein- und Ausgehenden Nummern vom Modul verwaltet werden "
         "sollen. Die beiden Punkte sind durch ein logisches Und verknüpft. Ist die angerufene "
@@ -198,6 +241,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "licence.licensed": {"de": "Lizenziert", "en": "Licensed"},
     "licence.expired": {"de": "Abgelaufen", "en": "Expired"},
     "licence.days_left": {"de": "Tage übrig", "en": "days left"},
+    "licence.days_left_n": {"de": "noch {n} Tage", "en": "{n} days left"},
+    "licence.until": {"de": "bis {date}", "en": "until {date}"},
+    "licence.details": {"de": "Lizenzdetails", "en": "Licence details"},
+    "licence.advanced": {"de": "Erweitert", "en": "Advanced"},
+    "licence.server_help": {
+        "de": "Nur ändern, wenn der Hersteller eine andere Adresse nennt.",
+        "en": "Change only if the vendor gives another address.",
+    },
+    "licence.step_code": {"de": "Code eingeben", "en": "Enter the code"},
+    "licence.covers": {"de": "Updates", "en": "Updates"},
+    "licence.builds_up_to": {"de": "bis Build {build}", "en": "up to build {build}"},
     "licence.email": {"de": "E-Mail", "en": "E-mail"},
     "licence.expires": {"de": "gültig bis", "en": "valid until"},
     "licence.intro": {
@@ -232,8 +286,8 @@ TEXTS: dict[str, dict[str, str]] = {
     # call tester
     "call.title": {"de": "Anruftest", "en": "Call test"},
     "call.intro": {
-        "de": "Leitet einen Testanruf durch die PBX und alle aktiven Instanzen, wie `sfm call`.",
-        "en": "Routes a test call through the PBX and every active instance, as `sfm call` does.",
+        "de": "Leitet einen Testanruf durch die PBX und alle aktiven Instanzen.",
+        "en": "Routes a test call through the PBX and every active instance.",
     },
     "call.from": {"de": "Von (Anrufer)", "en": "From (caller)"},
     "call.to": {"de": "An (angerufene Nummer)", "en": "To (called number)"},
@@ -246,6 +300,59 @@ TEXTS: dict[str, dict[str, str]] = {
     "call.none_applied": {
         "de": "Keine Instanz hat gegriffen.",
         "en": "No instance matched.",
+    },
+    "call.changed": {"de": "Durchgelassen von", "en": "Let through by"},
+    "call.none_changed": {
+        "de": "Keine Instanz hat den Anruf verändert.",
+        "en": "No instance changed the call.",
+    },
+    "call.matched_only": {
+        "de": "Gegriffen, ohne etwas zu ändern",
+        "en": "Matched without changing anything",
+    },
+    "call.groups": {"de": "Gruppen", "en": "Groups"},
+    "call.members": {"de": "Mitglieder", "en": "Members"},
+    "call.redirect.always": {"de": "immer", "en": "always"},
+    "call.redirect.busy": {"de": "bei besetzt", "en": "when busy"},
+    "call.redirect.timeout": {"de": "nach Zeit", "en": "after a timeout"},
+    "call.voicemail": {"de": "Mailbox", "en": "voicemail"},
+    "call.busy_now": {"de": "besetzt", "en": "busy"},
+    "rule.match": {"de": "greift", "en": "matches"},
+    "rule.no_match": {"de": "greift nicht", "en": "does not match"},
+    "rule.inactive": {"de": "Instanz ist inaktiv", "en": "the instance is inactive"},
+    "rule.called": {"de": "Angerufene Nummer", "en": "Called number"},
+    "rule.caller": {"de": "Anrufernummer", "en": "Caller number"},
+    "rule.withheld": {
+        "de": "{who} ist unterdrückt; darauf passt kein Muster, auch nicht „*“",
+        "en": "{who} is withheld; no pattern matches it, not even '*'",
+    },
+    "rule.empty": {
+        "de": "{who} {number}: „{active}“ ist leer und passt auf nichts",
+        "en": "{who} {number}: '{active}' is empty and matches nothing",
+    },
+    "rule.no_active": {
+        "de": "{who} {number} passt auf kein Muster in „{active}“",
+        "en": "{who} {number} matches no pattern in '{active}'",
+    },
+    "rule.active": {
+        "de": "{who} {number} passt auf „{pattern}“ in „{active}“{via}",
+        "en": "{who} {number} matches '{pattern}' in '{active}'{via}",
+    },
+    "rule.via": {"de": " (als {form})", "en": " (as {form})"},
+    "rule.no_exception": {"de": " und auf keine Ausnahme", "en": " and no exception"},
+    "rule.exception": {
+        "de": ", aber auch auf „{pattern}“ in „{exceptions}“",
+        "en": ", but also '{pattern}' in '{exceptions}'",
+    },
+    "rule.not_checked": {
+        "de": "Anrufernummer nicht geprüft, da die angerufene Nummer nicht passt",
+        "en": "caller not checked, as the called number does not pass",
+    },
+    "rule.list.active": {"de": "Aktiv für", "en": "Active for"},
+    "rule.list.exceptions": {"de": "Ausnahmen", "en": "Exceptions"},
+    "rule.bad_config": {
+        "de": "Die Konfiguration dieser Instanz lässt sich nicht lesen.",
+        "en": "This instance's configuration cannot be read.",
     },
     "call.module_errors": {"de": "Modulfehler", "en": "Module errors"},
     "call.explanation": {"de": "Erklärung", "en": "Explanation"},
@@ -272,23 +379,53 @@ TEXTS: dict[str, dict[str, str]] = {
     # breakthroughs
     "bt.title": {"de": "Letzte Durchbrüche", "en": "Recent breakthroughs"},
     "bt.intro": {
-        "de": "Welche Instanz welchen Anrufer wann zu wem durchgelassen hat.",
-        "en": "Which instance let which caller through to whom, and when.",
+        "de": "Welche Instanz welchen Anrufer wann zu wem durchgelassen hat: nur Anrufe, die "
+        "eine Wirkung der Instanz verändert hat, mit den Wirkungen, die es taten.",
+        "en": "Which instance let which caller through to whom, and when: only calls that an "
+        "effect of the instance changed, with the effects that did.",
     },
     "bt.none": {"de": "Noch keine Durchbrüche.", "en": "No breakthroughs yet."},
-    "bt.when": {"de": "Wann (UTC)", "en": "When (UTC)"},
+    "bt.when": {"de": "Wann", "en": "When"},
     "bt.instance": {"de": "Instanz", "en": "Instance"},
     "bt.caller": {"de": "Anrufer", "en": "Caller"},
     "bt.called": {"de": "Angerufen", "en": "Called"},
     "bt.effects": {"de": "Wirkung", "en": "Effect"},
     "bt.outcome": {"de": "Ergebnis", "en": "Outcome"},
     "bt.chart": {"de": "Durchbrüche pro Tag (14 Tage)", "en": "Breakthroughs per day (14 days)"},
+    "bt.chart_title": {"de": "Durchbrüche pro Tag", "en": "Breakthroughs per day"},
+    "bt.source.call test": {"de": "Anruftest", "en": "call test"},
+    "bt.source.api call test": {"de": "Anruftest (API)", "en": "call test (API)"},
     # general
     "common.back": {"de": "Zurück", "en": "Back"},
     "common.yes": {"de": "ja", "en": "yes"},
     "common.no": {"de": "nein", "en": "no"},
     "common.not_found": {"de": "Nicht gefunden.", "en": "Not found."},
     "common.error": {"de": "Fehler", "en": "Error"},
+    "common.details": {"de": "Originalmeldung", "en": "Original message"},
+    "refusal.upload": {
+        "de": "{file}: Die Datei wurde abgelehnt; nichts wurde installiert.",
+        "en": "{file}: The file was refused; nothing was installed.",
+    },
+    "refusal.licence": {
+        "de": "Die Lizenz wurde nicht übernommen; am Lizenzzustand hat sich nichts geändert.",
+        "en": "The licence was not accepted; the licence state has not changed.",
+    },
+    "refusal.call": {
+        "de": "Der Testanruf wurde abgelehnt.",
+        "en": "The test call was refused.",
+    },
+    "refusal.module": {
+        "de": "Das ging nicht; am Modul hat sich nichts geändert.",
+        "en": "That did not work; the module has not changed.",
+    },
+    "refusal.instance": {
+        "de": "Nicht gespeichert; an der Instanz hat sich nichts geändert.",
+        "en": "Not saved; the instance has not changed.",
+    },
+    "refusal.common": {
+        "de": "Abgelehnt; es hat sich nichts geändert.",
+        "en": "Refused; nothing has changed.",
+    },
     # error pages, sizes, account (issue 11)
     "error.404": {
         "de": "Diese Seite gibt es nicht: {path}",
@@ -304,9 +441,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "error.500": {
         "de": "Ein interner Fehler ist aufgetreten; es wurde nichts geändert. Details stehen "
-        "im Protokoll von `sfm serve`.",
-        "en": "An internal error occurred; nothing was changed. The details are in the log "
-        "of `sfm serve`.",
+        "im Protokoll des Servers.",
+        "en": "An internal error occurred; nothing was changed. The details are in the "
+        "server's log.",
     },
     "error.csrf": {
         "de": "Das CSRF-Token der Anfrage fehlt oder ist falsch; bitte die Seite neu laden.",
@@ -331,9 +468,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "account.tokens": {"de": "API-Tokens", "en": "API tokens"},
     "account.tokens_intro": {
-        "de": "Skripte senden `Authorization: Bearer <Token>`; ein Token wird nur einmal "
-        "angezeigt.",
-        "en": "Scripts send `Authorization: Bearer <token>`; a token is shown only once.",
+        "de": "Skripte senden den Kopf „Authorization: Bearer <Token>“; ein Token wird nur "
+        "einmal angezeigt.",
+        "en": "Scripts send the header \"Authorization: Bearer <token>\"; a token is shown only "
+        "once.",
     },
     "account.token_name": {"de": "Name", "en": "Name"},
     "account.token_create": {"de": "Token erzeugen", "en": "Create token"},
@@ -365,3 +503,61 @@ def text(key: str, lang: str) -> str:
 def localized(mapping: dict[str, str], lang: str) -> str:
     """Pick `lang` from a {de, en} mapping such as a form label."""
     return mapping.get(lang) or mapping.get(DEFAULT) or next(iter(mapping.values()), "")
+
+
+MONTHS = {
+    "de": (
+        "Januar", "Februar", "März", "April", "Mai", "Juni",
+        "Juli", "August", "September", "Oktober", "November", "Dezember",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_date(value: str | date | None, lang: str) -> str:
+    """A date as people of `lang` write it ("15. Dezember 2026", "15 December 2026")."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        parsed = _parse_time(value)
+        if parsed is None:
+            return value
+        day = parsed.date()
+    else:
+        day = value
+    month = MONTHS.get(lang, MONTHS[DEFAULT])[day.month - 1]
+    if lang == "de":
+        return f"{day.day}. {month} {day.year}"
+    return f"{day.day} {month} {day.year}"
+
+
+def format_time(value: str | None, lang: str) -> str:
+    """An ISO time (UTC) in this host's local time zone, as people of `lang` write it."""
+    if not value:
+        return "–"
+    parsed = _parse_time(value)
+    if parsed is None:
+        return value
+    local = parsed.astimezone()
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    if lang == "de":
+        return f"{format_date(local.date(), lang)}, {clock} Uhr"
+    return f"{format_date(local.date(), lang)}, {clock}"
+
+
+def format_day(value: date, lang: str) -> str:
+    """A day in a chart's axis: "18.11." or "18 Nov"."""
+    if lang == "de":
+        return f"{value.day:02d}.{value.month:02d}."
+    return f"{value.day} {MONTHS['en'][value.month - 1][:3]}"

@@ -1,6 +1,7 @@
 """Rendering the pages: the jinja2 environment and what every template gets.
 
-Every page gets `t` (the UI text in the request's language), `lang`, the session's CSRF token
+Every page gets `t` (the UI text in the request's language), `lang`, `when` and `day` (times
+and dates in that language, times in local time), the session's CSRF token
 `csrf` (forms put it in a hidden field), `user`, and the current path for the navigation.
 """
 
@@ -41,11 +42,14 @@ def page_context(request: Request) -> dict[str, Any]:
         "lang": lang,
         "t": lambda key: i18n.text(key, lang),
         "localized": lambda mapping: i18n.localized(mapping, lang),
+        "when": lambda value: i18n.format_time(value, lang),
+        "day": lambda value: i18n.format_date(value, lang),
         "csrf": session.csrf_token if session is not None else "",
         "user": session.username if session is not None else None,
         "path": request.url.path,
         "notice": None,
         "error": None,
+        "refusal": None,
         "back": None,
     }
 

@@ -1,8 +1,17 @@
-"""`sfm instance create|list|show|export|update|activate|deactivate|delete|log`."""
+"""`sfm instance create|list|show|export|update|activate|deactivate|delete|log`.
+
+An instance comes from `--config FILE` (the module's instance TOML) and/or flags: `--name`,
+`--description`, `--active/--inactive` and `--set VARIABLE=VALUE` for any variable of the
+module's descriptor (VALUE as TOML, e.g. `--set 'callers=["030*"]'`, or plain text). The flags
+`--called`, `--caller`, `--log-level`, `--bypass-dnd` ... fill in Breakthrough's instance TOML
+(INTERFACES.md) and are kept for it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +52,13 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
             default=None,
             help=f'"{label}"',
         )
+    parser.add_argument(
+        "--set",
+        dest="variables",
+        action="append",
+        metavar="VARIABLE=VALUE",
+        help='a variable of the module\'s descriptor; VALUE as TOML (true, 3, ["a"]) or text',
+    )
 
 
 def _module_option(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -102,9 +118,62 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         one.set_defaults(func=func)
 
 
+def mapping_from_flags(
+    *,
+    name: str | None,
+    description: str | None = None,
+    log_level: str | None = None,
+    active: bool | None = None,
+    called_active: list[str] | None = None,
+    called_exceptions: list[str] | None = None,
+    caller_active: list[str] | None = None,
+    caller_exceptions: list[str] | None = None,
+    settings: Mapping[str, bool] | None = None,
+) -> dict[str, Any]:
+    """The instance-TOML mapping (INTERFACES.md's shape) for values given one by one."""
+    mapping: dict[str, Any] = {}
+    if name is not None:
+        mapping["name"] = name
+    if description is not None:
+        mapping["description"] = description
+    if log_level is not None:
+        mapping["log_level"] = log_level
+    if active is not None:
+        mapping["active"] = active
+    numbers: dict[str, dict[str, list[str]]] = {}
+    for side, kind, value in (
+        ("called", "active", called_active),
+        ("called", "exceptions", called_exceptions),
+        ("caller", "active", caller_active),
+        ("caller", "exceptions", caller_exceptions),
+    ):
+        if value is not None:
+            numbers.setdefault(side, {})[kind] = list(value)
+    if numbers:
+        mapping["numbers"] = numbers
+    if settings:
+        mapping["settings"] = dict(settings)
+    return mapping
+
+
+def _set_values(args: argparse.Namespace) -> dict[str, Any]:
+    """`--set VARIABLE=VALUE` flags as {variable: value} (VALUE as TOML when it parses)."""
+    values: dict[str, Any] = {}
+    for item in args.variables or ():
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise Refused(f"--set {item!r}: write VARIABLE=VALUE")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        values[name.strip()] = value
+    return values
+
+
 def _flags_mapping(args: argparse.Namespace) -> dict[str, Any]:
     settings = {s: getattr(args, s) for s, _ in SETTING_FLAGS if getattr(args, s) is not None}
-    return instances.mapping_from_flags(
+    return mapping_from_flags(
         name=args.name,
         description=args.description,
         log_level=args.log_level,
@@ -157,24 +226,50 @@ def _summary(instance: store.InstanceRow) -> str:
     return f"{instance.name} [{state}, log {instance.log_level}]{description}"
 
 
+def _module_of(args: argparse.Namespace, module_id: str) -> store.ModuleRow:
+    conn = db.connect(args.data)
+    try:
+        return store.require_module(conn, module_id)
+    finally:
+        conn.close()
+
+
+def _file_mapping(args: argparse.Namespace, module: store.ModuleRow) -> dict[str, Any]:
+    """The instance in --config FILE as the installed build reads it (checked), as a mapping."""
+    config = instances.config_of(args.data, module)
+    checked = config.from_file(instances.read_file(args.config), str(args.config))
+    return config.to_file(checked)
+
+
+def _with_sets(
+    args: argparse.Namespace, module: store.ModuleRow, mapping: dict[str, Any], source: str
+) -> tuple[dict[str, Any], bool]:
+    """`mapping` (the module's file shape) with --set values applied: (flat mapping, True)
+    when there are any, else (mapping, False)."""
+    sets = _set_values(args)
+    if not sets:
+        return mapping, False
+    config = instances.config_of(args.data, module)
+    flat = config.from_file(mapping, source).flat() if mapping else {}
+    flat.update(sets)
+    return flat, True
+
+
 def run_create(args: argparse.Namespace) -> int:
     module_id = _pick_module(args)
     flags = _flags_mapping(args)
-    if args.config is not None and not flags:
+    if args.config is not None and not flags and not args.variables:
         created = instances.create_from_file(args.data, module_id, args.config)
     else:
+        module = _module_of(args, module_id)
         base: dict[str, Any] = {}
         source = "the command line"
         if args.config is not None:
-            conn = db.connect(args.data)
-            try:
-                module = store.require_module(conn, module_id)
-            finally:
-                conn.close()
-            package = instances.module_package(args.data, module)
-            base = instances.to_mapping(package, instances.check_file(package, args.config))
+            base = _file_mapping(args, module)
             source = f"{args.config} with the command line's changes"
-        created = instances.create(args.data, module_id, _merge(base, flags), source)
+        mapping, flat = _with_sets(args, module, _merge(base, flags), source)
+        create = instances.create_checked if flat else instances.create
+        created = create(args.data, module_id, mapping, source)
     emit(args, created.to_json(), f"Created instance {_summary(created)}.")
     return 0
 
@@ -182,29 +277,29 @@ def run_create(args: argparse.Namespace) -> int:
 def run_update(args: argparse.Namespace) -> int:
     instance = _find(args)
     flags = _flags_mapping(args)
-    if args.config is not None and not flags:
+    if args.config is not None and not flags and not args.variables:
         updated = instances.update_from_file(args.data, instance.id, args.config)
     else:
-        if not flags and args.config is None:
+        if not flags and args.config is None and not args.variables:
             raise Refused("update: give --config FILE or at least one field flag to change")
         if args.config is None:
             # Merged into the stored configuration inside one transaction: parallel updates of
             # different fields all stay.
-            updated = instances.change(args.data, instance.id, flags, "the command line")
+            updated = instance
+            if flags:
+                updated = instances.change(args.data, instance.id, flags, "the command line")
+            if args.variables:
+                updated = instances.change_checked(
+                    args.data, instance.id, _set_values(args), "the command line"
+                )
             emit(args, updated.to_json(), f"Updated instance {_summary(updated)}.")
             return 0
-        base = instance.config
-        source = "the command line"
-        if args.config is not None:
-            conn = db.connect(args.data)
-            try:
-                module = store.require_module(conn, instance.module_id)
-            finally:
-                conn.close()
-            package = instances.module_package(args.data, module)
-            base = instances.to_mapping(package, instances.check_file(package, args.config))
-            source = f"{args.config} with the command line's changes"
-        updated = instances.update(args.data, instance.id, _merge(base, flags), source)
+        module = _module_of(args, instance.module_id)
+        base = _file_mapping(args, module)
+        source = f"{args.config} with the command line's changes"
+        mapping, flat = _with_sets(args, module, _merge(base, flags), source)
+        update = instances.update_checked if flat else instances.update
+        updated = update(args.data, instance.id, mapping, source)
     emit(args, updated.to_json(), f"Updated instance {_summary(updated)}.")
     return 0
 
@@ -273,8 +368,11 @@ def run_log(args: argparse.Namespace) -> int:
     instance = _find(args)
     if args.download is not None:
         args.download.write_bytes(instance_log.log_zip(args.data, instance.id, instance.name))
-        emit(args, {"written": str(args.download)}, f"Wrote the log of {instance.name} to "
-             f"{args.download}.")
+        emit(
+            args,
+            {"written": str(args.download)},
+            f"Wrote the log of {instance.name} to {args.download}.",
+        )
         return 0
     text = instance_log.read_log(args.data, instance.id)
     if args.json:

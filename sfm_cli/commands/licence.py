@@ -272,8 +272,9 @@ def run_server(args: argparse.Namespace) -> int:
     if args.signing_key is None:
         print(
             "sfm licence-server: WARNING: signing with the DEVELOPMENT key "
-            f"({DEVELOPMENT_SIGNING_KEY}); licences it issues are accepted only by builds that "
-            "embed its public half. Use --signing-key for real licences.",
+            f"({DEVELOPMENT_SIGNING_KEY}); licences it issues are accepted only by hosts in "
+            "development mode (sfm --dev), for builds signed with that key. Use --signing-key "
+            "for real licences.",
             file=sys.stderr,
         )
     module = _module_toml()

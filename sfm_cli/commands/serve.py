@@ -102,7 +102,12 @@ def run(args: argparse.Namespace) -> int:
         print("sfm serve: no admin password yet; set it once with this link:", flush=True)
         print(f"  {link}", flush=True)
     print(f"sfm serve: the PBX host runs on {url}", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default, and a
+    # client could then pick a fresh address per password guess. The app itself believes it
+    # only from --trusted-proxy addresses (runtime.web.login.client_address).
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     keeper = TrialKeeper(args.data).start()  # trial checkpoints, off the call path
     try:

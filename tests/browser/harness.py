@@ -39,14 +39,30 @@ def load_sample_pbx(data_dir: Path) -> None:
 class ServeProcess:
     """`sfm serve --port 0` running on `data_dir` until `stop()`."""
 
-    def __init__(self, data_dir: Path, startup_timeout: float = 90.0) -> None:
+    def __init__(
+        self, data_dir: Path, startup_timeout: float = 90.0, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.data_dir = data_dir
         self.lines: list[str] = []
         self.url = ""
         self.setup_link: str | None = None
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The tests' builds are signed with the development key: development mode. The trial
+        # copy kept outside the data folder goes next to it, never into the real home; no
+        # licence service is asked about trials. (The autouse fixture of tests/conftest.py
+        # sets the same, but module-scoped servers start before it.)
+        env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            SFM_DEV="1",
+            SFM_STATE_DIR=str(data_dir.parent / "user-state"),
+            SFM_LICENCE_SERVICE="",
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sfm_cli.main", "serve", "--data", str(data_dir), "--port", "0"],
+            [
+                sys.executable,
+                *("-m", "sfm_cli.main", "serve", "--data", str(data_dir), "--port", "0"),
+                *extra_args,
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

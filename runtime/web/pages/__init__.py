@@ -1,7 +1,7 @@
 """The admin's pages, one module per area on the shared base `base.PageArea`:
 
 - `modules`: list, upload, detail, rollback, removal;
-- `instances`: the three-tab form (`breakthrough.form`), log, export, actions;
+- `instances`: the form drawn from the module's descriptor, log, export, actions;
 - `licence`: licence state, verification by e-mail, licence file import;
 - `call_tester`: one call through the running host, each instance's rule explained;
 - `breakthroughs`: the recent breakthroughs and their chart, GET /api/breakthroughs;

@@ -161,6 +161,22 @@ class PageArea:
         """The installed modules whose current build can run."""
         return [m for m in self.modules() if m.current.runnable]
 
+    def licence_states(self, modules: list[store.ModuleRow]) -> dict[str, Any]:
+        """module id -> its licence state (`runtime.licensing.status.LicenceStatus`), for the
+        runnable ones among `modules`; none where the licensing part cannot say."""
+        from runtime.licensing.status import licence_status
+
+        states: dict[str, Any] = {}
+        with self.db() as conn:
+            for module in modules:
+                if not module.current.runnable:
+                    continue
+                try:
+                    states[module.id] = licence_status(conn, self.data_dir, module.id)
+                except Refused as exc:
+                    log.warning("licence state of %s: %s", module.name, exc)
+        return states
+
     def routes(self) -> list[Route]:
         """This area's pages."""
         raise NotImplementedError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from markupsafe import Markup
@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from runtime.web import breakthroughs
+from runtime.web import breakthroughs, i18n
 from runtime.web.breakthroughs import BreakthroughRecorder
-from runtime.web.pages.base import HostLink, PageArea
+from runtime.web.pages.base import HostLink, PageArea, page_language
 from runtime.web.rendering import render
 
 
@@ -30,15 +30,21 @@ class BreakthroughPages(PageArea):
         """Our own JSON under /api/ (the module manager's is runtime.api, with /api/call)."""
         return [Route("/api/breakthroughs", self.api, methods=["GET"])]
 
-    def _recent(self) -> tuple[list[breakthroughs.Breakthrough], str]:
+    def _recent(self) -> tuple[list[breakthroughs.Breakthrough], list[tuple[date, int]]]:
         self.recorder.flush()
         with self.db() as conn:
             records = breakthroughs.recent(conn, 200)
             series = breakthroughs.per_day(conn, 14, datetime.now(UTC).date())
-        return records, breakthroughs.chart_svg(series, "breakthroughs per day")
+        return records, series
 
     async def page(self, request: Request) -> Response:
-        records, svg = await self.run(self._recent)
+        lang = page_language(request)
+        records, series = await self.run(self._recent)
+        svg = breakthroughs.chart_svg(
+            series,
+            i18n.text("bt.chart_title", lang),
+            lambda day: i18n.format_day(day, lang),
+        )
         return render(
             request,
             "breakthroughs.html.j2",

@@ -1,8 +1,7 @@
-"""The call tester: route one call through the running host and explain each instance's rule."""
+"""The call tester: route one call through the running host, show what changed it and why."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +9,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from breakthrough.errors import ConfigError
 from runtime.errors import Refused
-from runtime.modules import store
-from runtime.web import i18n
+from runtime.pbx_directory import PbxDirectory, load_stored_directory
+from runtime.web import i18n, messages
 from runtime.web.breakthroughs import BreakthroughRecorder
 from runtime.web.pages.base import HostLink, PageArea, form_text, page_language
 from runtime.web.rendering import render
 
 
 class CallTesterPages(PageArea):
-    """The call tester page; each tested call that broke through is recorded."""
+    """The call tester page; each tested call that an instance changed is recorded."""
 
     def __init__(self, data_dir: Path, host: HostLink, recorder: BreakthroughRecorder) -> None:
         super().__init__(data_dir, host)
@@ -29,38 +27,19 @@ class CallTesterPages(PageArea):
     def routes(self) -> list[Route]:
         return [Route("/call", self.page, methods=["GET", "POST"])]
 
-    def _explain(self, caller: str, called: str) -> list[tuple[str, str, bool, str]]:
-        """Per instance of each runnable module: (module, instance, match, the rule's reasons).
+    def _directory(self) -> PbxDirectory | None:
+        """The loaded PBX directory (users and groups), None when none is loaded."""
+        try:
+            return load_stored_directory(self.data_dir)
+        except Refused:
+            return None
 
-        The rule engine's explanation of `sfm rules check`, with the loaded PBX's number plan.
-        """
-        from breakthrough.config import parse_instance
-        from breakthrough.numbers import DEFAULT_PLAN, NumberPlan
-        from breakthrough.rules import compile_instance, decide
+    def _explain(self, caller: str, called: str, lang: str) -> list[Any]:
+        """Per instance of each runnable module: (module, instance, match, the module's
+        reasons), from the installed build's own code, with the loaded PBX's number plan."""
+        from runtime.modules import instances
 
-        plan = DEFAULT_PLAN
-        pbx_file = self.data_dir / "pbx.toml"
-        if pbx_file.is_file():
-            try:
-                document = tomllib.loads(pbx_file.read_text(encoding="utf-8"))
-                plan = NumberPlan.from_mapping(document.get("pbx"), str(pbx_file))
-            except (tomllib.TOMLDecodeError, ConfigError, UnicodeDecodeError):
-                plan = DEFAULT_PLAN
-        explained = []
-        with self.db() as conn:
-            modules = {m.id: m for m in store.list_modules(conn)}
-            for instance in store.list_instances(conn):
-                module = modules.get(instance.module_id)
-                if module is None or not module.current.runnable:
-                    continue
-                try:
-                    cfg = parse_instance(instance.config, f"instance {instance.name!r}")
-                    decision = decide(compile_instance(cfg, plan), called, caller)
-                except ConfigError as exc:
-                    explained.append((module.name, instance.name, False, str(exc)))
-                    continue
-                explained.append((module.name, instance.name, decision.match, decision.explanation))
-        return explained
+        return instances.explain_call(self.data_dir, caller, called, lang)
 
     def _test_call(self, caller: str, called: str) -> dict[str, Any]:
         result = self.host.route(caller, called)
@@ -69,11 +48,17 @@ class CallTesterPages(PageArea):
 
     async def page(self, request: Request) -> Response:
         lang = page_language(request)
-        context: dict[str, Any] = {"caller": "", "called": "", "result": None, "explained": []}
-        context["directory"] = await self.run(self._directory)
-        context["names"] = {
-            str(u.get("id")): str(u.get("name") or u.get("id")) for u in context["directory"]
+        directory = await self.run(self._directory)
+        context: dict[str, Any] = {
+            "caller": "",
+            "called": "",
+            "result": None,
+            "explained": [],
+            "directory": directory,
+            "names": {},
         }
+        if directory is not None:
+            context["names"] = {u.id: u.name or u.id for u in directory.users}
         if request.method == "GET":
             return render(request, "call.html.j2", context)
         form_data = await request.form()
@@ -84,34 +69,25 @@ class CallTesterPages(PageArea):
             context["error"] = i18n.text("call.missing", lang)
             return render(request, "call.html.j2", context, 400)
         try:
-            context["result"] = await self.run(self._test_call, caller, called)
+            result = await self.run(self._test_call, caller, called)
         except Refused as exc:
-            context["error"] = str(exc)
+            context["refusal"] = messages.localize(str(exc), lang, "call")
             return render(request, "call.html.j2", context, 400)
-        context["explained"] = await self.run(self._explain, caller, called)
-        context["no_phone"] = await self.run(self._without_phone, context["result"])
+        changed = {entry["instance"] for entry in result.get("changed", ())}
+        context["result"] = result
+        context["matched_only"] = [a for a in result["applied"] if a["instance"] not in changed]
+        context["explained"] = await self.run(self._explain, caller, called, lang)
+        context["no_phone"] = await self.run(self._without_phone, result, directory)
         return render(request, "call.html.j2", context)
 
-    def _without_phone(self, result: dict[str, Any]) -> list[str]:
+    def _without_phone(
+        self, result: dict[str, Any], directory: PbxDirectory | None
+    ) -> list[str]:
         """The rung users without a registered phone (only when the host takes SIP calls)."""
         from runtime.web.pages.phones import registered_aors
 
         aors = registered_aors(self.data_dir)
-        if aors is None:
+        if aors is None or directory is None:
             return []
-        first = {
-            str(u.get("id")): str((u.get("numbers") or [""])[0]) for u in self._directory()
-        }
+        first = {user.id: user.numbers[0] if user.numbers else "" for user in directory.users}
         return [uid for uid in result.get("rings") or [] if first.get(str(uid)) not in aors]
-
-    def _directory(self) -> list[dict[str, Any]]:
-        """The loaded PBX directory's users, for the call tester's overview."""
-        pbx_file = self.data_dir / "pbx.toml"
-        if not pbx_file.is_file():
-            return []
-        try:
-            document = tomllib.loads(pbx_file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            return []
-        users = document.get("users", [])
-        return [u for u in users if isinstance(u, dict)]

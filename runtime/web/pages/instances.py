@@ -1,4 +1,5 @@
-"""The instances area: the list, the three-tab form (new and edit), log, export, actions."""
+"""The instances area: the list, the form drawn from the module's descriptor (new and edit),
+log, export, actions."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from breakthrough import form
-from breakthrough.config import instance_to_mapping
 from runtime.errors import Refused
 from runtime.modules import instance_log, instances, store
-from runtime.web import i18n, instance_form
+from runtime.web import i18n, instance_form, messages
 from runtime.web.pages.base import PageArea, form_text, notice, page_language, safe_file_stem
 from runtime.web.rendering import PageNotFound, render
 
@@ -81,11 +80,19 @@ class InstancePages(PageArea):
         log_text = None
         if instance is not None:
             log_text = self._log_tail(instance.id)
+        lang = page_language(request)
+        for key, errors in the_form.errors.items():
+            the_form.errors[key] = [
+                instance_form.FieldError(messages.translate(e.message, lang), e.line)
+                for e in errors
+            ]
+        the_form.general_errors[:] = [
+            messages.translate(text, lang) for text in the_form.general_errors
+        ]
         return render(
             request,
             "instance.html.j2",
             {
-                "tabs": form.load_form(),
                 "f": the_form,
                 "module": module,
                 "modules": modules,
@@ -115,10 +122,11 @@ class InstancePages(PageArea):
         if request.method == "GET":
             chosen = request.query_params.get("module") or modules[0].id
             module = next((m for m in modules if m.id == chosen), modules[0])
+            the_form = await self.run(instance_form.for_module, self.data_dir, module)
             return await self.run(
                 lambda: self._form_page(
                     request,
-                    the_form=instance_form.empty(),
+                    the_form=the_form,
                     module=module,
                     instance=None,
                     modules=modules,
@@ -130,21 +138,12 @@ class InstancePages(PageArea):
         if picked is None:
             raise HTTPException(400, f"module_id: there is no runnable module {chosen!r}.")
         module = picked
-        the_form, config = instance_form.check_submitted(form_data, lang, active=True)
-        if config is not None:
-            try:
-                created = await self.run(
-                    instances.create,
-                    self.data_dir,
-                    module.id,
-                    instance_to_mapping(config),
-                    "form",
-                )
-            except Refused as exc:
-                _place_refusal(the_form, str(exc))
-            else:
-                await self.run(self.host.changed, "instances", module.id)
-                return RedirectResponse(f"/instances/{created.id}?done=created", status_code=303)
+        the_form, created = await self.run(
+            instance_form.submit, self.data_dir, module, None, form_data, lang
+        )
+        if created is not None:
+            await self.run(self.host.changed, "instances", module.id)
+            return RedirectResponse(f"/instances/{created.id}?done=created", status_code=303)
         return await self.run(
             lambda: self._form_page(
                 request,
@@ -165,44 +164,39 @@ class InstancePages(PageArea):
             return await self.run(
                 lambda: self._form_page(
                     request,
-                    the_form=instance_form.from_mapping(instance.config),
+                    the_form=instance_form.for_module(self.data_dir, module, instance),
                     module=module,
                     instance=instance,
                     modules=[module],
                 )
             )
         form_data = await request.form()
-        the_form, config = instance_form.check_submitted(form_data, lang, active=instance.active)
-        if config is not None:
-            revision = form_text(form_data, "revision")
-            try:
-                await self.run(
-                    lambda: instances.update(
-                        self.data_dir,
-                        instance_id,
-                        instance_to_mapping(config),
-                        "form",
-                        # The revision the form was opened at: a change made meanwhile by
-                        # someone else is reported, not overwritten.
-                        expected_revision=int(revision) if revision.isdigit() else None,
-                    )
+        revision = form_text(form_data, "revision")
+        try:
+            the_form, saved = await self.run(
+                lambda: instance_form.submit(
+                    self.data_dir,
+                    module,
+                    instance,
+                    form_data,
+                    lang,
+                    # The revision the form was opened at: a change made meanwhile by
+                    # someone else is reported, not overwritten.
+                    expected_revision=int(revision) if revision.isdigit() else None,
                 )
-            except instances.Conflict as exc:
-                return render(
-                    request,
-                    "error.html.j2",
-                    {"message": str(exc), "back": f"/instances/{instance_id}"},
-                    409,
-                )
-            except Refused as exc:
-                _place_refusal(the_form, str(exc))
-            else:
-                await self.run(self.host.changed, "instances", module.id)
-                tab = form_text(form_data, "tab")
-                suffix = f"&tab={tab}" if tab in {t.id for t in form.load_form()} else ""
-                return RedirectResponse(
-                    f"/instances/{instance_id}?done=saved{suffix}", status_code=303
-                )
+            )
+        except instances.Conflict as exc:
+            return render(
+                request,
+                "error.html.j2",
+                {"message": str(exc), "back": f"/instances/{instance_id}"},
+                409,
+            )
+        if saved is not None:
+            await self.run(self.host.changed, "instances", module.id)
+            tab = form_text(form_data, "tab")
+            suffix = f"&tab={tab}" if tab in {t.key for t in the_form.tabs} else ""
+            return RedirectResponse(f"/instances/{instance_id}?done=saved{suffix}", status_code=303)
         return await self.run(
             lambda: self._form_page(
                 request,
@@ -262,20 +256,9 @@ class InstancePages(PageArea):
                     instances.set_active, self.data_dir, instance_id, action == "activate"
                 )
         except Refused as exc:
-            return render(
-                request, "error.html.j2", {"message": str(exc), "back": "/instances"}, 409
-            )
+            text = messages.localize(str(exc), page_language(request), "instance").text
+            return render(request, "error.html.j2", {"message": text, "back": "/instances"}, 409)
         await self.run(self.host.changed, "instances", row.module_id)
         if action == "delete":
             return RedirectResponse("/instances?done=deleted", status_code=303)
         return RedirectResponse("/instances?done=saved", status_code=303)
-
-
-def _place_refusal(the_form: instance_form.InstanceForm, message: str) -> None:
-    """Put the store's refusal at the field it names, or above the form."""
-    message = message.removeprefix("form: ")
-    key = instance_form.field_named_in(message)
-    if key is None:
-        the_form.general_errors.append(message)
-    else:
-        the_form.errors.setdefault(key, []).append(instance_form.FieldError(message))

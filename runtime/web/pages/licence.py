@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from runtime.errors import Refused
 from runtime.modules import store
-from runtime.web.pages.base import PageArea, form_text, notice
+from runtime.web import messages
+from runtime.web.pages.base import PageArea, form_text, notice, page_language
 from runtime.web.rendering import render
 
 
@@ -29,22 +30,27 @@ class LicencePages(PageArea):
         ]
 
     def _states(self) -> list[tuple[store.ModuleRow, Any]]:
-        from runtime.licensing.status import licence_status
-
         modules = self.runnable_modules()
-        with self.db() as conn:
-            return [(m, licence_status(conn, self.data_dir, m.id)) for m in modules]
+        states = self.licence_states(modules)
+        return [(m, states.get(m.id)) for m in modules]
 
     async def page(self, request: Request) -> Response:
         return await self._page(request)
 
     async def _page(
-        self, request: Request, error: str | None = None, status_code: int = 200
+        self,
+        request: Request,
+        error: str | None = None,
+        status_code: int = 200,
+        server: str = "",
     ) -> Response:
         from runtime.licensing.client import DEFAULT_SERVER
 
         states = await self.run(self._states)
         chosen = request.query_params.get("module")
+        refusal = None
+        if error is not None:
+            refusal = messages.localize(error, page_language(request), "licence")
         return render(
             request,
             "licence.html.j2",
@@ -52,8 +58,9 @@ class LicencePages(PageArea):
                 "states": states,
                 "chosen": chosen,
                 "default_server": DEFAULT_SERVER,
+                "server": server,
                 "notice": notice(request),
-                "error": error,
+                "refusal": refusal,
             },
             status_code,
         )
@@ -72,7 +79,7 @@ class LicencePages(PageArea):
         try:
             await self.run(self._act, action, module_id, form_data)
         except Refused as exc:
-            return await self._page(request, str(exc), 400)
+            return await self._page(request, str(exc), 400, form_text(form_data, "server"))
         await self.run(self.host.changed, "licence", module_id)
         done = {"verify": "verify_sent", "confirm": "confirmed", "import": "imported"}[action]
         return RedirectResponse(f"/licence?done={done}&module={module_id}", status_code=303)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from breakthrough.errors import ConfigError
 from runtime.errors import Refused
 from runtime.modules import installer, store
-from runtime.web import i18n
+from runtime.web import i18n, messages
 from runtime.web.pages.base import PageArea, notice, page_language
 from runtime.web.rendering import PageNotFound, render
 
@@ -51,12 +51,14 @@ class ModulePages(PageArea):
     ) -> Response:
         modules = await self.run(self.modules)
         counts = await self.run(self._instance_counts)
+        licences = await self.run(self.licence_states, modules)
         return render(
             request,
             "modules.html.j2",
             {
                 "modules": modules,
                 "counts": counts,
+                "licences": licences,
                 "upload": upload,
                 "notice": notice(request),
             },
@@ -69,10 +71,9 @@ class ModulePages(PageArea):
         upload = form_data.get("file")
         allow_downgrade = form_data.get("allow_downgrade") is not None
         if not isinstance(upload, UploadFile) or not upload.filename:
+            refusal = messages.Localized(i18n.text("modules.no_file", lang))
             return await self._list_page(
-                request,
-                upload={"refusal": i18n.text("modules.no_file", lang), "inspect": None},
-                status_code=400,
+                request, upload={"refusal": refusal, "inspect": None}, status_code=400
             )
         file_name = Path(upload.filename).name
         try:
@@ -82,6 +83,9 @@ class ModulePages(PageArea):
         finally:
             await upload.close()
         if outcome.get("refusal"):
+            outcome["refusal"] = messages.localize(
+                outcome["refusal"], lang, "upload", file_name
+            )
             return await self._list_page(request, upload=outcome, status_code=400)
         await self.run(self.host.changed, "module", outcome["module"].id)
         return await self._list_page(request, upload=outcome)
@@ -90,10 +94,11 @@ class ModulePages(PageArea):
         self, file_name: str, content: BinaryIO, allow_downgrade: bool
     ) -> dict[str, Any]:
         """Install an uploaded .sfm; its inspect document and the result, or the refusal."""
-        # Outside the data folder: a refused upload leaves the data folder as it was.
+        # Outside the data folder: a refused upload leaves the data folder as it was. The
+        # file keeps the admin's name, so that every message names the file they chose.
         folder = Path(tempfile.mkdtemp(prefix="sfm-upload-"))
         try:
-            path = folder / (file_name if file_name.endswith(".sfm") else "upload.sfm")
+            path = folder / (_safe_name(file_name) or "upload.sfm")
             content.seek(0)
             with open(path, "wb") as sink:  # copied in chunks: never the whole file in memory
                 shutil.copyfileobj(content, sink)
@@ -104,7 +109,7 @@ class ModulePages(PageArea):
             except (Refused, ConfigError) as exc:
                 return {
                     "file_name": file_name,
-                    "refusal": str(exc).replace(str(path), file_name),
+                    "refusal": str(exc).replace(str(path), file_name).replace(path.name, file_name),
                     "inspect": _inspect_quietly(path),
                 }
             return {
@@ -132,14 +137,19 @@ class ModulePages(PageArea):
         self, request: Request, module_id: str, error: str | None = None, status_code: int = 200
     ) -> Response:
         module, instances = await self.run(self._module, module_id)
+        licences = await self.run(self.licence_states, [module])
+        refusal = None
+        if error is not None:
+            refusal = messages.localize(error, page_language(request), "module")
         return render(
             request,
             "module.html.j2",
             {
                 "module": module,
                 "instances": instances,
+                "licence": licences.get(module.id),
                 "notice": notice(request),
-                "error": error,
+                "refusal": refusal,
             },
             status_code,
         )
@@ -164,6 +174,12 @@ class ModulePages(PageArea):
 
     def _remove(self, module_id: str) -> None:
         installer.remove(self.data_dir, module_id, with_instances=True)
+
+
+def _safe_name(file_name: str) -> str:
+    """The admin's file name as a file name here (no folders, no control characters)."""
+    name = "".join(c for c in Path(file_name).name if c.isprintable() and c not in "/\\")
+    return name if name not in {"", ".", ".."} else ""
 
 
 def _inspect_quietly(path: Path) -> dict[str, Any] | None:

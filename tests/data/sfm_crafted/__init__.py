@@ -73,7 +73,23 @@ def rewrite(
             items["META-INF/MANIFEST.MF"].decode("utf-8")
         ).encode("utf-8")
     items.update(add or {})
+    _sign_again(items, touched={*(replace or {}), *(add or {})})
     return write_zip(dst, items)
+
+
+def _sign_again(items: dict[str, bytes], touched: set[str]) -> None:
+    """Re-sign a changed copy with the development key, as its vendor would after a change;
+    left alone when the test set or dropped the signature entry itself."""
+    from runtime.licensing.licence import load_private_key
+    from sfm_build.signing import DEVELOPMENT_SIGNING_KEY
+    from sfm_format.signature import SIGNATURE_ENTRY, read_listing, sign_entries
+
+    if SIGNATURE_ENTRY not in items or SIGNATURE_ENTRY in touched:
+        return
+    module_id = read_listing(items[SIGNATURE_ENTRY]).module_id
+    key = load_private_key(DEVELOPMENT_SIGNING_KEY.read_bytes(), "the development key")
+    rest = {name: data for name, data in items.items() if name != SIGNATURE_ENTRY}
+    items[SIGNATURE_ENTRY] = sign_entries(rest, module_id, key)
 
 
 def no_license_id(module_id: str, last_changed: str) -> str:
