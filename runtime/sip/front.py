@@ -52,9 +52,9 @@ class SipFront:
         self.children = children
         self.fixed_decision = fixed_decision
         self.calls = CallsInProgress()
-        from runtime.db import DB_NAME
+        from runtime.pbx_live import stamp_path
 
-        self.decider = Decider(host, self.calls, self.data_dir / DB_NAME)
+        self.decider = Decider(host, self.calls, stamp_path(self.data_dir))
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
         self._decision_port: int | None = None

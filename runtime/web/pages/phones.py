@@ -112,7 +112,7 @@ class PhonePages(PageArea):
         settings = tuple(parse_redirect(f"{k}={v}", user) for k, v in redirects.items())
         changed = set_user_state(self.data_dir, user_id, UserChange(dnd, settings))
         host = self.host.host
-        reload = getattr(host, "reload_directory", None)
+        reload = getattr(host, "reload_live_state", None)
         if reload is not None:
             reload()  # the next call sees it
         return user_document(changed)
