@@ -248,8 +248,9 @@ class Decider:
         if not call_id:
             return
         if kind == "start":
-            users = [u for u in query.get("users", "").split(",") if u]
-            callee = [u for u in query.get("callee", "").split(",") if u]
+            # Kamailio prints an unset dialog variable as "<null>" (a call from a trunk).
+            users = [u for u in query.get("users", "").split(",") if u and u != "<null>"]
+            callee = [u for u in query.get("callee", "").split(",") if u and u != "<null>"]
             if len(callee) == 1:  # a group's ringing: who answered is not told; none is busy
                 users += callee
             self.calls.started(

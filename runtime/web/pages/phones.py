@@ -26,7 +26,7 @@ from runtime.pbx_live import (
     user_document,
 )
 from runtime.web import i18n
-from runtime.web.pages.base import PageArea, form_text, page_language
+from runtime.web.pages.base import PageArea, form_text
 from runtime.web.rendering import render
 
 TEXTS = {
@@ -180,7 +180,3 @@ class PhonePages(PageArea):
             status = 404 if "no such user" in str(exc) else 400
             return JSONResponse({"error": str(exc)}, status_code=status)
         return JSONResponse(document)
-
-
-def language_of(request: Request) -> str:
-    return page_language(request)
