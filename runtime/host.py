@@ -151,6 +151,17 @@ class Host:
             for module_id in list(self._modules):
                 self._compile_into(self._modules[module_id])
 
+    def reload_live_state(self) -> None:
+        """Use the users' new live DND/redirects for the next calls (`sfm pbx user`, the
+        phones page): the directory only, no rules recompiled (the number plan is the same)."""
+        from runtime.pbx_directory import stored_path
+        from runtime.pbx_live import live_directory
+
+        if not stored_path(self.data_dir).is_file():
+            return
+        with self._lock:
+            self.routing.load_directory(live_directory(self.data_dir))
+
     def reload_module(self, module_id: str) -> None:
         """Follow the module's row: load its current build, or drop a removed module.
 
