@@ -11,16 +11,18 @@ tests/data/faulty_modules/<name>/ (with one active instance), whose call hook
 - `gil_holding`: catastrophic backtracking in `re`, which never releases the GIL.
 
 `--clients` threads (16) post `{"from": "201", "to": "203"}` to the call tester API
-(`POST /api/call`, API token) one after another for `--seconds` (30). 201 is on Teamleiter's
-caller list and 203 has DND on, so the expected answer is HTTP 200, outcome `ring` with
-Teamleiter applied, and the faulty module named in `module_errors` (in the baseline: none).
+(`POST /api/call`, API token) one after another for `--seconds` (30). A call is answered when
+it gets HTTP 200 with a routing result that names the faulty module in `module_errors`. 201 is
+on Teamleiter's caller list and 203 has DND on, so Breakthrough makes the outcome `ring` with
+Teamleiter applied; an answered call without that (Breakthrough's own hook missed its budget,
+so the call routed without it) is counted in `answered_without_breakthrough`.
 
-Per scenario: `calls` (requests sent), `answered` (that expected answer), `errors` by kind
-(`no_answer`: no HTTP answer within `--client-timeout`, `http_status`, `wrong_result`),
-`p50_ms`/`p99_ms`/`max_ms` over every request (one that got no answer counts with the time
-until the client gave up, so these never flatter a stall), `p99_over_baseline` (the ratio to
-the baseline's p99 of the same run), and `login`: a plain `GET /login` once a second while the
-load runs (`checks`, `answered`, `max_ms`).
+Per scenario: `calls` (requests sent), `answered`, `errors` by kind (`no_answer`: no HTTP
+answer within `--client-timeout`, `http_status`, `wrong_result`: no routing result, or the
+faulty module not named), `p50_ms`/`p99_ms`/`max_ms` over every request (one that got no
+answer counts with the time until the client gave up, so these never flatter a stall),
+`p99_over_baseline` (the ratio to the baseline's p99 of the same run), and `login`: a plain
+`GET /login` once a second while the load runs (`checks`, `answered`, `p50_ms`, `max_ms`).
 
 The verdict: every call of a scenario was answered within `bound_ms` = the host's hook budget
 (one faulty hook is asked per call) + the routing time, taken as the baseline's `max_ms` in
@@ -35,15 +37,12 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import tomllib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,78 +55,16 @@ for extra in (ROOT, ROOT / "module_src"):
         sys.path.insert(0, str(extra))
 
 from runtime.shim import RoutingHost  # noqa: E402
-from tests.browser.harness import SAMPLE_PBX, ServeProcess  # noqa: E402
+from tests.browser.harness import ServeProcess  # noqa: E402
+from tests.data.faulty_modules import FAULTS, SOURCES, build, faulty_id, prepare_data  # noqa: E402
 from tests.data.sfm_crafted import TEAMLEITER_TOML  # noqa: E402
 
-FAULTY_SOURCES = ROOT / "tests" / "data" / "faulty_modules"
-FAULTS = ("throwing", "hanging", "gil_holding")
 SCENARIOS = ("baseline", *FAULTS)
 CALL = {"from": "201", "to": "203"}  # a team lead calls the developer, who has DND on
 EXPECTED_OUTCOME = "ring"  # Teamleiter breaks through the DND
 BREAKTHROUGH_INSTANCE = "Teamleiter"
-FAULTY_INSTANCE_TOML = 'name = "Faulty"\nactive = true\n'
 # The routing core's budget for one hook (its one default, in the host's Python side).
-HOOK_BUDGET_MS = float(
-    inspect.signature(RoutingHost.__init__).parameters["hook_budget_ms"].default
-)
-
-
-def module_id(source: Path) -> str:
-    """The module id of a module source folder (its module.toml)."""
-    module: dict[str, Any] = tomllib.loads((source / "module.toml").read_text("utf-8"))["module"]
-    return str(module["id"])
-
-
-def sfm_env(state: Path) -> dict[str, str]:
-    """The environment of every `sfm` the bench starts: development mode, its own trial state
-    folder, no licence service."""
-    return dict(os.environ, SFM_DEV="1", SFM_STATE_DIR=str(state), SFM_LICENCE_SERVICE="")
-
-
-def sfm(state: Path, *argv: str | Path) -> str:
-    """`sfm ARGV...` as its own process; its stdout (RuntimeError with stderr on failure)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "sfm_cli.main", *map(str, argv)],
-        cwd=ROOT,
-        env=sfm_env(state),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"sfm {' '.join(map(str, argv))} exited {done.returncode}: "
-                           f"{done.stderr.strip()}")  # fmt: skip
-    return done.stdout
-
-
-def build(state: Path, source: Path, out: Path) -> Path:
-    """`sfm build --source SOURCE --out OUT --variant current`; the .sfm it wrote."""
-    sfm(state, "build", "--source", source, "--out", out, "--variant", "current")
-    (built,) = out.glob("*-current.sfm")
-    return built
-
-
-def prepare_data(folder: Path, builds: dict[str, Path], fault: str | None) -> tuple[Path, str]:
-    """A data folder with the sample PBX, Breakthrough + Teamleiter, and the faulty module
-    (with one active instance) when `fault` names one; its path and an API token."""
-    data = folder / "data"
-    state = folder / "user-state"  # where ServeProcess puts it too
-    configs = folder / "configs"
-    configs.mkdir(parents=True)
-    sfm(state, "--data", data, "pbx", "load", SAMPLE_PBX)
-    sfm(state, "--data", data, "module", "install", builds["breakthrough"])
-    teamleiter = configs / "teamleiter.toml"
-    teamleiter.write_text(TEAMLEITER_TOML, "utf-8")
-    sfm(state, "--data", data, "instance", "create", "--module", module_id(ROOT / "module_src"),
-        "--config", teamleiter)  # fmt: skip
-    if fault is not None:
-        sfm(state, "--data", data, "module", "install", builds[fault])
-        faulty = configs / "faulty.toml"
-        faulty.write_text(FAULTY_INSTANCE_TOML, "utf-8")
-        sfm(state, "--data", data, "instance", "create", "--module",
-            module_id(FAULTY_SOURCES / fault), "--config", faulty)  # fmt: skip
-    token = json.loads(sfm(state, "--data", data, "--json", "admin", "token", "create", "bench"))
-    return data, str(token["token"])
+HOOK_BUDGET_MS = float(inspect.signature(RoutingHost.__init__).parameters["hook_budget_ms"].default)
 
 
 @dataclass
@@ -139,30 +76,33 @@ class Tally:
     no_answer: list[str] = field(default_factory=list)
     http_status: list[int] = field(default_factory=list)
     wrong_result: list[Any] = field(default_factory=list)
+    breakthrough_missed: list[Any] = field(default_factory=list)
     module_errors: set[str] = field(default_factory=set)
     login_ms: list[float] = field(default_factory=list)
     login_failed: list[str] = field(default_factory=list)
 
 
 def judge(answer: httpx.Response, faulty_id: str | None, tally: Tally) -> None:
-    """Count the answer as answered or as the kind of error it is."""
+    """Count the answer as answered (HTTP 200, a routing result, the faulty module named in
+    its module_errors) or as the kind of error it is."""
     if answer.status_code != 200:
         tally.http_status.append(answer.status_code)
         return
     try:
         result = answer.json()
-        errors = [str(e) for e in result.get("module_errors", [])]
-        applied = [entry.get("instance") for entry in result.get("applied", [])]
-        outcome = result.get("outcome")
-    except (ValueError, AttributeError, TypeError):
+        errors = [str(e) for e in result["module_errors"]]
+        applied = [entry["instance"] for entry in result["applied"]]
+        outcome = result["outcome"]
+    except (ValueError, KeyError, TypeError):
         tally.wrong_result.append(answer.text[:200])
         return
     tally.module_errors.update(errors)
-    named = any(faulty_id in e for e in errors) if faulty_id else not errors
-    if outcome != EXPECTED_OUTCOME or BREAKTHROUGH_INSTANCE not in applied or not named:
-        tally.wrong_result.append(
-            {"outcome": outcome, "applied": applied, "module_errors": errors[:3]}
-        )
+    if faulty_id is not None and not any(faulty_id in e for e in errors):
+        tally.wrong_result.append({"outcome": outcome, "module_errors": errors[:3]})
+        return
+    if outcome != EXPECTED_OUTCOME or BREAKTHROUGH_INSTANCE not in applied:
+        # Answered, but routed without Breakthrough: its own hook missed the budget.
+        tally.breakthrough_missed.append({"outcome": outcome, "module_errors": errors[:3]})
 
 
 def client_loop(
@@ -224,20 +164,19 @@ def run_scenario(
     seconds: float,
     timeout: float,
 ) -> dict[str, Any]:
-    data, token = prepare_data(folder, builds, fault)
-    faulty_id = module_id(FAULTY_SOURCES / fault) if fault else None
+    data, token = prepare_data(
+        folder, builds["breakthrough"], TEAMLEITER_TOML, builds[fault] if fault else None
+    )
+    faulty = faulty_id(fault) if fault else None
     tally = Tally()
     with serving(data) as server:
         # One call first, so the JIT and the host's first-call work are not in the figures.
-        with httpx.Client(base_url=server.url, timeout=timeout) as warm:
-            try:
-                warm.post("/api/call", json=CALL, headers={"Authorization": f"Bearer {token}"})
-            except httpx.HTTPError:
-                pass
+        with httpx.Client(base_url=server.url, timeout=timeout) as warm, suppress(httpx.HTTPError):
+            warm.post("/api/call", json=CALL, headers={"Authorization": f"Bearer {token}"})
         deadline = time.monotonic() + seconds
         threads = [
             threading.Thread(
-                target=client_loop, args=(server.url, token, deadline, timeout, faulty_id, tally)
+                target=client_loop, args=(server.url, token, deadline, timeout, faulty, tally)
             )
             for _ in range(clients)
         ]
@@ -265,6 +204,7 @@ def run_scenario(
         "max_ms": round(max(latencies), 3) if latencies else None,
         "module_errors_seen": sorted(tally.module_errors)[:3],
         "wrong_results_seen": tally.wrong_result[:3],
+        "answered_without_breakthrough": len(tally.breakthrough_missed),
         "login": {
             "checks": len(tally.login_ms),
             "answered": len(tally.login_ms) - len(tally.login_failed),
@@ -305,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         dist = root / "dist"
         builds = {"breakthrough": build(root / "state", ROOT / "module_src", dist / "bt")}
         for fault in order[1:]:
-            builds[fault] = build(root / "state", FAULTY_SOURCES / fault, dist / fault)
+            builds[fault] = build(root / "state", SOURCES / fault, dist / fault)
         for name in order:
             print(f"scenario {name} ...", file=sys.stderr, flush=True)
             result["scenarios"][name] = run_scenario(
