@@ -82,6 +82,24 @@ class Tally:
     login_failed: list[str] = field(default_factory=list)
 
 
+class Start:
+    """The common start of a scenario's threads: the clock runs from when all are ready
+    (making an httpx.Client takes a while on a loaded machine)."""
+
+    def __init__(self, parties: int, seconds: float) -> None:
+        self._deadline = 0.0
+        self._seconds = seconds
+        self._barrier = threading.Barrier(parties, action=self._start)
+
+    def _start(self) -> None:
+        self._deadline = time.monotonic() + self._seconds
+
+    def wait(self) -> float:
+        """Wait for the others; the monotonic deadline of the run."""
+        self._barrier.wait()
+        return self._deadline
+
+
 def judge(answer: httpx.Response, faulty_id: str | None, tally: Tally) -> None:
     """Count the answer as answered (HTTP 200, a routing result, the faulty module named in
     its module_errors) or as the kind of error it is."""
@@ -106,10 +124,11 @@ def judge(answer: httpx.Response, faulty_id: str | None, tally: Tally) -> None:
 
 
 def client_loop(
-    url: str, token: str, deadline: float, timeout: float, faulty_id: str | None, tally: Tally
+    url: str, token: str, start: Start, timeout: float, faulty_id: str | None, tally: Tally
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, headers=headers, timeout=timeout) as client:
+        deadline = start.wait()
         while time.monotonic() < deadline:
             started = time.perf_counter()
             try:
@@ -122,8 +141,9 @@ def client_loop(
             judge(answer, faulty_id, tally)
 
 
-def login_loop(url: str, deadline: float, timeout: float, tally: Tally) -> None:
+def login_loop(url: str, start: Start, timeout: float, tally: Tally) -> None:
     """GET /login once a second (a fresh connection each time, as a browser opening it)."""
+    deadline = start.wait()
     while time.monotonic() < deadline:
         started = time.perf_counter()
         try:
@@ -173,18 +193,20 @@ def run_scenario(
         # One call first, so the JIT and the host's first-call work are not in the figures.
         with httpx.Client(base_url=server.url, timeout=timeout) as warm, suppress(httpx.HTTPError):
             warm.post("/api/call", json=CALL, headers={"Authorization": f"Bearer {token}"})
-        deadline = time.monotonic() + seconds
+        start = Start(clients + 2, seconds)  # the clients, /login, and this thread
         threads = [
             threading.Thread(
-                target=client_loop, args=(server.url, token, deadline, timeout, faulty, tally)
+                target=client_loop, args=(server.url, token, start, timeout, faulty, tally)
             )
             for _ in range(clients)
         ]
-        threads.append(threading.Thread(target=login_loop,
-                                        args=(server.url, deadline, timeout, tally)))  # fmt: skip
-        started = time.monotonic()
+        threads.append(
+            threading.Thread(target=login_loop, args=(server.url, start, timeout, tally))
+        )
         for thread in threads:
             thread.start()
+        start.wait()
+        started = time.monotonic()
         for thread in threads:
             thread.join()
         wall = time.monotonic() - started

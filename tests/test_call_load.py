@@ -70,9 +70,14 @@ def serve_with(tmp_path: Path, builds: dict[str, Path]) -> Iterator[Any]:
 def call_under_load(url: str, token: str) -> tuple[list[Reply], list[Reply]]:
     """CLIENTS clients posting CALL one after another for SECONDS, and one GET /login a
     second meanwhile; the replies to the calls and to the logins."""
-    deadline = time.monotonic() + SECONDS
     calls: list[Reply] = []
     logins: list[Reply] = []
+    # The clock starts when every client is ready (making an httpx.Client takes a while on a
+    # loaded machine), so that each client makes calls.
+    deadline: list[float] = []
+    ready = threading.Barrier(
+        CLIENTS + 1, action=lambda: deadline.append(time.monotonic() + SECONDS)
+    )
 
     def reply_of(send: Any) -> Reply:
         try:
@@ -88,11 +93,13 @@ def call_under_load(url: str, token: str) -> tuple[list[Reply], list[Reply]]:
     def client() -> None:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, headers=headers, timeout=CLIENT_TIMEOUT) as http:
-            while time.monotonic() < deadline:
+            ready.wait()
+            while time.monotonic() < deadline[0]:
                 calls.append(reply_of(lambda: http.post("/api/call", json=CALL)))
 
     def login() -> None:
-        while time.monotonic() < deadline:
+        ready.wait()
+        while time.monotonic() < deadline[0]:
             logins.append(reply_of(lambda: httpx.get(url + "login", timeout=CLIENT_TIMEOUT)))
             time.sleep(1.0)
 
