@@ -16,12 +16,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from . import config, form, rules
+from . import config, explanation, form, rules
 from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
 from .errors import ConfigError
 from .hook import BreakthroughHook, HookAnswer
 from .numbers import NumberPlan
-from .rules import compile_instance, decide
+from .rules import compile_instance
 from .wildcards import parse_pattern
 
 INSTANCE_KEYS = ("name", "description", ACTIVE_KEY)  # the host's fields, not variables
@@ -100,25 +100,29 @@ def check_instance(variables: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The checked, normalised variables; InstanceRefused naming the field (and the line of a
     list; every refused line in `problems`)."""
     problems: list[dict[str, Any]] = []
+    kept = dict(variables)  # the lists without their refused entries, to check the rest too
     for spec in _fields():
         value = variables.get(spec.variable)
         if spec.type != "LIST" or not isinstance(value, list | tuple):
             continue
+        good = []
         for number, pattern in enumerate(value, start=1):
             try:
                 # No line in the text: the host shows where the entry is (its form's line).
                 parse_pattern(pattern, spec.label["de"])
             except ConfigError as exc:
                 problems.append({"field": spec.variable, "line": number, "message": str(exc)})
+            else:
+                good.append(pattern)
+        kept[spec.variable] = good
+    try:
+        cfg = parse_instance({"name": "-", **_nested(kept)}, source)
+    except ConfigError as exc:
+        refused = _refusal(exc, source)
+        problems.append({"field": refused.field, "line": refused.line, "message": str(refused)})
     if problems:
         first = problems[0]
         raise InstanceRefused(first["message"], first["field"], first["line"], problems)
-    try:
-        cfg = parse_instance({"name": "-", **_nested(variables)}, source)
-    except InstanceRefused:
-        raise
-    except ConfigError as exc:
-        raise _refusal(exc, source) from None
     checked = _flat(cfg)
     return {spec.variable: checked[spec.variable] for spec in _fields()}
 
@@ -144,11 +148,14 @@ def explain(
     lang: str = "de",
 ) -> dict[str, Any]:
     """Whether this instance's rule matches the call (`match`) and why (`explanation`: which
-    list and pattern decided)."""
+    list and pattern decided, in `lang`)."""
     cfg = parse_instance({"name": "-", **_nested(variables)}, "instance")
     number_plan = NumberPlan.from_mapping(dict(plan), "plan")
-    decision = decide(compile_instance(cfg, number_plan), called, caller)
-    return {"match": decision.match, "explanation": decision.explanation}
+    try:
+        match, text = explanation.explain(compile_instance(cfg, number_plan), called, caller, lang)
+    except ConfigError as exc:
+        return {"match": False, "explanation": str(exc)}
+    return {"match": match, "explanation": text}
 
 
 # ---- call hook (docs/MODULE_CONTRACT.md: start) ---------------------------------------------
