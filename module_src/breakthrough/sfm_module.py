@@ -16,12 +16,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from . import config, form, rules
+from . import config, explanation, form, rules
 from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
 from .errors import ConfigError
 from .hook import BreakthroughHook, HookAnswer
 from .numbers import NumberPlan
-from .rules import compile_instance, decide
+from .rules import compile_instance
 from .wildcards import parse_pattern
 
 INSTANCE_KEYS = ("name", "description", ACTIVE_KEY)  # the host's fields, not variables
@@ -147,8 +147,8 @@ def explain(
     list and pattern decided)."""
     cfg = parse_instance({"name": "-", **_nested(variables)}, "instance")
     number_plan = NumberPlan.from_mapping(dict(plan), "plan")
-    decision = decide(compile_instance(cfg, number_plan), called, caller)
-    return {"match": decision.match, "explanation": decision.explanation}
+    match, why = explanation.explain(compile_instance(cfg, number_plan), called, caller, lang)
+    return {"match": match, "explanation": why}
 
 
 # ---- call hook (docs/MODULE_CONTRACT.md: start) ---------------------------------------------

@@ -317,43 +317,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "call.redirect.timeout": {"de": "nach Zeit", "en": "after a timeout"},
     "call.voicemail": {"de": "Mailbox", "en": "voicemail"},
     "call.busy_now": {"de": "besetzt", "en": "busy"},
-    "rule.match": {"de": "greift", "en": "matches"},
-    "rule.no_match": {"de": "greift nicht", "en": "does not match"},
-    "rule.inactive": {"de": "Instanz ist inaktiv", "en": "the instance is inactive"},
-    "rule.called": {"de": "Angerufene Nummer", "en": "Called number"},
-    "rule.caller": {"de": "Anrufernummer", "en": "Caller number"},
-    "rule.withheld": {
-        "de": "{who} ist unterdrückt; darauf passt kein Muster, auch nicht „*“",
-        "en": "{who} is withheld; no pattern matches it, not even '*'",
-    },
-    "rule.empty": {
-        "de": "{who} {number}: „{active}“ ist leer und passt auf nichts",
-        "en": "{who} {number}: '{active}' is empty and matches nothing",
-    },
-    "rule.no_active": {
-        "de": "{who} {number} passt auf kein Muster in „{active}“",
-        "en": "{who} {number} matches no pattern in '{active}'",
-    },
-    "rule.active": {
-        "de": "{who} {number} passt auf „{pattern}“ in „{active}“{via}",
-        "en": "{who} {number} matches '{pattern}' in '{active}'{via}",
-    },
-    "rule.via": {"de": " (als {form})", "en": " (as {form})"},
-    "rule.no_exception": {"de": " und auf keine Ausnahme", "en": " and no exception"},
-    "rule.exception": {
-        "de": ", aber auch auf „{pattern}“ in „{exceptions}“",
-        "en": ", but also '{pattern}' in '{exceptions}'",
-    },
-    "rule.not_checked": {
-        "de": "Anrufernummer nicht geprüft, da die angerufene Nummer nicht passt",
-        "en": "caller not checked, as the called number does not pass",
-    },
-    "rule.list.active": {"de": "Aktiv für", "en": "Active for"},
-    "rule.list.exceptions": {"de": "Ausnahmen", "en": "Exceptions"},
-    "rule.bad_config": {
-        "de": "Die Konfiguration dieser Instanz lässt sich nicht lesen.",
-        "en": "This instance's configuration cannot be read.",
-    },
     "call.module_errors": {"de": "Modulfehler", "en": "Module errors"},
     "call.explanation": {"de": "Erklärung", "en": "Explanation"},
     "call.outcome.ring": {"de": "Es klingelt", "en": "Rings"},
