@@ -1,7 +1,6 @@
-"""Why an instance's rule matched a call or not, for people, in German or English.
-
-The rule engine (`rules`) decides; this writes its deciding lists and patterns as a sentence
-("Angerufene Nummer 203 passt auf „*“ in „Aktiv für“ ..."). The host's call tester shows it.
+"""Why an instance's rule matched a call or not, in German or English, for the host's call
+tester ("Angerufene Nummer 203 passt auf „*“ in „Aktiv für“ ..."). The rule engine decides
+(`rules.decide_canonical`); this writes its deciding lists and patterns for people.
 """
 
 from __future__ import annotations
@@ -46,17 +45,17 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def _t(key: str, lang: str) -> str:
-    entry = TEXTS[key]
-    return entry.get(lang) or entry["de"]
+def text(key: str, lang: str) -> str:
+    """The text `key` in `lang` (German for any language but English)."""
+    return TEXTS[key]["en" if lang == "en" else "de"]
 
 
-def explain(compiled: CompiledInstance, called: str, caller: str | None, lang: str) -> tuple[
-    bool, str
-]:
-    """(match, the reasons in `lang`, "de" or "en") of `compiled`'s rule for one call.
+def explain(
+    compiled: CompiledInstance, called: str, caller: str | None, lang: str
+) -> tuple[bool, str]:
+    """(match, the reasons in `lang`) of `compiled`'s rule for one call.
 
-    ConfigError for a malformed number.
+    ConfigError (from the rule engine) for a malformed number.
     """
     plan = compiled.plan
     called_clean = check_number(called, "called number")
@@ -74,30 +73,30 @@ def explain(compiled: CompiledInstance, called: str, caller: str | None, lang: s
         caller_canonical,
     )
     if called_result is None:
-        return False, f"{_t('inactive', lang)}: {_t('no_match', lang)}"
-    parts = [_side(compiled.called, called_result, plan, _t("called", lang), lang)]
+        return False, f"{text('inactive', lang)}: {text('no_match', lang)}"
+    parts = [_side(compiled.called, called_result, plan, text("called", lang), lang)]
     if caller_result is None:
-        parts.append(_t("not_checked", lang))
+        parts.append(text("not_checked", lang))
     else:
-        parts.append(_side(compiled.caller, caller_result, plan, _t("caller", lang), lang))
-    verdict = _t("match", lang) if match else _t("no_match", lang)
+        parts.append(_side(compiled.caller, caller_result, plan, text("caller", lang), lang))
+    verdict = text("match", lang) if match else text("no_match", lang)
     return match, "; ".join(parts) + f": {verdict}"
 
 
 def _side(side: Side, result: SideResult, plan: NumberPlan, who: str, lang: str) -> str:
-    active = _t("list.active", lang)
-    exceptions = _t("list.exceptions", lang)
+    active = text("list.active", lang)
+    exceptions = text("list.exceptions", lang)
     if result.withheld:
-        return _t("withheld", lang).format(who=who)
+        return text("withheld", lang).format(who=who)
     number = result.number
     if result.active is None:
         key = "empty" if not len(side.active) else "no_active"
-        return _t(key, lang).format(who=who, number=number, active=active)
+        return text(key, lang).format(who=who, number=number, active=active)
 
     def via(form: str) -> str:
-        return _t("via", lang).format(form=form) if form != number else ""
+        return text("via", lang).format(form=form) if form != number else ""
 
-    text = _t("active", lang).format(
+    line = text("active", lang).format(
         who=who,
         number=number,
         pattern=result.active.pattern,
@@ -105,7 +104,7 @@ def _side(side: Side, result: SideResult, plan: NumberPlan, who: str, lang: str)
         via=via(result.active.form(plan, number)),
     )
     if result.exception is None:
-        return text + _t("no_exception", lang)
-    return text + _t("exception", lang).format(
+        return line + text("no_exception", lang)
+    return line + text("exception", lang).format(
         pattern=result.exception.pattern, exceptions=exceptions
     )
