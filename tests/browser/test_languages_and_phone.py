@@ -241,6 +241,9 @@ def test_every_page_in_one_language_and_on_a_phone(
             "licence",
             "call",
             "breakthroughs",
+            "phones",
+            "account",
+            "p404",  # the error page
         ):
             page.goto(url + where)
             _check_page(page, lang, width, where)
