@@ -34,7 +34,8 @@ def shell_blocks(text: str) -> list[list[str]]:
     blocks = []
     for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
         lines = []
-        for line in block.splitlines():
+        joined = re.sub(r"\\[ \t]*(?:#[^\n]*)?\n\s*", " ", block)  # continuation lines
+        for line in joined.splitlines():
             command = re.sub(r"\s+#.*$", "", line).strip()
             if command and not command.startswith("#"):
                 lines.append(command)
