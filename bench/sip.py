@@ -11,10 +11,11 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 Per case with the host: `decision_service` is the decision service alone (one kept-alive
 HTTP connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms
 resolution. Per case: `calls_per_s` (calls completed per second of the run), `failed`
-(calls that did not end as scenario said), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's response
-time from the INVITE to the 180 Ringing, which comes after the decision), and
-`p99_over_fixed_ms` against the baseline of the same run. Targets (issue 12): breakthrough holds 500 calls/s for 20 s with no
-failed call, and its p99 adds at most 2 ms to the fixed case's.
+(calls that did not end as the scenario says), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's
+response time from the INVITE to the 180 Ringing, which comes after the decision), and
+`p99_over_fixed_ms` against the baseline of the same run. Targets (issue 12): breakthrough
+holds 500 calls/s for 20 s with no failed call, and its p99 adds at most 2 ms to the fixed
+case's.
 
 Run: `.venv/bin/python bench/sip.py [--rate 500] [--seconds 20]`.
 """
