@@ -449,6 +449,13 @@ def running_host(data_dir: Path) -> Host | None:
         return _running.get(Path(data_dir).resolve())
 
 
+def problems_of(data_dir: Path, module_id: str) -> list[str]:
+    """What the host running in this process found wrong with the module's loaded build (for
+    the module list); empty when none runs here or nothing is wrong."""
+    host = running_host(data_dir)
+    return [] if host is None else host.module_problems(module_id)
+
+
 def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> Any:
     """The module's in-memory licence gate (`ModuleGate`), from the licensing part's status;
     None when there is no licensing part (the module may then act)."""
@@ -478,6 +485,10 @@ def open_host(data_dir: Path, *, register: bool = True, **routing_options: Any) 
     # Registered after the shim's and the writer's exit handlers, so it runs before them:
     # the core's last lines reach the writer, and the writer then empties its queue.
     atexit.register(host.flush_logs, 2.0)
+    if register:  # the serving host rewrites instance rows of an older shape, once
+        from runtime.modules.instances import migrate_stored
+
+        migrate_stored(data_dir)
     host.load()
     if register:
         with _running_lock:
