@@ -11,7 +11,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.browser.harness import ServeProcess
+
+# The web tests' fixtures: a fresh `sfm serve` per test, logged in, and the module's build.
+from tests.test_web_http import _install, _manager_state, _token, admin, dist, server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,3 +149,37 @@ def test_the_worst_lists_within_the_limits_compile_in_bounded_memory(kind: str) 
     report = json.loads(result.stdout)
     assert report["wrong"] == 0
     assert report["peak_mb"] < COMPILE_PEAK_MB
+
+
+def peak_rss_mb(pid: int) -> int:
+    """The peak resident memory of a running process (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+    return int(line.split()[1]) // 1024
+
+
+def test_the_servers_instance_api_refuses_the_hostile_pattern_in_bounded_memory(
+    server: ServeProcess,  # noqa: F811
+    admin: httpx.Client,  # noqa: F811
+    dist: Path,  # noqa: F811
+) -> None:
+    # The issue: `POST /api/instances` with "*?" * 524288 never answered and the server was
+    # OOM-killed. Now: 400 naming the field and line, nothing stored, the server's peak RSS
+    # barely moved.
+    module_id = _install(admin, dist)
+    token = _token(admin.get("/modules").text)
+    before_mb = peak_rss_mb(server.process.pid)
+    before = _manager_state(server.data_dir)
+    answer = admin.post(
+        "/api/instances",
+        json={
+            "module": module_id,
+            "config": {"name": "Hostile", "numbers": {"called": {"active": ["*?" * 524288]}}},
+        },
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 400
+    assert "numbers.called.active line 1" in answer.json()["error"]
+    assert "a pattern has at most 64" in answer.json()["error"]
+    assert _manager_state(server.data_dir) == before
+    assert peak_rss_mb(server.process.pid) - before_mb < 100
