@@ -208,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     answer = real_hook.on_call(CALLED, CALLER)
     assert answer.applied and answer.ignore_dnd, "the benchmark call must match an instance"
-    shim_hook = CallHook(log=None)
-    shim_hook._hook = real_hook  # the shim's hook with the compiled bench instances
+    shim_hook = CallHook(log=None, hook=real_hook)  # the shim's hook, the bench instances
 
     ensure_jvm()
     stage = "PostTargetDeterminationIncoming"

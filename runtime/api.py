@@ -113,6 +113,13 @@ def _config_from_body(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return config, "the request"
 
 
+def problems_of(data_dir: Path, module_id: str) -> list[str]:
+    """The module's problems as the running host found them (runtime.host.problems_of)."""
+    from runtime.host import problems_of as host_problems
+
+    return host_problems(data_dir, module_id)
+
+
 def api_routes(data_dir: Path) -> list[Route]:
     """The module manager's JSON routes for the data folder `data_dir` (no auth here)."""
     data_dir = Path(data_dir)
@@ -150,6 +157,7 @@ def api_routes(data_dir: Path) -> list[Route]:
             for module in store.list_modules(conn):
                 document = module.to_json()
                 document["instances"] = len(store.list_instances(conn, module.id))
+                document["problems"] = problems_of(data_dir, module.id)
                 documents.append(document)
             return documents
 
@@ -161,6 +169,7 @@ def api_routes(data_dir: Path) -> list[Route]:
 
         def work() -> dict[str, Any]:
             document = module_of(module_id).to_json()
+            document["problems"] = problems_of(data_dir, module_id)
             with _conn(data_dir) as conn:
                 document["instances"] = [i.to_json() for i in store.list_instances(conn, module_id)]
             return document

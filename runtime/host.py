@@ -151,6 +151,17 @@ class Host:
             for module_id in list(self._modules):
                 self._compile_into(self._modules[module_id])
 
+    def reload_live_state(self) -> None:
+        """Use the users' new live DND/redirects for the next calls (`sfm pbx user`, the
+        phones page): the directory only, no rules recompiled (the number plan is the same)."""
+        from runtime.pbx_directory import stored_path
+        from runtime.pbx_live import live_directory
+
+        if not stored_path(self.data_dir).is_file():
+            return
+        with self._lock:
+            self.routing.load_directory(live_directory(self.data_dir))
+
     def reload_module(self, module_id: str) -> None:
         """Follow the module's row: load its current build, or drop a removed module.
 
@@ -438,6 +449,13 @@ def running_host(data_dir: Path) -> Host | None:
         return _running.get(Path(data_dir).resolve())
 
 
+def problems_of(data_dir: Path, module_id: str) -> list[str]:
+    """What the host running in this process found wrong with the module's loaded build (for
+    the module list); empty when none runs here or nothing is wrong."""
+    host = running_host(data_dir)
+    return [] if host is None else host.module_problems(module_id)
+
+
 def licence_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> Any:
     """The module's in-memory licence gate (`ModuleGate`), from the licensing part's status;
     None when there is no licensing part (the module may then act)."""
@@ -467,6 +485,10 @@ def open_host(data_dir: Path, *, register: bool = True, **routing_options: Any) 
     # Registered after the shim's and the writer's exit handlers, so it runs before them:
     # the core's last lines reach the writer, and the writer then empties its queue.
     atexit.register(host.flush_logs, 2.0)
+    if register:  # the serving host rewrites instance rows of an older shape, once
+        from runtime.modules.instances import migrate_stored
+
+        migrate_stored(data_dir)
     host.load()
     if register:
         with _running_lock:

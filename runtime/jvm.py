@@ -32,9 +32,9 @@ import jpype
 from runtime.errors import Refused
 
 SOURCE_DIR = Path(__file__).with_name("jvm_src")
-FLAVORS_DIR = SOURCE_DIR / "flavors"
+FLAVORS = "flavors"  # under SOURCE_DIR: the module API's log flavours (see their README)
 SHARED_FLAVOR = "shared"
-LOG_APIS_FILE = FLAVORS_DIR / "log_apis.toml"
+LOG_APIS = "log_apis.toml"
 
 
 def _user_cache() -> Path:
@@ -50,19 +50,25 @@ _lock = threading.Lock()
 
 def java_sources() -> list[Path]:
     """The .java files of the host core (everything under runtime/jvm_src but the flavours)."""
-    return sorted(p for p in SOURCE_DIR.rglob("*.java") if FLAVORS_DIR not in p.parents)
+    flavors = SOURCE_DIR / FLAVORS
+    return sorted(p for p in SOURCE_DIR.rglob("*.java") if flavors not in p.parents)
+
+
+def log_apis() -> dict[str, dict[str, Any]]:
+    """flavour -> {jars: [...], from_pbx: "7.3"} (runtime/jvm_src/flavors/log_apis.toml)."""
+    return _read_log_apis(SOURCE_DIR / FLAVORS / LOG_APIS)
 
 
 @cache
-def log_apis() -> dict[str, dict[str, Any]]:
-    """flavour -> {jars: [...], from_pbx: "7.3"} (runtime/jvm_src/flavors/log_apis.toml)."""
-    return tomllib.loads(LOG_APIS_FILE.read_text(encoding="utf-8"))
+def _read_log_apis(path: Path) -> dict[str, dict[str, Any]]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def flavor_sources(flavor: str) -> list[Path]:
     """The .java files of one flavour of the module API (its own and the shared ones)."""
-    return sorted((FLAVORS_DIR / SHARED_FLAVOR).rglob("*.java")) + sorted(
-        (FLAVORS_DIR / flavor).rglob("*.java")
+    flavors = SOURCE_DIR / FLAVORS
+    return sorted((flavors / SHARED_FLAVOR).rglob("*.java")) + sorted(
+        (flavors / flavor).rglob("*.java")
     )
 
 
@@ -84,7 +90,7 @@ def sources_digest() -> str:
     """sha256 over the relative paths and contents of the Java sources (core and flavours)."""
     digest = hashlib.sha256()
     digest.update(f"release={JAVA_RELEASE}\n".encode())
-    for path in sorted(SOURCE_DIR.rglob("*.java")) + [LOG_APIS_FILE]:
+    for path in sorted(SOURCE_DIR.rglob("*.java")) + [SOURCE_DIR / FLAVORS / LOG_APIS]:
         digest.update(path.relative_to(SOURCE_DIR).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,20 @@ from runtime.pbx_directory import (
 )
 
 DEFAULT_TIMEOUT_SECONDS = 20
+# Touched after every change of the live state, so a running host (another process) notices
+# a change with one stat() per call instead of a query.
+STAMP_NAME = "pbx-live.stamp"
+
+
+def stamp_path(data_dir: Path) -> Path:
+    """The file whose modification time says when the live state last changed."""
+    return Path(data_dir) / STAMP_NAME
+
+
+def _touch(data_dir: Path) -> None:
+    path = stamp_path(data_dir)
+    path.touch()
+    os.utime(path)  # a new mtime even within the file system's timestamp granularity
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,7 @@ def set_user_state(data_dir: Path, user_id: str, change: UserChange) -> PbxUser:
                 )
     finally:
         conn.close()
+    _touch(data_dir)
     user = live_directory(data_dir).user(user_id)
     assert user is not None
     return user
@@ -112,6 +128,7 @@ def clear_live_state(data_dir: Path) -> None:
             conn.execute("DELETE FROM pbx_live_state")
     finally:
         conn.close()
+    _touch(data_dir)
 
 
 def live_directory(data_dir: Path) -> PbxDirectory:

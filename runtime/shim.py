@@ -365,32 +365,7 @@ class RoutingHost:
 
     def load_directory(self, directory: PbxDirectory) -> None:
         """Use `directory` for every later call (replaced whole; calls in flight keep theirs)."""
-        jc = self._jc
-        builder = jc.Directory.builder()
-        plan = directory.plan
-        for u in directory.users:
-            builder.addUser(u.id, u.name, u.dnd, u.call_waiting, u.busy)
-            for r in u.redirects:
-                forms: list[str] = []
-                if r.destination is not None and r.destination != VOICEMAIL:
-                    forms = list(plan.forms(r.destination))
-                builder.setRedirect(
-                    u.id,
-                    r.kind.upper(),
-                    r.enabled,
-                    r.destination,
-                    jc.StringArray(forms),
-                    r.seconds,
-                )
-        for g in directory.groups:
-            builder.addGroup(g.id, g.name, g.strategy, jc.StringArray(list(g.members)))
-        for form, party_id in directory.number_owner.items():
-            builder.addNumber(form, party_id)
-        try:
-            built = builder.build()
-        except jc.IllegalArgumentException as exc:
-            raise Refused(f"{directory.source}: {exc.getMessage()}") from None
-        self._core.setDirectory(built)
+        self._core.setDirectory(java_directory(directory))
         self._directory = directory
 
     def register_hook(
@@ -580,6 +555,32 @@ class _JavaClasses:
         self.STAGE = str(
             jpype.JClass("de.sfhost.module.api.HookRegistry").STAGE_POST_TARGET_DETERMINATION_INCOMING
         )
+
+
+def java_directory(directory: PbxDirectory) -> Any:
+    """The Java `de.sfhost.core.Directory` of a PBX directory (Refused naming the file when
+    the core refuses it)."""
+    ensure_jvm()
+    jc = _JavaClasses()
+    builder = jc.Directory.builder()
+    plan = directory.plan
+    for u in directory.users:
+        builder.addUser(u.id, u.name, u.dnd, u.call_waiting, u.busy)
+        for r in u.redirects:
+            forms: list[str] = []
+            if r.destination is not None and r.destination != VOICEMAIL:
+                forms = list(plan.forms(r.destination))
+            builder.setRedirect(
+                u.id, r.kind.upper(), r.enabled, r.destination, jc.StringArray(forms), r.seconds
+            )
+    for g in directory.groups:
+        builder.addGroup(g.id, g.name, g.strategy, jc.StringArray(list(g.members)))
+    for form, party_id in directory.number_owner.items():
+        builder.addNumber(form, party_id)
+    try:
+        return builder.build()
+    except jc.IllegalArgumentException as exc:
+        raise Refused(f"{directory.source}: {exc.getMessage()}") from None
 
 
 def direct_proxy(hook: PythonCallHook) -> Any:

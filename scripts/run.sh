@@ -1,27 +1,48 @@
 #!/usr/bin/env bash
 # The main job: set everything up, build the .sfm files, prepare an embedded SQLite data folder
-# (default ./var, or $SFM_HOME) with a sample PBX directory, install the fresh build there (the
-# 14-day trial starts with the first install) and run the PBX host with its web page.
-#
-#   scripts/run.sh                 serve on http://127.0.0.1:8080/, SIP on 127.0.0.1:5060, until Ctrl-C
-#   scripts/run.sh --port 9000     any further options go to `sfm serve` (--sip HOST:PORT too)
-#   scripts/run.sh --check         start, check that the page and SIP answer, stop (for CI; free
-#                                  ports, so it passes while 8080 or 5060 are taken)
-#
-# On the first start `sfm serve` prints a one-time link to set the admin password.
+# (./var, $SFM_HOME, or --data DIR) with a sample PBX directory, install the fresh build there
+# (the 14-day trial starts with the first install) and run the PBX host with its web page and
+# its SIP front.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() {
+    cat <<'TEXT'
+usage: scripts/run.sh [--data DIR] [--check] [SERVE OPTIONS]
+
+Installs what is missing, builds dist/*.sfm, installs the current build into the data folder
+and runs the PBX host (web page, JSON API, SIP on 127.0.0.1:5060) until Ctrl-C.
+
+  --data DIR       the PBX host's data folder (default: $SFM_HOME, else ./var)
+  --check          start on free ports, check that the web page and SIP answer, stop again
+  --port N         the web page's port (default 8080)
+  --sip HOST:PORT  where SIP listens; any other option goes to `sfm serve` too
+  -h, --help       show this text and do nothing else
+
+On the first start the host prints a one-time link to set the admin password.
+TEXT
+}
+
 check=0
-if [ "${1:-}" = "--check" ]; then
-    check=1
+data="${SFM_HOME:-var}"
+serve_args=()
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --check) check=1 ;;
+        --data)
+            [ "$#" -ge 2 ] || { echo "run.sh: --data needs a folder" >&2; exit 2; }
+            data="$2"; shift ;;
+        --data=*) data="${1#--data=}" ;;
+        *) serve_args+=("$1") ;;
+    esac
     shift
-fi
+done
+set -- ${serve_args[@]+"${serve_args[@]}"}
 
 scripts/setup.sh
 .venv/bin/python build.py
 
-data="${SFM_HOME:-var}"
 # --dev: the build above is signed with the development key, which the host trusts only in
 # development mode (a release build is signed with SFM_SIGNING_KEY and needs no --dev).
 sfm=(.venv/bin/python -m sfm_cli.main --data "$data" --dev)

@@ -190,3 +190,44 @@ def test_trial_time_is_the_time_the_machine_ran_plus_plausible_gaps(
     status = licence_status(conn, data, MODULE_ID, clock=machine)
     assert status.state == ("trial" if expected < TRIAL_SECONDS else "expired")
     conn.close()
+
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def test_sfm_serve_whose_clock_jumps_400_days_ahead_consumes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real `sfm serve` whose wall clock steps 400 days forward while it runs, and back
+    (libfaketime reading the offset from a file; the monotonic clock left alone, as a real
+    step leaves it). Its keeper writes checkpoints on the stepped clock, and they consume
+    nothing: the trial still has its 14 days."""
+    from tests.browser.harness import ServeProcess
+
+    assert LIBFAKETIME.is_file(), "faketime is installed by scripts/setup.sh --test"
+    data = tmp_path / "pbx"
+    conn = connect(data)  # a trial without the module's code: no JVM under libfaketime
+    record_install(conn, MODULE_ID)
+    conn.close()
+    offset = tmp_path / "faketime-offset"
+    offset.write_text("+0\n")
+    with monkeypatch.context() as faked:
+        faked.setenv("LD_PRELOAD", str(LIBFAKETIME))
+        faked.setenv("FAKETIME_TIMESTAMP_FILE", str(offset))
+        faked.setenv("FAKETIME_CACHE_DURATION", "1")  # the offset file is read every second
+        faked.setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        faked.setenv("SFM_TRIAL_CHECKPOINT_SECONDS", "0.5")
+        server = ServeProcess(data)
+    state_copy = next((Path(os.environ["SFM_STATE_DIR"]) / "trials").glob(f"*/{MODULE_ID}.json"))
+    try:
+        offset.write_text("+400d\n")  # the host's clock jumps ahead ...
+        deadline = time.monotonic() + 60
+        while json.loads(state_copy.read_text())["wall"] < time.time() + 399 * DAY:
+            assert time.monotonic() < deadline, "no checkpoint on the stepped clock"
+            time.sleep(0.2)  # ... and its keeper writes checkpoints on that clock
+        assert status(data) == ("trial", 14)  # read meanwhile, on the real clock
+        offset.write_text("+0\n")  # the step comes back
+        time.sleep(1.5)
+    finally:
+        server.stop()
+    assert status(data) == ("trial", 14), server.output()

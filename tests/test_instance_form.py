@@ -243,3 +243,65 @@ def test_a_module_check_that_hangs_or_crashes_is_reported_not_raised(
     with pytest.raises(InstanceRefused) as refused:
         config.check({"name": "Spam"}, "form")
     assert "the module's check failed (KeyError" in refused.value.problems[0].message
+
+
+EXTRA_FIELDS = """
+  [[tabs.fields]]
+  variable = "retries"
+  widget = "numberChoice"
+  choices = [1, 2, 3]
+  default = 2
+  label = { de = "Versuche", en = "Attempts" }
+
+  [[tabs.fields]]
+  variable = "limit"
+  widget = "numberInput"
+  default = 10
+  label = { de = "Grenze", en = "Limit" }
+
+  [[tabs.fields]]
+  variable = "secret"
+  widget = "passwordInput"
+  label = { de = "Geheimnis", en = "Secret" }
+
+  [[tabs.fields]]
+  variable = "night"
+  widget = "checkbox"
+  default = true
+  label = { de = "Nachts", en = "At night" }
+"""
+
+
+def test_number_and_password_elements_from_a_descriptor(tmp_path: Path) -> None:
+    from tests.built_modules import changed_copy
+
+    source = changed_copy(
+        SPERRLISTE_SRC,
+        tmp_path / "src",
+        {"sperrliste/form.toml": lambda text: text + EXTRA_FIELDS},
+    )
+    folder = unpack(build(source, tmp_path / "dist"), tmp_path / "modules" / SPERRLISTE_ID / "x")
+    config = module_config.load(folder)
+    widgets = {e.variable: e for e in config.form.tabs[0].elements if e.variable}
+    assert widgets["retries"].widget == "numberChoice"
+    assert widgets["retries"].choices == ("1", "2", "3")
+    assert config.form.variables["retries"].default == 2
+    assert config.form.variables["limit"].default == 10
+    assert config.form.variables["night"].default is True
+    shown = instance_form.empty(config)
+    assert (shown.values["var.retries"], shown.values["var.limit"]) == ("2", "10")
+    assert shown.values["var.night"] is True
+    posted = {"name": "N", "var.retries": "3", "var.limit": "25", "var.secret": "s3cret"}
+    the_form, checked = instance_form.check_submitted(config, posted, "de")
+    assert checked is not None, the_form.errors
+    assert checked.variables["retries"] == 3 and checked.variables["limit"] == 25
+    assert checked.variables["secret"] == "s3cret"
+    assert checked.variables["night"] is False  # an unticked box is posted as nothing
+    the_form, checked = instance_form.check_submitted(
+        config, {**posted, "var.limit": "viele", "var.retries": "5"}, "en"
+    )
+    assert checked is None
+    assert the_form.errors["var.limit"][0].message == "'viele' is not a whole number."
+    the_form, checked = instance_form.check_submitted(config, {**posted, "var.retries": "5"}, "en")
+    assert checked is None
+    assert "1, 2, 3" in the_form.errors["var.retries"][0].message

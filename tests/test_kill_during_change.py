@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from runtime.licensing.hardware_id import hardware_id
-from tests.browser.harness import REPO, load_sample_pbx
 from sfm_build.signing import with_signature
+from tests.browser.harness import REPO, load_sample_pbx
 from tests.data.sfm_crafted import (
     MODULE_ID,
     TEAMLEITER_TOML,
@@ -81,7 +81,8 @@ def _state(data: Path) -> dict[str, object]:
     try:
         def rows(sql: str, drop: tuple[str, ...] = ()) -> list[dict[str, object]]:
             return [
-                {k: row[k] for k in row.keys() if k not in drop} for row in conn.execute(sql)
+                {k: row[k] for k in row.keys() if k not in drop}  # noqa: SIM118 (a Row)
+                for row in conn.execute(sql)
             ]
 
         modules = rows("SELECT * FROM modules ORDER BY id", ("installed_at", "updated_at"))
@@ -118,7 +119,9 @@ def _usable(data: Path) -> None:
         assert code == 0, (argv, err)
 
 
-def _run(data: Path, argv: list[str], where: str = "before", stop: int = 0) -> subprocess.Popen[str]:
+def _run(
+    data: Path, argv: list[str], where: str = "before", stop: int = 0
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", PAUSE_AT_COMMIT, where, str(stop), "--data", str(data), *argv],
         cwd=REPO,

@@ -283,6 +283,7 @@ def test_python_that_raises_or_hangs_is_reported_and_routed_around(
     expected: str,
 ) -> None:
     monkeypatch.setattr(loader, "TIME_LIMIT", 1.0)
+    monkeypatch.setattr(loader, "IMPORT_TIME_LIMIT", 1.0)
     module_id = uid(hashlib.sha1(code).hexdigest())
     installer.install(
         data, derived(sfm_files["current"], tmp_path / "p.sfm", module_id, python={name: code})
@@ -466,3 +467,58 @@ def test_a_host_running_as_an_old_pbx_gives_modules_commons_logging(
     result = open_(data, hosts).route("205", "201")
     assert result["module_errors"] == []
     assert result["applied"] == [{"instance": "commons-logging", "effects": ["seen"]}]
+
+
+def test_sfm_call_stays_up_when_a_module_exits_at_import(
+    jvm: None, tmp_path: Path, data: Path, sfm_files: dict[str, Path]
+) -> None:
+    import json
+
+    from tests.data.sfm_crafted import run_sfm
+
+    code = b"raise SystemExit('bye from the module')\n"
+    installer.install(
+        data,
+        derived(
+            sfm_files["current"],
+            tmp_path / "x.sfm",
+            uid("exit-import"),
+            python={"__init__.py": code},
+        ),
+    )
+    exit_code, out, err = run_sfm("--data", data, "call", "--from", "201", "--to", "203", "--json")
+    assert exit_code == 0, err
+    document = json.loads(out)
+    assert document["outcome"] == "busy"  # the lead's DND, as without the module
+    assert any(
+        uid("exit-import") in e and "SystemExit: bye from the module" in e
+        for e in document["module_errors"]
+    ), document
+
+
+def test_the_module_list_shows_what_the_running_host_found_wrong(
+    jvm: None, tmp_path: Path, data: Path, sfm_files: dict[str, Path]
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from runtime.api import api_routes
+
+    module_id = uid("listed")
+    code = b"def start(api):\n    raise RuntimeError('no hook today')\n"
+    installer.install(
+        data,
+        derived(
+            sfm_files["current"], tmp_path / "p.sfm", module_id, python={"sfm_module.py": code}
+        ),
+    )
+    running = open_host(data)  # registered: the API finds it
+    try:
+        with TestClient(Starlette(routes=api_routes(data))) as client:
+            [listed] = client.get("/api/modules").json()
+            one = client.get(f"/api/modules/{module_id}").json()
+    finally:
+        running.close()
+    assert listed["id"] == module_id
+    assert any("RuntimeError: no hook today" in p for p in listed["problems"]), listed
+    assert one["problems"] == listed["problems"]

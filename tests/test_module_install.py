@@ -179,9 +179,15 @@ def test_a_crash_between_unpack_and_switch_leaves_the_previous_version_running(
         [instance] = store.list_instances(conn, MODULE_ID)
     finally:
         conn.close()
-    package = instances.module_package(data, module)
-    cfg = instances.check_mapping(package, instance.config, "test")
-    package.submodule("rules").compile_instance(cfg, package.submodule("numbers").NumberPlan())
+    instances.stored(instances.config_of(data, module), instance)
+    from runtime.host import open_host
+
+    running = open_host(data, register=False)
+    try:
+        assert running.module_problems(MODULE_ID) == []
+        assert running._modules[MODULE_ID].instance_names == (instance.name,)
+    finally:
+        running.close()
     # and the upgrade goes through on the next try
     assert _install(data, newer)["action"] == "upgraded"
 

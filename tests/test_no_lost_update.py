@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,20 +52,10 @@ WRITERS = 16
 
 
 def _stored(data: Path, name: str = "Teamleiter") -> dict[str, Any]:
-    conn = sqlite3.connect(data / "pbx.sqlite3")
-    try:
-        row = conn.execute(
-            "SELECT description, log_level, active, config_json FROM instances WHERE name = ?",
-            (name,),
-        ).fetchone()
-    finally:
-        conn.close()
-    config: dict[str, Any] = json.loads(row[3])
-    # The columns and the stored mapping must agree.
-    assert (config["description"], config["log_level"], config["active"]) == (
-        row[0], row[1], bool(row[2])
-    )
-    return config
+    """The instance as `sfm instance export` writes it (the instance TOML of INTERFACES.md)."""
+    code, out, err = run_sfm("--data", data, "instance", "export", name)
+    assert code == 0, err
+    return tomllib.loads(out)
 
 
 def _folder(tmp_path: Path, sfm_files: dict[str, Path]) -> Path:
@@ -87,13 +78,10 @@ READY_SET_GO = """
 import os, sys, time
 from pathlib import Path
 import sfm_cli.main
-from runtime import db
-from runtime.modules import instances, store
-sfm_cli.main.build_parser()  # the slow part: imports of every command and of the module code
-conn = db.connect(Path(sys.argv[3]))
-for module in store.list_modules(conn):
-    instances.module_package(Path(sys.argv[3]), module)
-conn.close()
+import contextlib, io
+# The slow part first: imports of every command and of the module's code (by a read).
+with contextlib.redirect_stdout(io.StringIO()):
+    sfm_cli.main.main(["--data", sys.argv[3], "instance", "show", "Teamleiter"])
 gun = Path(sys.argv[1])
 (gun.parent / f"ready-{os.getpid()}").touch()
 while not gun.exists():
@@ -112,10 +100,13 @@ def _sfm(data: Path, *argv: str, gun: Path | None = None) -> subprocess.Popen[st
     )
 
 
-def _fire_when_ready(gun: Path, count: int) -> None:
+def _fire_when_ready(gun: Path, processes: list[subprocess.Popen[str]]) -> None:
     """Start every waiting writer at once, when all of them have done their imports."""
     deadline = time.monotonic() + 300
-    while len(list(gun.parent.glob("ready-*"))) < count:
+    while len(list(gun.parent.glob("ready-*"))) < len(processes):
+        for process in processes:
+            if process.poll() is not None:
+                raise AssertionError(f"a writer ended early: {process.communicate()}")
         assert time.monotonic() < deadline, "the writers did not get ready"
         time.sleep(0.05)
     gun.touch()
@@ -138,7 +129,7 @@ def test_sixteen_cli_writers_lose_no_change(
     flags = [CLI_CHANGES[n % len(CLI_CHANGES)][0] for n in range(WRITERS)]
     gun = tmp_path / "go"
     processes = [_sfm(data, "instance", "update", "Teamleiter", *one, gun=gun) for one in flags]
-    _fire_when_ready(gun, len(processes))
+    _fire_when_ready(gun, processes)
     results = _finish(processes)
     for code, err in results:
         assert "locked" not in err, err
@@ -180,6 +171,14 @@ def test_cli_api_and_web_writers_together_lose_no_change(
         conn = sqlite3.connect(data / "pbx.sqlite3")
         instance_id = conn.execute("SELECT id FROM instances").fetchone()[0]
         conn.close()
+        page = admin.get(f"/instances/{instance_id}")
+        boxes = lxml.html.fromstring(page.text).xpath("//input[@type='checkbox']/@name")
+        names = (
+            "var.bypassSelfRedirectsOnly",
+            "bypassSelfRedirectsOnly",
+            "settings.bypass_self_redirects_only",
+        )
+        [self_redirects_name] = [n for n in boxes if n in names]
         errors: list[str] = []
         tries: list[int] = []
         start = threading.Barrier(WRITERS)
@@ -228,11 +227,18 @@ def test_cli_api_and_web_writers_together_lose_no_change(
                 if answer.status_code != 303:
                     errors.append(f"deactivate: {answer.status_code} {answer.text[:300]}")
 
+        def field(values: dict[str, Any], *names: str) -> str:
+            """The form's name for a field (by the descriptor's variable or the TOML key)."""
+            found = [n for n in names if n in values]
+            return found[0] if found else names[-1]
+
         def caller_active(values: dict[str, Any]) -> None:
-            values["numbers.caller.active"] = "202"
+            names = ("var.callerActive", "callerActive", "numbers.caller.active")
+            values[field(values, *names)] = "202"
 
         def self_redirects_only(values: dict[str, Any]) -> None:
-            values["settings.bypass_self_redirects_only"] = "on"
+            # A checkbox the form does not send while off: found by its input element.
+            values[self_redirects_name] = "1"
 
         cli_flags = [
             ["--description", "changed by writer 1"],

@@ -72,7 +72,22 @@ def rss_kib(pid: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path]) -> Path:
+def module_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """conftest's licensing environment for this module's shared server and data folder
+    (development mode: the test builds are signed with the development key)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SFM_DEV", "1")
+        patch.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("user-state")))
+        patch.setenv("SFM_LICENCE_SERVICE", "")
+        yield
+
+
+@pytest.fixture(scope="module")
+def data(
+    tmp_path_factory: pytest.TempPathFactory,
+    sfm_files: dict[str, Path],
+    module_environment: None,
+) -> Path:
     folder = tmp_path_factory.mktemp("attack") / "data"
     load_sample_pbx(folder)
     code, _, err = run_sfm("--data", folder, "module", "install", sfm_files["current"])

@@ -13,15 +13,15 @@ them at once (`hook.BreakthroughHook`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from . import config, form, rules
+from . import config, explanation, form, rules
 from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
 from .errors import ConfigError
 from .hook import BreakthroughHook, HookAnswer
 from .numbers import NumberPlan
-from .rules import compile_instance, decide
+from .rules import compile_instance
 from .wildcards import parse_pattern
 
 INSTANCE_KEYS = ("name", "description", ACTIVE_KEY)  # the host's fields, not variables
@@ -100,25 +100,29 @@ def check_instance(variables: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The checked, normalised variables; InstanceRefused naming the field (and the line of a
     list; every refused line in `problems`)."""
     problems: list[dict[str, Any]] = []
+    kept = dict(variables)  # the lists without their refused entries, to check the rest too
     for spec in _fields():
         value = variables.get(spec.variable)
         if spec.type != "LIST" or not isinstance(value, list | tuple):
             continue
+        good = []
         for number, pattern in enumerate(value, start=1):
             try:
                 # No line in the text: the host shows where the entry is (its form's line).
                 parse_pattern(pattern, spec.label["de"])
             except ConfigError as exc:
                 problems.append({"field": spec.variable, "line": number, "message": str(exc)})
+            else:
+                good.append(pattern)
+        kept[spec.variable] = good
+    try:
+        cfg = parse_instance({"name": "-", **_nested(kept)}, source)
+    except ConfigError as exc:
+        refused = _refusal(exc, source)
+        problems.append({"field": refused.field, "line": refused.line, "message": str(refused)})
     if problems:
         first = problems[0]
         raise InstanceRefused(first["message"], first["field"], first["line"], problems)
-    try:
-        cfg = parse_instance({"name": "-", **_nested(variables)}, source)
-    except InstanceRefused:
-        raise
-    except ConfigError as exc:
-        raise _refusal(exc, source) from None
     checked = _flat(cfg)
     return {spec.variable: checked[spec.variable] for spec in _fields()}
 
@@ -144,11 +148,14 @@ def explain(
     lang: str = "de",
 ) -> dict[str, Any]:
     """Whether this instance's rule matches the call (`match`) and why (`explanation`: which
-    list and pattern decided)."""
+    list and pattern decided, in `lang`)."""
     cfg = parse_instance({"name": "-", **_nested(variables)}, "instance")
     number_plan = NumberPlan.from_mapping(dict(plan), "plan")
-    decision = decide(compile_instance(cfg, number_plan), called, caller)
-    return {"match": decision.match, "explanation": decision.explanation}
+    try:
+        match, text = explanation.explain(compile_instance(cfg, number_plan), called, caller, lang)
+    except ConfigError as exc:
+        return {"match": False, "explanation": str(exc)}
+    return {"match": match, "explanation": text}
 
 
 # ---- call hook (docs/MODULE_CONTRACT.md: start) ---------------------------------------------
@@ -170,8 +177,11 @@ def start(api: HostApi) -> None:
 class CallHook:
     """The hook the host asks once per call: Breakthrough's decision for all instances."""
 
-    def __init__(self, log: Any) -> None:
-        self._hook = BreakthroughHook((), log=log)
+    def __init__(self, log: Any, hook: BreakthroughHook | None = None) -> None:
+        self._hook = hook if hook is not None else BreakthroughHook((), log=log)
+        # The call path calls the BreakthroughHook's own method (one Python call less per
+        # call): that object stays, set_instances swaps the instances inside it.
+        self.on_call: Callable[[str, str | None], HookAnswer] = self._hook.on_call
 
     def set_instances(
         self, instances: Sequence[Mapping[str, Any]], plan: Mapping[str, str]
@@ -194,6 +204,3 @@ class CallHook:
                 refused[name] = str(exc)
         self._hook.replace_instances(tuple(compiled))
         return refused
-
-    def on_call(self, called: str, caller: str | None) -> HookAnswer:
-        return self._hook.on_call(called, caller)

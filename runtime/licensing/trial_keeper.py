@@ -1,14 +1,15 @@
 """Keeps the trials' checkpoints current while the host runs, off the call path.
 
-`TrialKeeper` is a daemon thread of `sfm serve`: every `interval` seconds (and when it stops)
-it writes a checkpoint of every module's trial, so the time the host ran is on disk, measured
-by the boot clock (`trial_clock`), and a deleted copy is restored. Once per run it also asks
-the vendor's licence service to register each trial (`POST /api/v1/trial`): a second trial for
-the same hardware id gets the first one's start, and the service's clock then counts. The
-service is asked with a short timeout from this thread only; when it cannot be reached,
-nothing changes and it is asked again at the next round. No call ever waits for any of this,
-and the in-memory gates are not rebuilt here (they change only at start and on a licence
-change, the 2.6.1 rule).
+`TrialKeeper` is a daemon thread of `sfm serve`. Every `interval` seconds it writes a checkpoint
+of every module's trial, so the time the host ran is on disk, measured by the boot clock
+(`trial_clock`), and a deleted copy is restored; it writes one more when it stops (not after a
+SIGTERM, which ends the process at once: that loses at most one interval of trial time and
+never adds any). Once per run it also asks the vendor's licence service to register each trial
+(`POST /api/v1/trial`): a second trial for the same hardware id gets the first one's start, and
+the service's clock then counts. The service is asked with a short timeout from this thread
+only; when it cannot be reached, nothing changes and it is asked again at the next round. No
+call ever waits for any of this, and the in-memory gates are not rebuilt here (they change only
+at start and on a licence change, the 2.6.1 rule).
 """
 
 from __future__ import annotations
@@ -30,7 +31,17 @@ log = logging.getLogger(__name__)
 
 SERVICE_VARIABLE = "SFM_LICENCE_SERVICE"
 CHECKPOINT_SECONDS = 600.0
+CHECKPOINT_VARIABLE = "SFM_TRIAL_CHECKPOINT_SECONDS"  # tests use seconds, not 10 minutes
 SERVICE_TIMEOUT_SECONDS = 5.0
+
+
+def checkpoint_interval() -> float:
+    """Seconds between the keeper's checkpoints: `$SFM_TRIAL_CHECKPOINT_SECONDS`, else 600."""
+    try:
+        value = float(os.environ.get(CHECKPOINT_VARIABLE, ""))
+    except ValueError:
+        return CHECKPOINT_SECONDS
+    return value if value > 0 else CHECKPOINT_SECONDS
 
 
 def licence_service_url() -> str | None:
@@ -85,12 +96,12 @@ class TrialKeeper:
         self,
         data_dir: Path,
         *,
-        interval: float = CHECKPOINT_SECONDS,
+        interval: float | None = None,
         server: str | None = None,
         clock: MachineClock = SYSTEM_CLOCK,
     ) -> None:
         self.data_dir = data_dir
-        self.interval = interval
+        self.interval = interval if interval is not None else checkpoint_interval()
         self.server = server if server is not None else licence_service_url()
         self.clock = clock
         self._registered: set[str] = set()

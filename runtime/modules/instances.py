@@ -323,7 +323,10 @@ def migrate_stored(data_dir: Path) -> int:
             module = modules.get(instance.module_id)
             if module is None or not module.current.runnable:
                 continue
-            config = config_of(data_dir, module)
+            try:
+                config = config_of(data_dir, module)
+            except Exception:  # a build that does not load: its rows stay as they are
+                continue
             if all(key in config.form.variables for key in instance.config):
                 continue
             current = stored(config, instance)

@@ -65,7 +65,7 @@ class HostLike(Protocol):
 
     def route(self, caller: str | None, called: str) -> dict[str, Any]: ...
 
-    def reload_directory(self) -> None: ...
+    def reload_live_state(self) -> None: ...
 
 
 def answer_line(fields: dict[str, str]) -> str:
@@ -83,17 +83,13 @@ class Decider:
     """
 
     def __init__(
-        self, host: HostLike, calls: CallsInProgress, live_state: Path | None = None
+        self, host: HostLike, calls: CallsInProgress, live_stamp: Path | None = None
     ) -> None:
         self.host = host
         self.calls = calls
-        # The SQLite files where `sfm pbx user` and the API keep live DND/redirects: when they
-        # changed (another process wrote), the host reloads its directory before the call.
-        self._live_files = (
-            ()
-            if live_state is None
-            else (live_state, live_state.with_name(live_state.name + "-wal"))
-        )
+        # `sfm pbx user` and the phones page touch this file after a change of the live state
+        # (DND, redirects): the host then reloads its directory before the next call.
+        self._live_stamp_path = live_stamp
         self._live_stamp = self._stamp()
         self._lock = threading.Lock()
         self._applied: PbxDirectory | None = None  # the directory we gave the core
@@ -102,22 +98,21 @@ class Decider:
         self.decided = 0
         self.fallbacks = 0
 
-    # ---- busy state ---------------------------------------------------------------------
+    def _stamp(self) -> int:
+        if self._live_stamp_path is None:
+            return 0
+        try:
+            return self._live_stamp_path.stat().st_mtime_ns
+        except OSError:
+            return 0
 
-    def _stamp(self) -> tuple[float, ...]:
-        out: list[float] = []
-        for path in self._live_files:
-            try:
-                out.append(path.stat().st_mtime)
-            except OSError:
-                out.append(0.0)
-        return tuple(out)
+    # ---- busy state ---------------------------------------------------------------------
 
     def _sync_busy(self) -> PbxDirectory | None:
         stamp = self._stamp()
         if stamp != self._live_stamp:
             self._live_stamp = stamp
-            self.host.reload_directory()
+            self.host.reload_live_state()  # the directory only: about a millisecond
         routing = self.host.routing
         current = routing.directory
         busy = self.calls.busy_users()
@@ -253,8 +248,9 @@ class Decider:
         if not call_id:
             return
         if kind == "start":
-            users = [u for u in query.get("users", "").split(",") if u]
-            callee = [u for u in query.get("callee", "").split(",") if u]
+            # Kamailio prints an unset dialog variable as "<null>" (a call from a trunk).
+            users = [u for u in query.get("users", "").split(",") if u and u != "<null>"]
+            callee = [u for u in query.get("callee", "").split(",") if u and u != "<null>"]
             if len(callee) == 1:  # a group's ringing: who answered is not told; none is busy
                 users += callee
             self.calls.started(

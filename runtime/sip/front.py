@@ -52,9 +52,9 @@ class SipFront:
         self.children = children
         self.fixed_decision = fixed_decision
         self.calls = CallsInProgress()
-        from runtime.db import DB_NAME
+        from runtime.pbx_live import stamp_path
 
-        self.decider = Decider(host, self.calls, self.data_dir / DB_NAME)
+        self.decider = Decider(host, self.calls, stamp_path(self.data_dir))
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
         self._decision_port: int | None = None
@@ -105,6 +105,11 @@ class SipFront:
         if self.decision is not None:
             self.decision.stop()
             self.decision = None
+
+    @property
+    def decision_port(self) -> int | None:
+        """The decision service's port (Kamailio's configuration names it)."""
+        return self._decision_port
 
     def resume_decisions(self) -> None:
         """Start the decision service again on its port (after `stop_decisions`)."""

@@ -198,7 +198,9 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def _pick_module(args: argparse.Namespace) -> str:
     if args.module_id:
-        return str(args.module_id)
+        from sfm_cli.commands.module import module_id_of
+
+        return module_id_of(args.data, str(args.module_id))  # its id, or its name
     conn = db.connect(args.data)
     try:
         runnable = [m for m in store.list_modules(conn) if m.current.runnable]

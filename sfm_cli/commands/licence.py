@@ -174,8 +174,9 @@ def describe(status: LicenceStatus, name: str | None) -> str:
     elif status.state == "trial":
         head = f"{title}: trial, {status.days_left} days left (until {status.expires})"
     else:
-        head = f"{title}: expired"
-    return f"{head}\n  {status.reason}"
+        # Only here the reason adds something (what ran out); else it says the state again.
+        return f"{title}: expired\n  {status.reason}"
+    return head
 
 
 def _show(args: argparse.Namespace, conn: sqlite3.Connection, module_id: str, note: str) -> None:
@@ -200,13 +201,15 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         module_id = resolve_module(conn, args.module)
         pending = request_verification(conn, args.data, module_id, args.email, args.server)
+        several = len(set(installed_module_ids(conn)) | set(known_modules(conn))) > 1
     finally:
         conn.close()
+    which = f" --module {module_id}" if several else ""
     emit(
         args,
         {"module": module_id, "email": pending.email, "server": pending.server},
         f"If {pending.email} bought this module, a 6-digit code is on its way to it.\n"
-        f"Enter it within 15 minutes: sfm licence confirm --code CODE --module {module_id}",
+        f"Enter it within 15 minutes: sfm licence confirm --code CODE{which}",
     )
     return 0
 

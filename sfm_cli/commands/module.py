@@ -1,4 +1,7 @@
-"""`sfm module install FILE [--allow-downgrade]` / `list` / `remove ID` / `rollback ID`."""
+"""`sfm module install FILE [--allow-downgrade]` / `list` / `remove MODULE` / `rollback MODULE`.
+
+A module is named by its id or, where no other installed module has the same name, its name.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     listing.set_defaults(func=run_list)
 
     remove = actions.add_parser("remove", parents=[common], help="uninstall a module")
-    remove.add_argument("module_id", metavar="ID")
+    remove.add_argument("module_id", metavar="MODULE", help="the module's name or id")
     remove.add_argument(
         "--with-instances",
         action="store_true",
@@ -47,7 +50,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rollback = actions.add_parser(
         "rollback", parents=[common], help="go back to the version installed before the last one"
     )
-    rollback.add_argument("module_id", metavar="ID")
+    rollback.add_argument("module_id", metavar="MODULE", help="the module's name or id")
     rollback.set_defaults(func=run_rollback)
 
 
@@ -74,7 +77,10 @@ def run_install(args: argparse.Namespace) -> int:
         before = f" (was version {result.previous_version})" if result.previous_version else ""
         text = f"{result.action.capitalize()} {_label(module)} from {args.file}{before}."
         if module.previous is not None and result.action != "installed":
-            text += f" Version {module.previous.version} is kept for `sfm module rollback`."
+            text += (
+                f" Version {module.previous.version} is kept: sfm module rollback "
+                f"{module.name} goes back to it."
+            )
     if not module.current.runnable:
         text += "\n" + _inspect_only_note(module)
     emit(args, result.to_json(), text)
@@ -82,6 +88,9 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    if not (args.data / "pbx.sqlite3").is_file():
+        emit(args, [], "No modules are installed.")  # and no data folder made for saying so
+        return 0
     conn = db.connect(args.data)
     try:
         modules = store.list_modules(conn)
@@ -104,8 +113,33 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def module_id_of(data: Path, given: str) -> str:
+    """The id of the installed module `given` names: its id, or its name (any case) when
+    exactly one installed module has that name. Refused (naming what is installed) else."""
+    from runtime.errors import Refused
+
+    if not (data / "pbx.sqlite3").is_file():
+        raise Refused(f"{given}: no module is installed in {data}.")
+    conn = db.connect(data)
+    try:
+        modules = store.list_modules(conn)
+    finally:
+        conn.close()
+    if any(m.id == given for m in modules):
+        return given
+    named = [m for m in modules if m.name.lower() == given.lower()]
+    if len(named) == 1:
+        return named[0].id
+    installed = ", ".join(f"{m.name} ({m.id})" for m in modules) or "none"
+    if named:
+        raise Refused(f"{given}: several modules have this name; give the id ({installed}).")
+    raise Refused(f"{given}: there is no such module (installed: {installed}).")
+
+
 def run_remove(args: argparse.Namespace) -> int:
-    module = installer.remove(args.data, args.module_id, with_instances=args.with_instances)
+    module = installer.remove(
+        args.data, module_id_of(args.data, args.module_id), with_instances=args.with_instances
+    )
     emit(
         args,
         {"removed": module.id, "name": module.name},
@@ -115,7 +149,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    module = installer.rollback(args.data, args.module_id)
+    module = installer.rollback(args.data, module_id_of(args.data, args.module_id))
     emit(
         args,
         module.to_json(),

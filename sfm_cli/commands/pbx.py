@@ -69,8 +69,8 @@ def run_load(args: argparse.Namespace) -> int:
         "groups": len(directory.groups),
     }
     text = (
-        f"PBX directory loaded from {args.file}: {len(directory.users)} users, "
-        f"{len(directory.groups)} groups, PBX version {directory.version} ({target})."
+        f"PBX directory loaded from {args.file}: {_count(len(directory.users), 'user')}, "
+        f"{_count(len(directory.groups), 'group')}, PBX version {directory.version} ({target})."
     )
     emit(args, document, text)
     return 0
@@ -93,3 +93,8 @@ def run_user(args: argparse.Namespace) -> int:
         parts.append(f"{kind} {'-> ' + str(r['destination']) if r['enabled'] else 'off'}")
     emit(args, document, f"{user.id} ({user.name}): " + ", ".join(parts))
     return 0
+
+
+def _count(n: int, thing: str) -> str:
+    """ "1 group", "2 groups" """
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"

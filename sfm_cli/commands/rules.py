@@ -57,7 +57,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="DIR.toml",
         help=(
             "a PBX directory whose [pbx] table gives the number plan (country_code, area_code, "
-            "international_prefix, national_prefix); without it, the default German plan: "
+            "international_prefix, national_prefix); without it: "
             f"{DEFAULT_PLAN_TEXT}"
         ),
     )
@@ -97,7 +97,11 @@ def run_check(args: argparse.Namespace) -> int:
         "effects": list(decision.effects),
         "explanation": decision.explanation,
     }
-    plan_note = f"number plan of {args.pbx}" if args.pbx is not None else "default German plan"
+    plan_note = (
+        f"number plan of {args.pbx}"
+        if args.pbx is not None
+        else f"no --pbx given, so the number plan {DEFAULT_PLAN_TEXT}"
+    )
     text = "\n".join(
         [
             f"instance {config.name!r} ({plan_note})",

@@ -261,3 +261,48 @@ def test_kamailio_killed_is_started_again_by_the_host(
     sec = pbx.phone("202")  # registrations were in the old process: the phone registers again
     assert pbx.call("205", "202", 200)
     assert sec.wait() == 0 and sec.was_rung()
+
+
+@pytest.mark.parametrize("fault", ["nonsense", "silence"])
+def test_a_decision_service_that_answers_nonsense_or_nothing_still_rings(
+    pbx: Pbx, fault: str
+) -> None:
+    import http.server
+    import threading
+    import time
+
+    class Faulty(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            if fault == "silence":
+                time.sleep(3)  # longer than Kamailio's budget (1 s)
+            body = b"<html>500 things went wrong</html>"
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass  # Kamailio gave up waiting (the silent case)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    boss = pbx.phone("201")
+    port = pbx.front.decision_port
+    assert port is not None
+    pbx.front.stop_decisions()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Faulty)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # Decided, 205 -> 201 would be forwarded to 202; the boss is rung plainly instead.
+        assert pbx.call("205", "201", 200)
+        assert boss.wait() == 0 and boss.was_rung()
+        expected = "made no sense" if fault == "nonsense" else "did not decide the call"
+        assert expected in pbx.kamailio_log()
+    finally:
+        server.shutdown()
+        server.server_close()
+        pbx.front.resume_decisions()

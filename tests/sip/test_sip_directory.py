@@ -183,3 +183,25 @@ def test_loading_a_directory_file_clears_the_live_state(tmp_path: Path) -> None:
     assert run_sfm("--data", data, "pbx", "load", tmp_path / "pbx.toml")[0] == 0
     sec = live_directory(data).user("sec")
     assert sec is not None and not sec.dnd
+
+
+def test_every_answer_of_the_decision_service_has_the_shape_kamailio_checks() -> None:
+    import re
+
+    from runtime.sip.decision import answer_line
+
+    d = parse(HEAD + USERS + TRUNK)
+    text = render_config(
+        d, SipAddress("127.0.0.1", 5070), rpc_port=40001, decision_port=40002, event_port=40003
+    )
+    shape = re.search(r'\$var\(ans\) =~ "([^"]+)"', text)
+    assert shape is not None
+    for fields in (
+        {"act": "plain"},
+        {"act": "ring", "aors": "201.202", "users": "boss,sec", "tsec": "20", "tact": "ring"},
+        {"act": "forward", "to": "0049301234", "div": "201", "dname": "Max%20Mustermann"},
+        {"act": "busy"},
+        {"act": "voicemail", "cname": "x%3By"},
+    ):
+        assert re.match(shape.group(1), answer_line(fields)), fields
+    assert not re.match(shape.group(1), "<html>500 things went wrong</html>")

@@ -26,7 +26,7 @@ from runtime.pbx_live import (
     user_document,
 )
 from runtime.web import i18n
-from runtime.web.pages.base import PageArea, form_text, page_language
+from runtime.web.pages.base import PageArea, form_text
 from runtime.web.rendering import render
 
 TEXTS = {
@@ -112,7 +112,7 @@ class PhonePages(PageArea):
         settings = tuple(parse_redirect(f"{k}={v}", user) for k, v in redirects.items())
         changed = set_user_state(self.data_dir, user_id, UserChange(dnd, settings))
         host = self.host.host
-        reload = getattr(host, "reload_directory", None)
+        reload = getattr(host, "reload_live_state", None)
         if reload is not None:
             reload()  # the next call sees it
         return user_document(changed)
@@ -180,7 +180,3 @@ class PhonePages(PageArea):
             status = 404 if "no such user" in str(exc) else 400
             return JSONResponse({"error": str(exc)}, status_code=status)
         return JSONResponse(document)
-
-
-def language_of(request: Request) -> str:
-    return page_language(request)

@@ -5,15 +5,7 @@ import de.sfhost.module.api.CallOverrides;
 import de.sfhost.module.api.HookRegistry;
 import de.sfhost.module.api.KernelHook;
 import de.sfhost.module.api.ModuleLog;
-import de.sfhost.module.api.RedirectKind;
-import java.util.ArrayList;
-import java.util.EnumSet;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -42,49 +34,21 @@ import java.util.concurrent.locks.LockSupport;
  * the hook returns (its late answer is discarded), and is not counted in the pool meanwhile. A
  * hook with as many calls stuck in it as the pool has workers is skipped at once, so a hook
  * that hangs for good cannot make the core start thread after thread.
+ *
+ * <p>Parts: {@link ModuleHooks} holds the registered hooks and the switched-off modules,
+ * {@link ForwardingRules} the PBX's behaviour (pure, no threads); this class is the call
+ * loop: its workers, the Python gate and the watchdog.
  */
 public final class RoutingCore implements HookRegistry {
     public static final int DEFAULT_WORKERS = 16;
     public static final long DEFAULT_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     public static final int DEFAULT_HOP_LIMIT = 8;
 
-    private enum Step { RING, WAITING, BUSY, FORWARD, VOICEMAIL }
-
-    private static final class Decision {
-        final Step step;
-        final Redirect via;
-
-        Decision(Step step, Redirect via) {
-            this.step = step;
-            this.via = via;
-        }
-    }
-
-    private static final Decision RING = new Decision(Step.RING, null);
-    private static final Decision WAITING = new Decision(Step.WAITING, null);
-    private static final Decision BUSY = new Decision(Step.BUSY, null);
-    private static final Decision VOICEMAIL = new Decision(Step.VOICEMAIL, null);
-
-    private static final class Registration {
-        final String moduleId;
-        final KernelHook hook;
-        final ModuleLog log;
-        /** Calls the watchdog gave up on whose hook has not returned yet. */
-        final AtomicInteger stuck = new AtomicInteger();
-
-        Registration(String moduleId, KernelHook hook, ModuleLog log) {
-            this.moduleId = moduleId;
-            this.hook = hook;
-            this.log = log;
-        }
-    }
-
     private volatile Directory directory = Directory.builder().build();
-    private volatile Registration[] registrations = new Registration[0];
-    /** module id -> reason, for modules the host switched off (e.g. trial expired). */
-    private final Map<String, String> disabled = new ConcurrentHashMap<>();
+    private final ModuleHooks hooks = new ModuleHooks();
     private volatile long budgetNanos = DEFAULT_BUDGET_NANOS;
     private volatile int hopLimit = DEFAULT_HOP_LIMIT;
+    private volatile ForwardingRules rules = new ForwardingRules(DEFAULT_HOP_LIMIT);
     private final AtomicLong callCounter = new AtomicLong();
     private final WorkerPool workers;
     private final int workerCount;
@@ -153,6 +117,7 @@ public final class RoutingCore implements HookRegistry {
             throw new IllegalArgumentException("the hop limit must not be negative");
         }
         this.hopLimit = limit;
+        this.rules = new ForwardingRules(limit);
     }
 
     public int getHopLimit() {
@@ -181,86 +146,30 @@ public final class RoutingCore implements HookRegistry {
         return workers;
     }
 
-    // ---- hook registry -------------------------------------------------------------------
+    // ---- hook registry (ModuleHooks) --------------------------------------------------
 
     @Override
     public void register(String moduleId, String stage, KernelHook hook, ModuleLog log) {
-        if (!STAGE_POST_TARGET_DETERMINATION_INCOMING.equals(stage)) {
-            throw new IllegalArgumentException("unknown stage " + stage);
-        }
-        if (moduleId == null || hook == null) {
-            throw new IllegalArgumentException("module id and hook are required");
-        }
-        synchronized (this) {
-            List<Registration> next = new ArrayList<>();
-            boolean replaced = false;
-            for (Registration r : registrations) {
-                if (r.moduleId.equals(moduleId)) {
-                    next.add(new Registration(moduleId, hook, log));
-                    replaced = true;
-                } else {
-                    next.add(r);
-                }
-            }
-            if (!replaced) {
-                next.add(new Registration(moduleId, hook, log));
-            }
-            registrations = next.toArray(new Registration[0]);
-        }
+        hooks.register(moduleId, stage, hook, log);
     }
 
     @Override
     public void register(String moduleId, String stage, KernelHook hook) {
-        register(moduleId, stage, hook, null);
+        hooks.register(moduleId, stage, hook, null);
     }
 
     @Override
     public void unregister(String moduleId, String stage) {
-        if (!STAGE_POST_TARGET_DETERMINATION_INCOMING.equals(stage)) {
-            return;
-        }
-        synchronized (this) {
-            List<Registration> next = new ArrayList<>();
-            for (Registration r : registrations) {
-                if (!r.moduleId.equals(moduleId)) {
-                    next.add(r);
-                }
-            }
-            registrations = next.toArray(new Registration[0]);
-        }
+        hooks.unregister(moduleId, stage);
     }
 
-    /**
-     * Switch a module's hook on or off for every later call (e.g. off when its trial ran out
-     * unlicensed). A disabled module is not called; calls route as if it were absent. The
-     * reason goes to the module's log.
-     */
+    /** See {@link ModuleHooks#setModuleEnabled}. */
     public void setModuleEnabled(String moduleId, boolean enabled, String reason) {
-        String before = enabled ? disabled.remove(moduleId) : disabled.put(moduleId, reason);
-        boolean changed = enabled ? before != null : before == null;
-        ModuleLog log = logOf(moduleId);
-        if (changed && log != null) {
-            if (enabled) {
-                log.info("module enabled for calls" + (reason == null || reason.isEmpty()
-                        ? "" : ": " + reason));
-            } else {
-                log.warn("module disabled for calls, calls route as if it were absent: "
-                        + reason);
-            }
-        }
+        hooks.setModuleEnabled(moduleId, enabled, reason);
     }
 
     public boolean isModuleEnabled(String moduleId) {
-        return !disabled.containsKey(moduleId);
-    }
-
-    private ModuleLog logOf(String moduleId) {
-        for (Registration r : registrations) {
-            if (r.moduleId.equals(moduleId)) {
-                return r.log;
-            }
-        }
-        return null;
+        return hooks.isModuleEnabled(moduleId);
     }
 
     // ---- routing -------------------------------------------------------------------------
@@ -319,7 +228,7 @@ public final class RoutingCore implements HookRegistry {
         final User target;
         final CallView ctx;
         final RouteResult result;
-        final Registration[] regs;
+        final ModuleHooks.Registration[] regs;
         final long budget;
         final CompletableFuture<RouteResult> done;
         final CallOverrides total = new CallOverrides();
@@ -336,7 +245,7 @@ public final class RoutingCore implements HookRegistry {
         long gateSince;
 
         RoutedCall(String caller, String called, Directory dir, User target, RouteResult result,
-                Registration[] regs, CompletableFuture<RouteResult> done) {
+                ModuleHooks.Registration[] regs, CompletableFuture<RouteResult> done) {
             this.caller = caller;
             this.called = called;
             this.dir = dir;
@@ -349,7 +258,7 @@ public final class RoutingCore implements HookRegistry {
         }
 
         /** Skip registration {@code r} for this call: result and module log say why. */
-        void skip(Registration r, String error, String detail) {
+        void skip(ModuleHooks.Registration r, String error, String detail) {
             result.moduleErrors.add(r.moduleId + ": " + error);
             if (r.log != null) {
                 r.log.error("call " + ctx.getCallId() + " from "
@@ -376,7 +285,7 @@ public final class RoutingCore implements HookRegistry {
                     }
                     return;
                 }
-                Registration r = regs[asking];
+                ModuleHooks.Registration r = regs[asking];
                 if (holdsGate) {
                     holdsGate = false;
                     PYTHON_GATE.release();
@@ -392,8 +301,8 @@ public final class RoutingCore implements HookRegistry {
                     // No thread to carry the call on (e.g. none can be created): the call
                     // still goes through, without the hooks not yet asked.
                     while (next < regs.length) {
-                        Registration later = regs[next++];
-                        if (!disabled.containsKey(later.moduleId)) {
+                        ModuleHooks.Registration later = regs[next++];
+                        if (!hooks.isDisabled(later.moduleId)) {
                             skip(later, "hook skipped, no worker thread was free to ask it ("
                                     + e + "); the call was routed as if the module were absent",
                                     null);
@@ -401,7 +310,7 @@ public final class RoutingCore implements HookRegistry {
                     }
                     try {
                         result.applied.addAll(total.getApplied());
-                        done.complete(follow(dir, target, caller, called, total, result));
+                        done.complete(rules.follow(dir, target, caller, called, total, result));
                     } catch (Throwable f) {
                         done.completeExceptionally(f);
                     }
@@ -426,11 +335,11 @@ public final class RoutingCore implements HookRegistry {
                         "no user or group of the PBX directory has the number " + called);
             }
             if (target instanceof Group) {
-                ringGroup(dir, (Group) target, result);
+                ForwardingRules.ringGroup(dir, (Group) target, result);
                 done.complete(result);
                 return;
             }
-            c = new RoutedCall(caller, called, dir, (User) target, result, registrations, done);
+            c = new RoutedCall(caller, called, dir, (User) target, result, hooks.snapshot(), done);
         } catch (Throwable t) {
             done.completeExceptionally(t);
             return;
@@ -449,14 +358,14 @@ public final class RoutingCore implements HookRegistry {
             WorkerPool.Worker self = t instanceof WorkerPool.Worker ? (WorkerPool.Worker) t : null;
             int stuckLimit = Math.max(2, workerCount);
             while (true) {
-                Registration r = null;
+                ModuleHooks.Registration r = null;
                 synchronized (c) {
                     if (c.epoch != epoch) {
                         return;
                     }
                     while (c.next < c.regs.length) {
-                        Registration candidate = c.regs[c.next++];
-                        if (disabled.containsKey(candidate.moduleId)) {
+                        ModuleHooks.Registration candidate = c.regs[c.next++];
+                        if (hooks.isDisabled(candidate.moduleId)) {
                             continue;
                         }
                         int stuck = candidate.stuck.get();
@@ -525,7 +434,7 @@ public final class RoutingCore implements HookRegistry {
                 result = c.result;
                 result.applied.addAll(c.total.getApplied());
             }
-            c.done.complete(follow(c.dir, c.target, c.caller, c.called,
+            c.done.complete(rules.follow(c.dir, c.target, c.caller, c.called,
                     c.regs.length == 0 ? null : c.total, result));
         } catch (Throwable e) {
             c.done.completeExceptionally(e);
@@ -578,151 +487,6 @@ public final class RoutingCore implements HookRegistry {
                 }
             }
         }
-    }
-
-    /** Route a call to user {@code target} with the hooks' overrides (null: no hooks). */
-    private RouteResult follow(Directory dir, User target, String caller, String called,
-            CallOverrides overrides, RouteResult result) {
-        Party callerParty = dir.lookup(caller);
-        Set<String> chain = new HashSet<>();
-        chain.add(target.id);
-        Party current = target;
-        CallOverrides currentOverrides = overrides;
-        int hops = 0;
-        while (true) {
-            if (current instanceof Group) {
-                ringGroup(dir, (Group) current, result);
-                break;
-            }
-            User user = (User) current;
-            EnumSet<RedirectKind> off = EnumSet.noneOf(RedirectKind.class);
-            Party next = null;
-            Decision d;
-            while (true) {
-                d = decide(dir, user, currentOverrides, off, callerParty, caller);
-                if (d.step != Step.FORWARD || d.via.isVoicemail()) {
-                    break;
-                }
-                next = dir.lookup(d.via.destination);
-                if (next == null) {
-                    break; // a number outside the PBX: the chain ends there
-                }
-                if (chain.contains(next.id) || hops >= hopLimit) {
-                    // A loop (or one hop too many) is never followed: this party is treated
-                    // as if that forward were off.
-                    off.add(d.via.kind);
-                    next = null;
-                    continue;
-                }
-                break;
-            }
-            if (d.step == Step.VOICEMAIL) {
-                result.outcome = "voicemail";
-                break;
-            }
-            if (d.step == Step.FORWARD) {
-                if (d.via.isVoicemail()) {
-                    result.outcome = "voicemail";
-                    break;
-                }
-                result.forwardedTo.add(d.via.destination);
-                if (next == null) {
-                    result.outcome = "forward";
-                    break;
-                }
-                chain.add(next.id);
-                hops++;
-                current = next;
-                currentOverrides = null; // hooks act on the target of the called number only
-                continue;
-            }
-            if (d.step == Step.RING) {
-                result.outcome = "ring";
-                result.rings.add(user.id);
-            } else if (d.step == Step.WAITING) {
-                result.outcome = "waiting";
-                result.rings.add(user.id);
-            } else {
-                result.outcome = "busy";
-            }
-            break;
-        }
-        if (!result.forwardedTo.isEmpty()) {
-            result.originallyCalled = target.name.isEmpty() ? called : target.name;
-        }
-        return result;
-    }
-
-    /** The PBX behaviour for a user target, with the overrides of the hooks (may be null). */
-    private Decision decide(Directory dir, User u, CallOverrides ov, Set<RedirectKind> off,
-            Party callerParty, String caller) {
-        if (ov != null && ov.isAnswerBusy()) {
-            return BUSY; // a module ends the call busy: nothing else of the target applies
-        }
-        if (ov != null && ov.isAnswerVoicemail()) {
-            return VOICEMAIL;
-        }
-        Redirect always = effective(dir, u, RedirectKind.ALWAYS, ov, off, callerParty, caller);
-        if (always != null) {
-            return new Decision(Step.FORWARD, always);
-        }
-        boolean dnd = u.dnd && !(ov != null && ov.isIgnoreDnd());
-        if (dnd) {
-            // Not signalled: a TIMEOUT redirect fires at once, else the caller hears busy.
-            Redirect timeout = effective(dir, u, RedirectKind.TIMEOUT, ov, off, callerParty,
-                    caller);
-            return timeout != null ? new Decision(Step.FORWARD, timeout) : BUSY;
-        }
-        if (u.busy) {
-            boolean waiting = u.callWaiting || (ov != null && ov.isForceCallWaiting());
-            if (waiting) {
-                return WAITING;
-            }
-            Redirect busy = effective(dir, u, RedirectKind.BUSY, ov, off, callerParty, caller);
-            return busy != null ? new Decision(Step.FORWARD, busy) : BUSY;
-        }
-        // The phones ring; a TIMEOUT redirect would take over only after its seconds.
-        return RING;
-    }
-
-    /** The redirect of that kind if it applies to this call, else null. */
-    private Redirect effective(Directory dir, User u, RedirectKind kind, CallOverrides ov,
-            Set<RedirectKind> off, Party callerParty, String caller) {
-        Redirect r = u.redirect(kind);
-        if (!r.enabled || off.contains(kind)) {
-            return null;
-        }
-        if (ov != null) {
-            if (ov.isIgnoreRedirects()) {
-                return null;
-            }
-            if (ov.isIgnoreRedirectsToCaller() && leadsToCaller(dir, r, callerParty, caller)) {
-                return null;
-            }
-        }
-        return r;
-    }
-
-    /** "The redirect's destination is the caller": the same party, or one of its forms. */
-    private static boolean leadsToCaller(Directory dir, Redirect r, Party callerParty,
-            String caller) {
-        if (r.isVoicemail() || caller == null) {
-            return false;
-        }
-        if (r.destinationForms.contains(caller)) {
-            return true;
-        }
-        return callerParty != null && dir.lookup(r.destination) == callerParty;
-    }
-
-    private static void ringGroup(Directory dir, Group g, RouteResult result) {
-        for (String memberId : g.ringOrder()) {
-            User m = dir.user(memberId);
-            if (m != null && !m.dnd) {
-                result.rings.add(m.id);
-            }
-        }
-        result.outcome = result.rings.isEmpty() ? "busy" : "ring";
     }
 
     // ---- helpers -------------------------------------------------------------------------
