@@ -143,7 +143,9 @@ def test_java_compile_error_is_refused(tmp_path: Path) -> None:
     broken = (
         source / "jvm_src" / "legacy" / "de" / "obyte" / "breakthrough" / "BreakthroughLog.java"
     )
-    broken.write_text(broken.read_text("utf-8").replace("log.info(message)", "log.nope(message)"))
+    text = broken.read_text("utf-8")
+    assert "log.debug(message)" in text
+    broken.write_text(text.replace("log.debug(message)", "log.nope(message)"))
     out, before = existing_dist(tmp_path)
     with pytest.raises(BuildError, match=r"javac --release 8 \(legacy\) failed(.|\n)*nope"):
         build(BuildOptions(source=source, out=out, variants=("legacy",), report=lambda line: None))

@@ -73,9 +73,9 @@ def admin(server: ServeProcess) -> Iterator[httpx.Client]:
 
 SECRETARY = {
     "name": "Sekretariat",
-    "log_level": "INFO",
-    "numbers.called.active": "201",
-    "numbers.caller.active": "202",
+    "var.logLevel": "INFO",
+    "var.calledActive": "201",
+    "var.callerActive": "202",
 }
 
 
@@ -104,8 +104,8 @@ def secretary(admin: httpx.Client, dist: Path) -> str:
             "csrf_token": _token(admin.get("/modules").text),
             "module_id": module_id,
             **SECRETARY,
-            "settings.bypass_redirects": "1",
-            "settings.bypass_self_redirects_only": "1",
+            "var.bypassRedirects": "1",
+            "var.bypassSelfRedirectsOnly": "1",
         },
     )
     assert saved.status_code == 303
@@ -320,19 +320,19 @@ def test_the_server_refuses_the_self_redirect_switch_alone(
         "module_id": module_id,
         **SECRETARY,
         # What a browser with the disabled attribute removed would send.
-        "settings.bypass_self_redirects_only": "1",
+        "var.bypassSelfRedirectsOnly": "1",
     }
     refused = admin.post("/instances/new", data=fields)
     assert refused.status_code == 400
-    assert 'id="err-settings-bypass_self_redirects_only"' in refused.text
+    assert 'id="err-var-bypassSelfRedirectsOnly"' in refused.text
     assert _manager_state(server.data_dir)[1] == []
 
-    saved = admin.post("/instances/new", data={**fields, "settings.bypass_redirects": "1"})
+    saved = admin.post("/instances/new", data={**fields, "var.bypassRedirects": "1"})
     assert saved.status_code == 303
     (row,) = _manager_state(server.data_dir)[1]
     assert "Sekretariat" in row
     # The same name twice in one module: refused at the name field, nothing added.
-    twice = admin.post("/instances/new", data={**fields, "settings.bypass_redirects": "1"})
+    twice = admin.post("/instances/new", data={**fields, "var.bypassRedirects": "1"})
     assert twice.status_code == 400
     assert 'id="err-name"' in twice.text and "Sekretariat" in twice.text
     assert len(_manager_state(server.data_dir)[1]) == 1
@@ -372,9 +372,9 @@ def test_the_json_call_test_records_breakthroughs(
         data={
             "csrf_token": token,
             "name": "Sekretariat",
-            "log_level": "INFO",
-            "numbers.called.active": "201\n20#1",
-            "numbers.caller.active": "202",
+            "var.logLevel": "INFO",
+            "var.calledActive": "201\n20#1",
+            "var.callerActive": "202",
         },
     )
     assert bad_edit.status_code == 400
