@@ -114,11 +114,11 @@ def secretary(admin: httpx.Client, dist: Path) -> str:
 
 def test_pages_and_api_need_login(server: ServeProcess) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as anonymous:
-        for path in ("/", "/modules", "/instances", "/licence", "/call", "/breakthroughs"):
+        for path in ("/", "/modules", "/instances", "/licence", "/call", "/interventions"):
             answer = anonymous.get(path)
             assert answer.status_code == 303, path
             assert answer.headers["location"].startswith("/login?next=")
-        for path in ("/api/modules", "/api/breakthroughs"):
+        for path in ("/api/modules", "/api/interventions"):
             answer = anonymous.get(path)
             assert answer.status_code == 401, path
             assert answer.json()["error"]
@@ -338,7 +338,7 @@ def test_the_server_refuses_the_self_redirect_switch_alone(
     assert len(_manager_state(server.data_dir)[1]) == 1
 
 
-def test_the_json_call_test_records_breakthroughs(
+def test_the_json_call_test_records_interventions(
     server: ServeProcess, admin: httpx.Client, secretary: str
 ) -> None:
     token = _token(admin.get("/modules").text)
@@ -354,7 +354,7 @@ def test_the_json_call_test_records_breakthroughs(
     assert result["changed"] == [
         {"instance": "Sekretariat", "effects": ["bypass_redirects", "bypass_self_redirects_only"]}
     ]
-    records = admin.get("/api/breakthroughs").json()
+    records = admin.get("/api/interventions").json()
     assert [(r["instance"], r["caller"], r["called"]) for r in records] == [
         ("Sekretariat", "202", "201")
     ]

@@ -1,7 +1,7 @@
 """The web page's own texts in German (the default) and English.
 
-The instance form's labels and help texts are not here: they come from
-`breakthrough.form.load_form()`, the one place for the form's fields.
+The instance form's labels and help texts are not here: they come from the installed
+module's descriptor (its resource keys), through `sfm_format.descriptor_form`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ DEFAULT = "de"
 LANG_COOKIE = "sfm_lang"
 
 TEXTS: dict[str, dict[str, str]] = {
-    "app.title": {"de": "Breakthrough · PBX-Verwaltung", "en": "Breakthrough · PBX admin"},
+    "app.title": {"de": "sfm · PBX-Verwaltung", "en": "sfm · PBX admin"},
     "nav.modules": {"de": "Module", "en": "Modules"},
     "nav.instances": {"de": "Instanzen", "en": "Instances"},
     "nav.licence": {"de": "Lizenz", "en": "Licence"},
     "nav.call": {"de": "Anruftest", "en": "Call test"},
-    "nav.breakthroughs": {"de": "Durchbrüche", "en": "Breakthroughs"},
+    "nav.interventions": {"de": "Eingriffe", "en": "Interventions"},
     "nav.logout": {"de": "Abmelden", "en": "Log out"},
     "nav.language": {"de": "Sprache", "en": "Language"},
     # login and setup
@@ -339,23 +339,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "forwards to the caller bypassed",
     },
     "effect.force_call_waiting": {"de": "Anklopfen erzwungen", "en": "call waiting forced"},
-    # breakthroughs
-    "bt.title": {"de": "Letzte Durchbrüche", "en": "Recent breakthroughs"},
+    # interventions
+    "bt.title": {"de": "Letzte Eingriffe", "en": "Recent interventions"},
     "bt.intro": {
         "de": "Welche Instanz welchen Anrufer wann zu wem durchgelassen hat: nur Anrufe, die "
         "eine Wirkung der Instanz verändert hat, mit den Wirkungen, die es taten.",
         "en": "Which instance let which caller through to whom, and when: only calls that an "
         "effect of the instance changed, with the effects that did.",
     },
-    "bt.none": {"de": "Noch keine Durchbrüche.", "en": "No breakthroughs yet."},
+    "bt.none": {"de": "Noch keine Eingriffe.", "en": "No interventions yet."},
     "bt.when": {"de": "Wann", "en": "When"},
     "bt.instance": {"de": "Instanz", "en": "Instance"},
     "bt.caller": {"de": "Anrufer", "en": "Caller"},
     "bt.called": {"de": "Angerufen", "en": "Called"},
     "bt.effects": {"de": "Wirkung", "en": "Effect"},
     "bt.outcome": {"de": "Ergebnis", "en": "Outcome"},
-    "bt.chart": {"de": "Durchbrüche pro Tag (14 Tage)", "en": "Breakthroughs per day (14 days)"},
-    "bt.chart_title": {"de": "Durchbrüche pro Tag", "en": "Breakthroughs per day"},
+    "bt.chart": {"de": "Eingriffe pro Tag (14 Tage)", "en": "Interventions per day (14 days)"},
+    "bt.chart_title": {"de": "Eingriffe pro Tag", "en": "Interventions per day"},
     "bt.source.call test": {"de": "Anruftest", "en": "call test"},
     "bt.source.api call test": {"de": "Anruftest (API)", "en": "call test (API)"},
     # general
