@@ -8,11 +8,14 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 - `breakthrough`: the same with Breakthrough installed, 10 instances x 10,000 patterns in each
   of their four lists (the last instance matches every call).
 
-Per case: `calls_per_s` (calls completed per second of the run), `failed` (calls that did not
-end as scenario said), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's response time from the INVITE
-to the 180 Ringing, which comes after the decision), and `p99_over_fixed_ms` against the
-baseline of the same run. Targets (issue 12): breakthrough holds 500 calls/s for 20 s with no
-failed call, and its p99 adds at most 2 ms to the fixed case's.
+Per case with the host: `decision_service` is the decision service alone (one kept-alive
+HTTP connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms
+resolution. Per case: `calls_per_s` (calls completed per second of the run), `failed`
+(calls that did not end as the scenario says), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's
+response time from the INVITE to the 180 Ringing, which comes after the decision), and
+`p99_over_fixed_ms` against the baseline of the same run. Targets (issue 12): breakthrough
+holds 500 calls/s for 20 s with no failed call, and its p99 adds at most 2 ms to the fixed
+case's.
 
 Run: `.venv/bin/python bench/sip.py [--rate 500] [--seconds 20]`.
 """
@@ -188,9 +191,9 @@ def run_case(
                 f"{seconds * 3 + 30}s",
                 "-trace_stat",
                 "-trace_err",
-            "-timeout_error",
-            "-default_behaviors",
-            "bye,pingreply",
+                "-timeout_error",
+                "-default_behaviors",
+                "bye,pingreply",
                 "-fd",
                 "1",
             ],  # fmt: skip
@@ -199,6 +202,7 @@ def run_case(
             text=True,
         )
         elapsed = time.monotonic() - started
+        decision = decision_round_trip(front) if not fixed else None
     finally:
         phone.kill()
         phone.wait(5)
@@ -222,9 +226,27 @@ def run_case(
         "p50_ms": round(statistics.median(rtt), 3) if rtt else None,
         "p99_ms": round(percentile(rtt, 0.99), 3) if rtt else None,
         "measured": len(rtt),
+        "decision_service": decision,
         "decided_by_host": front.decider.decided,
         "fallbacks": front.decider.fallbacks,
     }
+
+
+def decision_round_trip(front: SipFront, count: int = 500) -> dict[str, float]:
+    """The decision service alone, as Kamailio uses it: one kept-alive HTTP connection,
+    `count` queries one after another; microseconds per query (p50, p99)."""
+    import http.client
+
+    assert front.decision_port is not None
+    conn = http.client.HTTPConnection("127.0.0.1", front.decision_port, timeout=5)
+    times: list[float] = []
+    for i in range(count):
+        started = time.perf_counter()
+        conn.request("GET", f"/decide?caller={CALLER}&called={CALLED}&callid=bench-{i}")
+        conn.getresponse().read()
+        times.append((time.perf_counter() - started) * 1e6)
+    conn.close()
+    return {"p50_us": round(percentile(times, 0.5), 1), "p99_us": round(percentile(times, 0.99), 1)}
 
 
 def _failed(folder: Path) -> int:

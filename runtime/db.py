@@ -2,7 +2,7 @@
 
 Migrations are the SQL files in `runtime/migrations/`, applied once each in name order and
 recorded in `schema_migrations`. Numbering keeps the parts apart: 00xx the module manager,
-01xx licensing, 02xx the web host (users, sessions, breakthroughs).
+01xx licensing, 02xx the web host (users, sessions, interventions).
 
 Many writers share one data folder (the CLI, `sfm serve`, its API): the database runs in WAL
 mode (readers never wait for a writer), every change is one `BEGIN IMMEDIATE` transaction

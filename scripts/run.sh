@@ -39,6 +39,8 @@ while [ "$#" -gt 0 ]; do
     shift
 done
 set -- ${serve_args[@]+"${serve_args[@]}"}
+# An absolute path: Kamailio (a child of `sfm serve`) does not run in this folder.
+data="$(realpath -m -- "$data")"
 
 scripts/setup.sh
 .venv/bin/python build.py

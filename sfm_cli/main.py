@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NoReturn
 
 USER_DESCRIPTION = """\
-The Breakthrough PBX host and module tools. --data DIR picks the PBX host's state folder
+The sfm PBX host and module tools. --data DIR picks the PBX host's state folder
 (default: $SFM_HOME, else ./var); --json prints one JSON document (errors too, on stderr).
 Exit 0: done. Exit 2: the input was refused (the reason on stderr; nothing was changed).
 Exit 1: a bug in sfm. docs/USING.md describes the files, the commands and the JSON API."""
@@ -139,12 +139,13 @@ def _undone_on_refusal(data: Path, refused: list[bool]) -> Iterator[None]:
 
 
 def data_dir(args: argparse.Namespace) -> Path:
-    """The state folder chosen by --data, $SFM_HOME, or ./var."""
+    """The state folder chosen by --data, $SFM_HOME, or ./var, as an absolute path (child
+    processes such as Kamailio get it and run in other folders)."""
     given = getattr(args, "data", None)
     if given is not None:
-        return Path(given)
+        return Path(given).absolute()
     env = os.environ.get("SFM_HOME")
-    return Path(env) if env else Path("var")
+    return (Path(env) if env else Path("var")).absolute()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ SECONDS = 3.0
 CLIENT_TIMEOUT = 30.0  # "not answered", not "slow": the machine is shared and may be loaded
 CALL = {"from": "201", "to": "203"}  # 201 is on Teamleiter's caller list; 203 has DND on
 TEAMLEITER = "Teamleiter"
+ServeWith = Callable[[str], tuple[str, str]]  # a fault's name -> the server's URL, API token
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def serve_with(tmp_path: Path, builds: dict[str, Path]) -> Iterator[Any]:
+def serve_with(tmp_path: Path, builds: dict[str, Path]) -> Iterator[ServeWith]:
     """`serve_with(fault)`: a running server with Breakthrough + Teamleiter and the faulty
     module `fault` (one active instance); its URL and API token."""
     servers: list[ServeProcess] = []
@@ -140,7 +141,7 @@ def assert_every_call_answered(url: str, token: str, module_id: str) -> None:
 
 @pytest.mark.parametrize("fault", ["throwing", "hanging"])
 def test_every_call_is_answered_under_load_with_a_hook_that_throws_or_hangs(
-    serve_with: Any, fault: str
+    serve_with: ServeWith, fault: str
 ) -> None:
     url, token = serve_with(fault)
     assert_every_call_answered(url, token, faulty_id(fault))
@@ -154,7 +155,7 @@ def test_every_call_is_answered_under_load_with_a_hook_that_throws_or_hangs(
     ),
 )
 def test_every_call_is_answered_under_load_with_a_hook_that_holds_the_gil(
-    serve_with: Any,
+    serve_with: ServeWith,
 ) -> None:
     url, token = serve_with("gil_holding")
     assert_every_call_answered(url, token, faulty_id("gil_holding"))

@@ -14,7 +14,15 @@ from sfm_cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 OFFICE = Path(__file__).parent / "data" / "pbx" / "office.toml"
-CALL_KEYS = ["outcome", "rings", "forwarded_to", "originally_called", "applied", "module_errors"]
+CALL_KEYS = [
+    "outcome",
+    "rings",
+    "forwarded_to",
+    "originally_called",
+    "applied",
+    "module_errors",
+    "changed",
+]
 
 CHEF = """\
 name = "Chef"
@@ -100,6 +108,10 @@ def test_simulation_prints_the_call_document(
             {"instance": "Chef", "effects": ["bypass_redirects", "bypass_self_redirects_only"]}
         ],
         "module_errors": [],
+        # Either bypass alone undoes the forward to the caller: both changed the call.
+        "changed": [
+            {"instance": "Chef", "effects": ["bypass_redirects", "bypass_self_redirects_only"]}
+        ],
     }
     # a simulation reads and writes no data folder
     assert not data.exists()

@@ -217,11 +217,11 @@ def test_sfm_serve_whose_clock_jumps_400_days_ahead_consumes_nothing(
         faked.setenv("FAKETIME_CACHE_DURATION", "1")  # the offset file is read every second
         faked.setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1")
         faked.setenv("SFM_TRIAL_CHECKPOINT_SECONDS", "0.5")
-        server = ServeProcess(data)
+        server = ServeProcess(data, startup_timeout=300)  # libfaketime slows the JVM's start
     state_copy = next((Path(os.environ["SFM_STATE_DIR"]) / "trials").glob(f"*/{MODULE_ID}.json"))
     try:
         offset.write_text("+400d\n")  # the host's clock jumps ahead ...
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while json.loads(state_copy.read_text())["wall"] < time.time() + 399 * DAY:
             assert time.monotonic() < deadline, "no checkpoint on the stepped clock"
             time.sleep(0.2)  # ... and its keeper writes checkpoints on that clock

@@ -1,6 +1,6 @@
 """Promises of the README and DESIGN.md that no other test held the product to: where the state
 lives by default, the default ports, the default hop limit, and that nothing on the call path
-waits for a writer (a stalled module-log writer, a full breakthrough queue)."""
+waits for a writer (a stalled module-log writer, a full intervention queue)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from breakthrough.hook import HookAnswer
 from runtime.db import connect
 from runtime.licensing import client
 from runtime.shim import RoutingHost
-from runtime.web import breakthroughs
+from runtime.web import interventions
 from sfm_cli.main import build_parser
 from tests.test_routing_core import OUTSIDE_CALLER, RELAXED_BUDGET_MS, directory, route, user
 
@@ -137,18 +137,18 @@ def test_a_full_breakthrough_queue_drops_records_and_says_so(
 ) -> None:
     # The writer is not started (a stalled disk): the queue fills, and past it records are
     # dropped and counted, the call path never waits.
-    recorder = breakthroughs.BreakthroughRecorder(tmp_path)
+    recorder = interventions.InterventionRecorder(tmp_path)
     result = {
         "outcome": "ring",
         "applied": [{"instance": "A", "effects": ["bypass_dnd"]}],
         "changed": [{"instance": "A", "effects": ["bypass_dnd"]}],
     }
-    with caplog.at_level(logging.WARNING, logger="sfm.serve.breakthroughs"):
-        for n in range(breakthroughs.QUEUE_SIZE + 3):
+    with caplog.at_level(logging.WARNING, logger="sfm.serve.interventions"):
+        for n in range(interventions.QUEUE_SIZE + 3):
             recorder.record(result, "210", str(n), "call test")
     assert recorder.dropped == 3
     assert [r.getMessage() for r in caplog.records] == [
-        "breakthrough queue full: 1 record(s) dropped"
+        "intervention queue full: 1 record(s) dropped"
     ] * 3
     # What was queued is stored once the writer runs: the first QUEUE_SIZE calls.
     recorder.start()
@@ -156,10 +156,10 @@ def test_a_full_breakthrough_queue_drops_records_and_says_so(
     recorder.stop()
     conn = connect(tmp_path)
     try:
-        (count,) = conn.execute("SELECT COUNT(*) FROM breakthroughs").fetchone()
+        (count,) = conn.execute("SELECT COUNT(*) FROM interventions").fetchone()
         (highest,) = conn.execute(
-            "SELECT MAX(CAST(called AS INTEGER)) FROM breakthroughs"
+            "SELECT MAX(CAST(called AS INTEGER)) FROM interventions"
         ).fetchone()
     finally:
         conn.close()
-    assert (count, highest) == (breakthroughs.QUEUE_SIZE, breakthroughs.QUEUE_SIZE - 1)
+    assert (count, highest) == (interventions.QUEUE_SIZE, interventions.QUEUE_SIZE - 1)

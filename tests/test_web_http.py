@@ -73,9 +73,9 @@ def admin(server: ServeProcess) -> Iterator[httpx.Client]:
 
 SECRETARY = {
     "name": "Sekretariat",
-    "log_level": "INFO",
-    "numbers.called.active": "201",
-    "numbers.caller.active": "202",
+    "var.logLevel": "INFO",
+    "var.calledActive": "201",
+    "var.callerActive": "202",
 }
 
 
@@ -104,8 +104,8 @@ def secretary(admin: httpx.Client, dist: Path) -> str:
             "csrf_token": _token(admin.get("/modules").text),
             "module_id": module_id,
             **SECRETARY,
-            "settings.bypass_redirects": "1",
-            "settings.bypass_self_redirects_only": "1",
+            "var.bypassRedirects": "1",
+            "var.bypassSelfRedirectsOnly": "1",
         },
     )
     assert saved.status_code == 303
@@ -114,11 +114,11 @@ def secretary(admin: httpx.Client, dist: Path) -> str:
 
 def test_pages_and_api_need_login(server: ServeProcess) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as anonymous:
-        for path in ("/", "/modules", "/instances", "/licence", "/call", "/breakthroughs"):
+        for path in ("/", "/modules", "/instances", "/licence", "/call", "/interventions"):
             answer = anonymous.get(path)
             assert answer.status_code == 303, path
             assert answer.headers["location"].startswith("/login?next=")
-        for path in ("/api/modules", "/api/breakthroughs"):
+        for path in ("/api/modules", "/api/interventions"):
             answer = anonymous.get(path)
             assert answer.status_code == 401, path
             assert answer.json()["error"]
@@ -320,25 +320,25 @@ def test_the_server_refuses_the_self_redirect_switch_alone(
         "module_id": module_id,
         **SECRETARY,
         # What a browser with the disabled attribute removed would send.
-        "settings.bypass_self_redirects_only": "1",
+        "var.bypassSelfRedirectsOnly": "1",
     }
     refused = admin.post("/instances/new", data=fields)
     assert refused.status_code == 400
-    assert 'id="err-settings-bypass_self_redirects_only"' in refused.text
+    assert 'id="err-var-bypassSelfRedirectsOnly"' in refused.text
     assert _manager_state(server.data_dir)[1] == []
 
-    saved = admin.post("/instances/new", data={**fields, "settings.bypass_redirects": "1"})
+    saved = admin.post("/instances/new", data={**fields, "var.bypassRedirects": "1"})
     assert saved.status_code == 303
     (row,) = _manager_state(server.data_dir)[1]
     assert "Sekretariat" in row
     # The same name twice in one module: refused at the name field, nothing added.
-    twice = admin.post("/instances/new", data={**fields, "settings.bypass_redirects": "1"})
+    twice = admin.post("/instances/new", data={**fields, "var.bypassRedirects": "1"})
     assert twice.status_code == 400
     assert 'id="err-name"' in twice.text and "Sekretariat" in twice.text
     assert len(_manager_state(server.data_dir)[1]) == 1
 
 
-def test_the_json_call_test_records_breakthroughs(
+def test_the_json_call_test_records_interventions(
     server: ServeProcess, admin: httpx.Client, secretary: str
 ) -> None:
     token = _token(admin.get("/modules").text)
@@ -354,7 +354,7 @@ def test_the_json_call_test_records_breakthroughs(
     assert result["changed"] == [
         {"instance": "Sekretariat", "effects": ["bypass_redirects", "bypass_self_redirects_only"]}
     ]
-    records = admin.get("/api/breakthroughs").json()
+    records = admin.get("/api/interventions").json()
     assert [(r["instance"], r["caller"], r["called"]) for r in records] == [
         ("Sekretariat", "202", "201")
     ]
@@ -372,9 +372,9 @@ def test_the_json_call_test_records_breakthroughs(
         data={
             "csrf_token": token,
             "name": "Sekretariat",
-            "log_level": "INFO",
-            "numbers.called.active": "201\n20#1",
-            "numbers.caller.active": "202",
+            "var.logLevel": "INFO",
+            "var.calledActive": "201\n20#1",
+            "var.callerActive": "202",
         },
     )
     assert bad_edit.status_code == 400

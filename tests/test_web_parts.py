@@ -16,11 +16,11 @@ from itsdangerous import Signer
 
 from runtime.db import connect
 from runtime.errors import Refused
-from runtime.web import auth, breakthroughs, i18n
+from runtime.web import auth, i18n, interventions
 from runtime.web.app import setup_link
 from runtime.web.rendering import TEMPLATES_DIR
 
-# ---- breakthroughs -------------------------------------------------------------------------
+# ---- interventions -------------------------------------------------------------------------
 
 
 @settings(max_examples=30, deadline=None)
@@ -31,10 +31,10 @@ def test_per_day_counts_every_breakthrough_of_its_utc_day(
     conn = connect(tmp_path_factory.mktemp("bt"))
     start = datetime(2026, 3, 20, tzinfo=UTC)
     moments = [start + timedelta(seconds=s) for s in offsets]
-    breakthroughs.store(
+    interventions.store(
         conn,
         [
-            breakthroughs.Breakthrough(
+            interventions.Intervention(
                 m.isoformat(timespec="seconds"),
                 None,
                 "T",
@@ -48,7 +48,7 @@ def test_per_day_counts_every_breakthrough_of_its_utc_day(
         ],
     )
     today = date(2026, 4, 8)
-    series = breakthroughs.per_day(conn, 14, today)
+    series = interventions.per_day(conn, 14, today)
     reference = Counter(m.date() for m in moments)
     assert [day for day, _ in series] == [today - timedelta(days=13 - i) for i in range(14)]
     assert [count for _, count in series] == [reference.get(day, 0) for day, _ in series]
@@ -57,7 +57,7 @@ def test_per_day_counts_every_breakthrough_of_its_utc_day(
 
 def test_chart_draws_one_bar_per_day_scaled_to_the_busiest() -> None:
     series = [(date(2026, 1, 1) + timedelta(days=i), n) for i, n in enumerate([0, 2, 4, 1])]
-    svg = breakthroughs.chart_svg(series, "a <title> & more")
+    svg = interventions.chart_svg(series, "a <title> & more")
     heights = [float(h) for h in re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', svg)]
     assert len(heights) == 4
     assert heights[0] == 0 and heights[2] == max(heights)
@@ -69,7 +69,7 @@ def test_chart_draws_one_bar_per_day_scaled_to_the_busiest() -> None:
 
 
 def test_recorder_stores_only_the_effects_that_changed_a_call(tmp_path: Path) -> None:
-    recorder = breakthroughs.BreakthroughRecorder(tmp_path)
+    recorder = interventions.InterventionRecorder(tmp_path)
     recorder.start()
     # Matched, but nothing changed: not a breakthrough.
     recorder.record(
@@ -96,7 +96,7 @@ def test_recorder_stores_only_the_effects_that_changed_a_call(tmp_path: Path) ->
     )
     recorder.stop()
     conn = connect(tmp_path)
-    rows = breakthroughs.recent(conn)
+    rows = interventions.recent(conn)
     conn.close()
     assert sorted((r.instance, r.caller, r.called, r.effects) for r in rows) == [
         ("A", "210", "203", ("bypass_dnd",)),

@@ -220,8 +220,8 @@ def _check_field(spec: form.Field, value: Any, present: bool, source: str) -> An
     raise ConfigError(f"{where}: the form gives it type {spec.type!r}, which is not known here.")
 
 
-def load_instance_file(path: str | Path) -> InstanceConfig:
-    """The instance configuration in the TOML file `path`; ConfigError naming the file."""
+def read_toml_file(path: str | Path) -> dict[str, Any]:
+    """The TOML document in the file `path`; ConfigError naming the file and what is wrong."""
     source = str(path)
     try:
         text = Path(path).read_bytes().decode("utf-8")
@@ -230,10 +230,14 @@ def load_instance_file(path: str | Path) -> InstanceConfig:
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: is not UTF-8 text.") from None
     try:
-        mapping = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: is not valid TOML ({exc}).") from None
-    return parse_instance(mapping, source)
+
+
+def load_instance_file(path: str | Path) -> InstanceConfig:
+    """The instance configuration in the TOML file `path`; ConfigError naming the file."""
+    return parse_instance(read_toml_file(path), str(path))
 
 
 def instance_to_mapping(cfg: InstanceConfig) -> dict[str, Any]:

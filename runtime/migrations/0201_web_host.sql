@@ -1,5 +1,5 @@
 -- The web host (`sfm serve`): its admin user, login sessions, one-time setup links,
--- the key that signs its cookies, and the record of breakthroughs.
+-- the key that signs its cookies, and the record of interventions.
 CREATE TABLE web_users (
     id INTEGER PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -21,7 +21,7 @@ CREATE TABLE web_secret (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     secret TEXT NOT NULL
 );
-CREATE TABLE breakthroughs (
+CREATE TABLE interventions (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     module_id TEXT,
@@ -32,4 +32,4 @@ CREATE TABLE breakthroughs (
     outcome TEXT NOT NULL,
     source TEXT NOT NULL
 );
-CREATE INDEX breakthroughs_at ON breakthroughs(at)
+CREATE INDEX interventions_at ON interventions(at)

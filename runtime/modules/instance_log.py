@@ -245,9 +245,10 @@ class LogPage:
 def read_log_page(
     data_dir: Path, instance_id: int, offset: int | None = None, limit: int = DEFAULT_PAGE_BYTES
 ) -> LogPage:
-    """One page of the log, whole lines only: from byte `offset` (the files oldest first, laid
-    end to end), or the newest lines when `offset` is None; at most `limit` bytes (capped at
-    MAX_PAGE_BYTES). The next page starts at the page's `end`.
+    """One page of the log: from byte `offset` (the files oldest first, laid end to end), or
+    the newest lines when `offset` is None; whole lines of at most `limit` bytes together
+    (capped at MAX_PAGE_BYTES). A line longer than the limit is a page of its own (cut at a
+    character after MAX_PAGE_BYTES). The next page starts at the page's `end`.
     """
     flush_all()
     limit = max(1, min(limit, MAX_PAGE_BYTES))
@@ -256,17 +257,69 @@ def read_log_page(
         with contextlib.suppress(FileNotFoundError):  # rotated away since listed
             files.append((path, path.stat().st_size))
     size = sum(length for _, length in files)
-    tail = offset is None
-    start = max(0, size - limit) if offset is None else min(max(0, offset), size)
-    end = min(size, start + limit)
+    if offset is None:
+        start, end = _newest_lines(files, size, limit), size
+    else:
+        start = min(max(0, offset), size)
+        end = _lines_end(files, size, start, limit)
     data = _read_span(files, start, end)
-    if tail and start > 0:
-        cut = data.find(b"\n") + 1  # the newest page begins at a whole line
-        start, data = start + cut, data[cut:]
-    if end < size and b"\n" in data:
-        keep = data.rfind(b"\n") + 1  # the next page begins at a whole line
-        end, data = start + keep, data[:keep]
     return LogPage(data.decode("utf-8", errors="replace"), start, end, size)
+
+
+def _lines_end(files: list[tuple[Path, int]], size: int, start: int, limit: int) -> int:
+    """Where a page from `start` ends: after its last whole line within `limit` bytes."""
+    end = min(size, start + limit)
+    if end == size:
+        return end
+    data = _read_span(files, start, end)
+    if b"\n" in data:
+        return start + data.rfind(b"\n") + 1
+    # One line longer than the limit: all of it, up to MAX_PAGE_BYTES.
+    longest = _read_span(files, start, min(size, start + MAX_PAGE_BYTES))
+    newline = longest.find(b"\n")
+    if newline != -1:
+        return start + newline + 1
+    if start + len(longest) == size:
+        return size
+    return start + _character_end(longest)
+
+
+def _newest_lines(files: list[tuple[Path, int]], size: int, limit: int) -> int:
+    """Where the newest page starts: at the first whole line of the last `limit` bytes."""
+    start = max(0, size - limit)
+    if start == 0:
+        return 0
+    data = _read_span(files, start - 1, size)  # with the byte before: is `start` a line start?
+    newline = data.find(b"\n")
+    if newline != -1 and newline + 1 < len(data):
+        return start - 1 + newline + 1
+    # The newest line alone is longer than the limit: all of it, up to MAX_PAGE_BYTES.
+    base = max(0, size - MAX_PAGE_BYTES)
+    tail = _read_span(files, base, size)
+    newline = tail.rfind(b"\n", 0, len(tail) - 1)
+    if newline != -1:
+        return base + newline + 1
+    if base == 0:
+        return 0
+    return base + _character_start(tail)
+
+
+def _character_end(data: bytes) -> int:
+    """len(data) less a UTF-8 sequence cut off at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # a lead byte (or ASCII): is its sequence whole?
+            need = 1 if byte < 0x80 else (2 if byte < 0xE0 else 3 if byte < 0xF0 else 4)
+            return len(data) if back >= need else len(data) - back
+    return len(data)
+
+
+def _character_start(data: bytes) -> int:
+    """How many UTF-8 continuation bytes `data` starts with (a character cut off)."""
+    skip = 0
+    while skip < min(3, len(data)) and data[skip] & 0xC0 == 0x80:
+        skip += 1
+    return skip
 
 
 def _read_span(files: list[tuple[Path, int]], start: int, end: int) -> bytes:

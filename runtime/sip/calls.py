@@ -2,7 +2,7 @@
 
 Kamailio tells the decision service when a call is answered (`dialog:start`) and when it ends
 (`dialog:end`). A user with an answered call is "in a call": the routing core then sees it as
-busy, so call waiting (or Breakthrough's forced call waiting) decides the next call to it.
+busy, so call waiting (or a module's forced call waiting) decides the next call to it.
 """
 
 from __future__ import annotations

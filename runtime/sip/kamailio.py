@@ -38,7 +38,7 @@ MODULE_PATHS = (
     "/usr/lib/kamailio/modules",
 )
 SHARED_MEMORY_MB = 512  # 64 MB (the default) ran out near 500 calls/s in the probe
-DOMAIN = "breakthrough.pbx"
+DOMAIN = "sfm.pbx"
 BUDGET_SECONDS = 1  # http_client counts its timeout in whole seconds
 
 

@@ -4,9 +4,9 @@
   static files), everything behind `gate.LoginGate` (login session + CSRF token).
 - `auth`: admin password (argon2), one-time setup link, sessions stored hashed in SQLite.
 - `csrf`: the per-session token of forms and the `X-CSRF-Token` header; pre-login tokens.
-- `pages`: one module per area (modules, instances with the form of `breakthrough.form`,
-  licence, call tester, breakthroughs); `instance_form` places refusals at the field and
+- `pages`: one module per area (modules, instances with the form from the module's descriptor,
+  licence, call tester, interventions); `instance_form` places refusals at the field and
   textarea line.
-- `breakthroughs`: recording routed calls that an instance let through, per-day SVG chart.
+- `interventions`: recording routed calls that an instance let through, per-day SVG chart.
 - `i18n`: the page's own texts in German (default) and English.
 """

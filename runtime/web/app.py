@@ -21,8 +21,8 @@ from starlette.staticfiles import StaticFiles
 from runtime.db import connect
 from runtime.web import auth
 from runtime.web.account import AccountPages
-from runtime.web.breakthroughs import BreakthroughRecorder
 from runtime.web.gate import LoginGate
+from runtime.web.interventions import InterventionRecorder
 from runtime.web.login import LoginPages
 from runtime.web.pages import HostLink, RunningHost, api_routes, page_areas, page_routes
 from runtime.web.rendering import STATIC_DIR, error_message, error_response
@@ -30,10 +30,10 @@ from runtime.web.rendering import STATIC_DIR, error_message, error_response
 log = logging.getLogger("sfm.serve")
 
 
-def _api_routes(data_dir: Path, recorder: BreakthroughRecorder) -> list[BaseRoute]:
+def _api_routes(data_dir: Path, recorder: InterventionRecorder) -> list[BaseRoute]:
     """The module manager's JSON API (runtime.api), mounted behind our login and CSRF gate.
 
-    Its test call (POST /api/call) is wrapped so that its breakthroughs are recorded too.
+    Its test call (POST /api/call) is wrapped so that its interventions are recorded too.
     """
     try:
         from runtime.api import api_routes
@@ -49,9 +49,9 @@ def _api_routes(data_dir: Path, recorder: BreakthroughRecorder) -> list[BaseRout
 
 
 def _recording(
-    endpoint: Callable[[Request], Awaitable[Response]], recorder: BreakthroughRecorder
+    endpoint: Callable[[Request], Awaitable[Response]], recorder: InterventionRecorder
 ) -> Callable[[Request], Awaitable[Response]]:
-    """The call-test endpoint, handing each answered call to the breakthrough recorder."""
+    """The call-test endpoint, handing each answered call to the intervention recorder."""
 
     async def recorded(request: Request) -> Response:
         response = await endpoint(request)
@@ -78,7 +78,7 @@ def create_app(
     Every page and every /api/ route needs a login session, and every change needs the
     session's CSRF token (see runtime.web.gate). `host` is the running routing host
     (runtime.host.Host); without one it is loaded at startup when `start_host` is true.
-    Breakthroughs seen by the call tester are recorded by a writer thread off the call path.
+    Interventions seen by the call tester are recorded by a writer thread off the call path.
     `trusted_proxies` are the reverse proxies whose X-Forwarded-For the login throttle believes
     (none by default). Errors answer in the page's language (JSON under /api/), never a 500
     for a request that only named something that does not exist.
@@ -94,7 +94,7 @@ def create_app(
     def signer() -> Signer:
         return Signer(secret, salt="sfm-web")
 
-    recorder = BreakthroughRecorder(data_dir)
+    recorder = InterventionRecorder(data_dir)
     host_link = HostLink(data_dir, host)
     areas = page_areas(data_dir, host_link, recorder)
     login = LoginPages(data_dir, signer, trusted_proxies)

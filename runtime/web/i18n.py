@@ -1,7 +1,7 @@
 """The web page's own texts in German (the default) and English.
 
-The instance form's labels and help texts are not here: they come from
-`breakthrough.form.load_form()`, the one place for the form's fields.
+The instance form's labels and help texts are not here: they come from the installed
+module's descriptor (its resource keys), through `sfm_format.descriptor_form`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ DEFAULT = "de"
 LANG_COOKIE = "sfm_lang"
 
 TEXTS: dict[str, dict[str, str]] = {
-    "app.title": {"de": "Breakthrough · PBX-Verwaltung", "en": "Breakthrough · PBX admin"},
+    "app.title": {"de": "sfm · PBX-Verwaltung", "en": "sfm · PBX admin"},
     "nav.modules": {"de": "Module", "en": "Modules"},
     "nav.instances": {"de": "Instanzen", "en": "Instances"},
     "nav.licence": {"de": "Lizenz", "en": "Licence"},
     "nav.call": {"de": "Anruftest", "en": "Call test"},
-    "nav.breakthroughs": {"de": "Durchbrüche", "en": "Breakthroughs"},
+    "nav.interventions": {"de": "Eingriffe", "en": "Interventions"},
     "nav.logout": {"de": "Abmelden", "en": "Log out"},
     "nav.language": {"de": "Sprache", "en": "Language"},
     # login and setup
@@ -317,43 +317,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "call.redirect.timeout": {"de": "nach Zeit", "en": "after a timeout"},
     "call.voicemail": {"de": "Mailbox", "en": "voicemail"},
     "call.busy_now": {"de": "besetzt", "en": "busy"},
-    "rule.match": {"de": "greift", "en": "matches"},
-    "rule.no_match": {"de": "greift nicht", "en": "does not match"},
-    "rule.inactive": {"de": "Instanz ist inaktiv", "en": "the instance is inactive"},
-    "rule.called": {"de": "Angerufene Nummer", "en": "Called number"},
-    "rule.caller": {"de": "Anrufernummer", "en": "Caller number"},
-    "rule.withheld": {
-        "de": "{who} ist unterdrückt; darauf passt kein Muster, auch nicht „*“",
-        "en": "{who} is withheld; no pattern matches it, not even '*'",
-    },
-    "rule.empty": {
-        "de": "{who} {number}: „{active}“ ist leer und passt auf nichts",
-        "en": "{who} {number}: '{active}' is empty and matches nothing",
-    },
-    "rule.no_active": {
-        "de": "{who} {number} passt auf kein Muster in „{active}“",
-        "en": "{who} {number} matches no pattern in '{active}'",
-    },
-    "rule.active": {
-        "de": "{who} {number} passt auf „{pattern}“ in „{active}“{via}",
-        "en": "{who} {number} matches '{pattern}' in '{active}'{via}",
-    },
-    "rule.via": {"de": " (als {form})", "en": " (as {form})"},
-    "rule.no_exception": {"de": " und auf keine Ausnahme", "en": " and no exception"},
-    "rule.exception": {
-        "de": ", aber auch auf „{pattern}“ in „{exceptions}“",
-        "en": ", but also '{pattern}' in '{exceptions}'",
-    },
-    "rule.not_checked": {
-        "de": "Anrufernummer nicht geprüft, da die angerufene Nummer nicht passt",
-        "en": "caller not checked, as the called number does not pass",
-    },
-    "rule.list.active": {"de": "Aktiv für", "en": "Active for"},
-    "rule.list.exceptions": {"de": "Ausnahmen", "en": "Exceptions"},
-    "rule.bad_config": {
-        "de": "Die Konfiguration dieser Instanz lässt sich nicht lesen.",
-        "en": "This instance's configuration cannot be read.",
-    },
     "call.module_errors": {"de": "Modulfehler", "en": "Module errors"},
     "call.explanation": {"de": "Erklärung", "en": "Explanation"},
     "call.outcome.ring": {"de": "Es klingelt", "en": "Rings"},
@@ -376,23 +339,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "forwards to the caller bypassed",
     },
     "effect.force_call_waiting": {"de": "Anklopfen erzwungen", "en": "call waiting forced"},
-    # breakthroughs
-    "bt.title": {"de": "Letzte Durchbrüche", "en": "Recent breakthroughs"},
+    # interventions
+    "bt.title": {"de": "Letzte Eingriffe", "en": "Recent interventions"},
     "bt.intro": {
         "de": "Welche Instanz welchen Anrufer wann zu wem durchgelassen hat: nur Anrufe, die "
         "eine Wirkung der Instanz verändert hat, mit den Wirkungen, die es taten.",
         "en": "Which instance let which caller through to whom, and when: only calls that an "
         "effect of the instance changed, with the effects that did.",
     },
-    "bt.none": {"de": "Noch keine Durchbrüche.", "en": "No breakthroughs yet."},
+    "bt.none": {"de": "Noch keine Eingriffe.", "en": "No interventions yet."},
     "bt.when": {"de": "Wann", "en": "When"},
     "bt.instance": {"de": "Instanz", "en": "Instance"},
     "bt.caller": {"de": "Anrufer", "en": "Caller"},
     "bt.called": {"de": "Angerufen", "en": "Called"},
     "bt.effects": {"de": "Wirkung", "en": "Effect"},
     "bt.outcome": {"de": "Ergebnis", "en": "Outcome"},
-    "bt.chart": {"de": "Durchbrüche pro Tag (14 Tage)", "en": "Breakthroughs per day (14 days)"},
-    "bt.chart_title": {"de": "Durchbrüche pro Tag", "en": "Breakthroughs per day"},
+    "bt.chart": {"de": "Eingriffe pro Tag (14 Tage)", "en": "Interventions per day (14 days)"},
+    "bt.chart_title": {"de": "Eingriffe pro Tag", "en": "Interventions per day"},
     "bt.source.call test": {"de": "Anruftest", "en": "call test"},
     "bt.source.api call test": {"de": "Anruftest (API)", "en": "call test (API)"},
     # general

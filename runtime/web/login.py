@@ -37,7 +37,11 @@ def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """True when the browser talks https: directly, or through a TLS-terminating proxy that
+    says so in X-Forwarded-Proto. Believed from anyone (uvicorn's proxy headers are off): it
+    can only make cookies Secure, which a forger would do to its own cookies alone."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str) -> None:

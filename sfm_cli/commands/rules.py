@@ -7,12 +7,10 @@ and touches no data folder and no licence.
 from __future__ import annotations
 
 import argparse
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from breakthrough.config import load_instance_file
-from breakthrough.errors import ConfigError
+from breakthrough.config import load_instance_file, read_toml_file
 from breakthrough.numbers import DEFAULT_PLAN, NumberPlan
 from breakthrough.rules import compile_instance, decide
 from sfm_cli.output import emit
@@ -73,18 +71,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def load_plan(path: Path) -> NumberPlan:
     """The number plan in the `[pbx]` table of the PBX directory `path` (nothing else is read)."""
-    source = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read the file ({exc.strerror or exc}).") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{source}: is not UTF-8 text.") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: is not valid TOML ({exc}).") from None
-    return NumberPlan.from_mapping(document.get("pbx"), source)
+    return NumberPlan.from_mapping(read_toml_file(path).get("pbx"), str(path))
 
 
 def run_check(args: argparse.Namespace) -> int:

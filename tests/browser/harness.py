@@ -49,14 +49,15 @@ class ServeProcess:
         # The tests' builds are signed with the development key: development mode. The trial
         # copy kept outside the data folder goes next to it, never into the real home; no
         # licence service is asked about trials. (The autouse fixture of tests/conftest.py
-        # sets the same, but module-scoped servers start before it.)
-        env = dict(
-            os.environ,
-            PYTHONUNBUFFERED="1",
-            SFM_DEV="1",
-            SFM_STATE_DIR=str(data_dir.parent / "user-state"),
-            SFM_LICENCE_SERVICE="",
-        )
+        # sets the same, but module-scoped servers start before it; a test that set its own
+        # values, e.g. a licence service to ask, keeps them.)
+        env = {
+            "SFM_DEV": "1",
+            "SFM_STATE_DIR": str(data_dir.parent / "user-state"),
+            "SFM_LICENCE_SERVICE": "",
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+        }
         self.process = subprocess.Popen(
             [
                 sys.executable,

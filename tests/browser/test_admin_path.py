@@ -195,15 +195,15 @@ def test_the_admins_whole_way(
     shot("07-licence-trial")
 
     # 9. The breakthrough is on its page, with the per-day chart.
-    page.get_by_role("link", name="Durchbrüche").click()
-    rows = page.locator("#breakthroughs tbody tr")
+    page.get_by_role("link", name="Eingriffe").click()
+    rows = page.locator("#interventions tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Teamleiter")
     expect(rows.first).to_contain_text("210")
     expect(rows.first).to_contain_text("203")
     expect(page.locator("svg.chart rect.bar title").last).to_contain_text(": 1")
-    shot("08-breakthroughs")
+    shot("08-interventions")
 
     # 10. English on request.
     page.get_by_role("link", name="EN", exact=True).click()
-    expect(page.get_by_role("heading", name="Recent breakthroughs")).to_be_visible()
+    expect(page.get_by_role("heading", name="Recent interventions")).to_be_visible()

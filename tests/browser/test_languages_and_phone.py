@@ -51,7 +51,7 @@ ENGLISH = frozenset(
         """the and of to is are was were not with without this that which from has have had
     matched matches match pattern patterns called caller refused field wrong tries left run
     active exceptions installed install nothing days until trial licensed expired licence
-    license instance instances breakthroughs rings ring busy forward forwards
+    license instance instances interventions rings ring busy forward forwards
     forwarded bypassed always upload file settings numbers general save delete yes no
     january february march may june july october december when outcome effect effects
     vendor state variant users groups members change password account error please""",
@@ -240,7 +240,10 @@ def test_every_page_in_one_language_and_on_a_phone(
             f"instances/{installed['instance']}",
             "licence",
             "call",
-            "breakthroughs",
+            "interventions",
+            "phones",
+            "account",
+            "p404",  # the error page
         ):
             page.goto(url + where)
             _check_page(page, lang, width, where)
@@ -265,9 +268,9 @@ def test_every_page_in_one_language_and_on_a_phone(
         expect(page.locator("#groups")).to_contain_text("Support")
         expect(page.locator("#groups")).to_contain_text("300")
 
-        page.goto(url + "breakthroughs")
-        _check_page(page, lang, width, "breakthroughs")
-        rows = page.locator("#breakthroughs tbody tr")
+        page.goto(url + "interventions")
+        _check_page(page, lang, width, "interventions")
+        rows = page.locator("#interventions tbody tr")
         assert rows.count() >= 1
         for row in rows.all():
             cells = row.locator("td").all_inner_texts()

@@ -4,7 +4,7 @@
 - `instances`: the form drawn from the module's descriptor, log, export, actions;
 - `licence`: licence state, verification by e-mail, licence file import;
 - `call_tester`: one call through the running host, each instance's rule explained;
-- `breakthroughs`: the recent breakthroughs and their chart, GET /api/breakthroughs;
+- `interventions`: the recent interventions and their chart, GET /api/interventions;
 - `phones`: live DND/redirects, registered phones, calls in progress, /api/pbx/users, /api/sip.
 
 Every handler runs behind `runtime.web.gate.LoginGate` (login and CSRF are checked before a
@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from runtime.web.breakthroughs import BreakthroughRecorder
+from runtime.web.interventions import InterventionRecorder
 from runtime.web.pages.base import HostLink, PageArea, RunningHost
-from runtime.web.pages.breakthroughs import BreakthroughPages
 from runtime.web.pages.call_tester import CallTesterPages
 from runtime.web.pages.instances import InstancePages
+from runtime.web.pages.interventions import InterventionPages
 from runtime.web.pages.licence import LicencePages
 from runtime.web.pages.modules import ModulePages
 from runtime.web.pages.phones import PhonePages
@@ -36,14 +36,14 @@ async def _home(request: Request) -> Response:
     return RedirectResponse("/modules", status_code=303)
 
 
-def page_areas(data_dir: Path, host: HostLink, recorder: BreakthroughRecorder) -> list[PageArea]:
+def page_areas(data_dir: Path, host: HostLink, recorder: InterventionRecorder) -> list[PageArea]:
     """Every area of the admin's pages, bound to the data folder, host link and recorder."""
     return [
         ModulePages(data_dir, host),
         InstancePages(data_dir, host),
         LicencePages(data_dir, host),
         CallTesterPages(data_dir, host, recorder),
-        BreakthroughPages(data_dir, host, recorder),
+        InterventionPages(data_dir, host, recorder),
         PhonePages(data_dir, host),
     ]
 

@@ -1,6 +1,6 @@
 """What every page area shares: the data folder, the routing host link, the thread pool.
 
-Each area (`modules`, `instances`, `licence`, `call_tester`, `breakthroughs`) is a `PageArea`
+Each area (`modules`, `instances`, `licence`, `call_tester`, `interventions`) is a `PageArea`
 with its dependencies passed in; `runtime.web.pages.page_routes` puts their routes together.
 """
 

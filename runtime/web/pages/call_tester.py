@@ -12,7 +12,7 @@ from starlette.routing import Route
 from runtime.errors import Refused
 from runtime.pbx_directory import PbxDirectory, load_stored_directory
 from runtime.web import i18n, messages
-from runtime.web.breakthroughs import BreakthroughRecorder
+from runtime.web.interventions import InterventionRecorder
 from runtime.web.pages.base import HostLink, PageArea, form_text, page_language
 from runtime.web.rendering import render
 
@@ -20,7 +20,7 @@ from runtime.web.rendering import render
 class CallTesterPages(PageArea):
     """The call tester page; each tested call that an instance changed is recorded."""
 
-    def __init__(self, data_dir: Path, host: HostLink, recorder: BreakthroughRecorder) -> None:
+    def __init__(self, data_dir: Path, host: HostLink, recorder: InterventionRecorder) -> None:
         super().__init__(data_dir, host)
         self.recorder = recorder
 

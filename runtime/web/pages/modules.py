@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from breakthrough.errors import ConfigError
 from runtime.errors import Refused
 from runtime.modules import installer, store
 from runtime.web import i18n, messages
@@ -106,7 +105,7 @@ class ModulePages(PageArea):
                 result = installer.install(
                     self.data_dir, path, allow_downgrade=allow_downgrade, file_name=file_name
                 )
-            except (Refused, ConfigError) as exc:
+            except Refused as exc:
                 return {
                     "file_name": file_name,
                     "refusal": str(exc).replace(str(path), file_name).replace(path.name, file_name),

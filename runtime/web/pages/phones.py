@@ -42,8 +42,9 @@ TEXTS = {
     "phones.calls": {"de": "Laufende Gespräche", "en": "Calls in progress"},
     "phones.no_calls": {"de": "Kein Gespräch.", "en": "No call."},
     "phones.no_sip": {
-        "de": "Der Host nimmt keine SIP-Anrufe an (sfm serve --sip HOST:PORT).",
-        "en": "The host takes no SIP calls (sfm serve --sip HOST:PORT).",
+        "de": "Der Host nimmt keine SIP-Anrufe an: SIP wurde beim Start des Servers nicht "
+        "eingeschaltet.",
+        "en": "The host takes no SIP calls: SIP was not switched on when the server started.",
     },
     "phones.save": {"de": "Speichern", "en": "Save"},
     "phones.always": {"de": "Immer umleiten nach", "en": "Always forward to"},

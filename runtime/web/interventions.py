@@ -1,6 +1,6 @@
-"""Recent breakthroughs: which instance let which caller through to whom, and when.
+"""Recent interventions: which instance let which caller through to whom, and when.
 
-A routed call is a breakthrough of each instance named in its `changed` list: those whose
+A routed call is an intervention of each instance named in its `changed` list: those whose
 effects changed what happened (the instances that merely matched, `applied`, are not).
 The call path only puts the call's result on a queue; a writer thread stores it in SQLite, so
 no call waits for the disk. The page shows the latest ones and a small chart per day, drawn as
@@ -24,14 +24,14 @@ from xml.sax.saxutils import escape
 
 from runtime.db import connect, transaction
 
-log = logging.getLogger("sfm.serve.breakthroughs")
+log = logging.getLogger("sfm.serve.interventions")
 
 # Enough to absorb a burst; past it, records are dropped (and said so) rather than block calls.
 QUEUE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
-class Breakthrough:
+class Intervention:
     """One instance whose effects changed what happened to one call."""
 
     at: str  # ISO time, UTC
@@ -46,12 +46,12 @@ class Breakthrough:
 
 def from_call(
     result: dict[str, Any], caller: str, called: str, source: str, module_id: str | None = None
-) -> list[Breakthrough]:
-    """The breakthroughs in one `sfm call` result: one per entry of its `changed` list, with
+) -> list[Intervention]:
+    """The interventions in one `sfm call` result: one per entry of its `changed` list, with
     the effects that changed the call."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
     return [
-        Breakthrough(
+        Intervention(
             at=at,
             module_id=module_id,
             instance=str(entry.get("instance", "")),
@@ -65,11 +65,11 @@ def from_call(
     ]
 
 
-def store(conn: sqlite3.Connection, records: list[Breakthrough]) -> None:
-    """Write breakthroughs in one transaction."""
+def store(conn: sqlite3.Connection, records: list[Intervention]) -> None:
+    """Write interventions in one transaction."""
     with transaction(conn):
         conn.executemany(
-            "INSERT INTO breakthroughs (at, module_id, instance, caller, called, effects,"
+            "INSERT INTO interventions (at, module_id, instance, caller, called, effects,"
             " outcome, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
@@ -87,13 +87,13 @@ def store(conn: sqlite3.Connection, records: list[Breakthrough]) -> None:
         )
 
 
-def recent(conn: sqlite3.Connection, limit: int = 100) -> list[Breakthrough]:
-    """The latest breakthroughs, newest first."""
+def recent(conn: sqlite3.Connection, limit: int = 100) -> list[Intervention]:
+    """The latest interventions, newest first."""
     rows = conn.execute(
-        "SELECT * FROM breakthroughs ORDER BY at DESC, id DESC LIMIT ?", (limit,)
+        "SELECT * FROM interventions ORDER BY at DESC, id DESC LIMIT ?", (limit,)
     ).fetchall()
     return [
-        Breakthrough(
+        Intervention(
             at=row["at"],
             module_id=row["module_id"],
             instance=row["instance"],
@@ -108,12 +108,12 @@ def recent(conn: sqlite3.Connection, limit: int = 100) -> list[Breakthrough]:
 
 
 def per_day(conn: sqlite3.Connection, days: int, today: date) -> list[tuple[date, int]]:
-    """Breakthroughs per UTC day for the `days` days ending `today`, oldest first, zeros kept."""
+    """Interventions per UTC day for the `days` days ending `today`, oldest first, zeros kept."""
     first = today - timedelta(days=days - 1)
     counts = {
         row[0]: int(row[1])
         for row in conn.execute(
-            "SELECT substr(at, 1, 10), count(*) FROM breakthroughs"
+            "SELECT substr(at, 1, 10), count(*) FROM interventions"
             " WHERE substr(at, 1, 10) >= ? GROUP BY substr(at, 1, 10)",
             (first.isoformat(),),
         )
@@ -168,12 +168,12 @@ def chart_svg(
     return "".join(parts)
 
 
-class BreakthroughRecorder:
-    """Hands breakthroughs from the call path to a writer thread that stores them."""
+class InterventionRecorder:
+    """Hands interventions from the call path to a writer thread that stores them."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._queue: queue.Queue[list[Breakthrough] | None] = queue.Queue(QUEUE_SIZE)
+        self._queue: queue.Queue[list[Intervention] | None] = queue.Queue(QUEUE_SIZE)
         self._thread: threading.Thread | None = None
         self.dropped = 0
 
@@ -181,7 +181,7 @@ class BreakthroughRecorder:
         """Start the writer thread (once)."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._write, name="breakthrough-writer", daemon=True
+                target=self._write, name="intervention-writer", daemon=True
             )
             self._thread.start()
 
@@ -193,7 +193,7 @@ class BreakthroughRecorder:
         source: str,
         module_id: str | None = None,
     ) -> None:
-        """Queue the breakthroughs of one routed call; never blocks the caller."""
+        """Queue the interventions of one routed call; never blocks the caller."""
         records = from_call(result, caller, called, source, module_id)
         if not records:
             return
@@ -201,7 +201,7 @@ class BreakthroughRecorder:
             self._queue.put_nowait(records)
         except queue.Full:
             self.dropped += len(records)
-            log.warning("breakthrough queue full: %d record(s) dropped", len(records))
+            log.warning("intervention queue full: %d record(s) dropped", len(records))
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything queued so far is stored (for pages that show it next)."""
@@ -228,7 +228,7 @@ class BreakthroughRecorder:
                         return
                     store(conn, item)
                 except Exception:  # a failed write must not end the writer
-                    log.exception("could not store %d breakthrough(s)", len(item or []))
+                    log.exception("could not store %d intervention(s)", len(item or []))
                 finally:
                     self._queue.task_done()
         finally:
