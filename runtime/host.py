@@ -420,9 +420,12 @@ class Host:
 
     # ---- calls -------------------------------------------------------------------------
 
-    def route(self, caller: str | None, called: str) -> dict[str, Any]:
-        """One call through the core and every active instance (the `sfm call` document)."""
-        return self.routing.route(caller, called)
+    def route(
+        self, caller: str | None, called: str, *, with_changes: bool = True
+    ) -> dict[str, Any]:
+        """One call through the core and every active instance (the `sfm call` document;
+        see `RoutingHost.route` for `with_changes`)."""
+        return self.routing.route(caller, called, with_changes=with_changes)
 
     def module_ids(self) -> tuple[str, ...]:
         """The modules loaded now."""

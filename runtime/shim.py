@@ -441,11 +441,15 @@ class RoutingHost:
 
     # ---- calls -------------------------------------------------------------------------
 
-    def route(self, caller: str | None, called: str) -> dict[str, Any]:
+    def route(
+        self, caller: str | None, called: str, *, with_changes: bool = True
+    ) -> dict[str, Any]:
         """Route one call on a Java worker thread; the `sfm call` JSON document as a dict.
 
         `caller` None, "" or "anonymous" is a withheld number. A malformed number, or a
         called number that no user or group has, is refused (Refused names it).
+        `with_changes=False` leaves out `changed` (which effects changed the call: it routes
+        the call again per matching instance), for callers that only carry the call out.
         """
         if self._directory is None:
             raise Refused("no PBX directory is loaded; load one with `sfm pbx load FILE`.")
@@ -456,7 +460,10 @@ class RoutingHost:
         except self._jc.IllegalArgumentException as exc:
             raise Refused(str(exc.getMessage())) from None
         result: dict[str, Any] = json.loads(str(text))
-        result["changed"] = changed_effects(self._core, caller_n, called_n, result["applied"])
+        if with_changes:
+            result["changed"] = changed_effects(
+                self._core, caller_n, called_n, result["applied"]
+            )
         if self._load_problems:
             errors = result.setdefault("module_errors", [])
             for module_id, problems in list(self._load_problems.items()):

@@ -63,7 +63,9 @@ class HostLike(Protocol):
 
     routing: Any
 
-    def route(self, caller: str | None, called: str) -> dict[str, Any]: ...
+    def route(
+        self, caller: str | None, called: str, *, with_changes: bool = True
+    ) -> dict[str, Any]: ...
 
     def reload_live_state(self) -> None: ...
 
@@ -146,7 +148,10 @@ class Decider:
             directory = self._sync_busy()
             if directory is None:
                 raise Refused("no PBX directory is loaded")
-            doc = self.host.route(None if is_withheld(caller) else caller, called)
+            # A real call needs the decision only, not which effects changed it.
+            doc = self.host.route(
+                None if is_withheld(caller) else caller, called, with_changes=False
+            )
             fields = self._fields(directory, caller, called, doc)
         except Refused as exc:
             self.fallbacks += 1
@@ -232,7 +237,9 @@ class Decider:
             return "voicemail", "", ""
         if directory.number_owner.get(destination) is None:
             return "forward", "", destination
-        doc = self.host.route(None if is_withheld(caller) else caller, destination)
+        doc = self.host.route(
+            None if is_withheld(caller) else caller, destination, with_changes=False
+        )
         outcome = doc.get("outcome")
         if outcome in ("ring", "waiting"):
             return "ring", ".".join(_aors(directory, doc.get("rings") or [])), ""
