@@ -192,3 +192,20 @@ def test_run_sh_help_changes_nothing() -> None:
     assert answer.stdout.startswith("usage: scripts/run.sh") and "--data DIR" in answer.stdout
     assert {p: p.exists() for p in before} == before
     assert {p: p.stat().st_mtime_ns for p in dist_files} == stamps
+
+
+def test_licence_verify_needs_no_module_when_one_is_installed(
+    capsys: pytest.CaptureFixture[str], installed: Path
+) -> None:
+    # A port nobody listens on: the refusal must be about the service, never about --module.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    code, out, err = sfm(capsys, "--data", str(installed), "licence", "verify",
+                         "--email", "admin@example.com",
+                         "--server", f"http://127.0.0.1:{closed}")  # fmt: skip
+    assert code == 2 and out == ""
+    assert "--module" not in err
+    assert f"127.0.0.1:{closed}" in err and err.count("\n") == 1
