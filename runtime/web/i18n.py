@@ -2,6 +2,9 @@
 
 The instance form's labels and help texts are not here: they come from the installed
 module's descriptor (its resource keys), through `sfm_format.descriptor_form`.
+
+Why over 500 lines: it is one table, each text in both languages side by side, so that a
+translator reads and checks it in one place; splitting it by page would scatter the pairs.
 """
 
 from __future__ import annotations
