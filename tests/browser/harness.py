@@ -9,9 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PBX = REPO / "runtime" / "web" / "sample_pbx.toml"
@@ -111,6 +114,27 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+
+
+@contextmanager
+def sample_server(factory: pytest.TempPathFactory, name: str) -> Iterator[ServeProcess]:
+    """A server on a fresh data folder holding the sample PBX, stopped on leaving.
+
+    Module-scoped servers start before the per-test environment (conftest's licensing
+    fixture) is set, so the server is given the same: development mode for the test builds,
+    a state folder of its own, no licence service.
+    """
+    data = factory.mktemp(name) / "data"
+    load_sample_pbx(data)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SFM_DEV", "1")
+        env.setenv("SFM_STATE_DIR", str(factory.mktemp(f"{name}-state")))
+        env.setenv("SFM_LICENCE_SERVICE", "")
+        serve = ServeProcess(data)
+    try:
+        yield serve
+    finally:
+        serve.stop()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.harness import ServeProcess, build_sfm, load_sample_pbx
+from tests.browser.harness import ServeProcess, build_sfm, sample_server
 
 PASSWORD = "Teamleiter-2026!"
 TIMEOUT = 20_000  # ms; the first page after an upload loads the module into the JVM
@@ -22,19 +22,8 @@ TIMEOUT = 20_000  # ms; the first page after an upload loads the module into the
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    data = tmp_path_factory.mktemp("web-browser") / "data"
-    load_sample_pbx(data)
-    # The server starts before the per-test environment (conftest.licensing_environment) is
-    # set: give it the same (development mode for the test builds, its own state folder).
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SFM_DEV", "1")
-        env.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("web-browser-state")))
-        env.setenv("SFM_LICENCE_SERVICE", "")
-        serve = ServeProcess(data)
-    try:
+    with sample_server(tmp_path_factory, "web-browser") as serve:
         yield serve
-    finally:
-        serve.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.harness import ServeProcess, load_sample_pbx
+from tests.browser.harness import ServeProcess, sample_server
 from tests.built_modules import BREAKTHROUGH_SRC, SPERRLISTE_ID, SPERRLISTE_SRC, build
 
 PASSWORD = "Zwei-Module-2026!"
@@ -21,19 +21,8 @@ TIMEOUT = 30_000  # ms; the first page after an upload loads the module into the
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    data = tmp_path_factory.mktemp("two-modules-web") / "data"
-    load_sample_pbx(data)
-    # The server starts before the per-test environment (conftest.licensing_environment) is
-    # set: give it the same (development mode for the test builds, its own state folder).
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SFM_DEV", "1")
-        env.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("two-modules-state")))
-        env.setenv("SFM_LICENCE_SERVICE", "")
-        serve = ServeProcess(data)
-    try:
+    with sample_server(tmp_path_factory, "two-modules-web") as serve:
         yield serve
-    finally:
-        serve.stop()
 
 
 @pytest.fixture(scope="module")
