@@ -147,13 +147,6 @@ def test_every_call_is_answered_under_load_with_a_hook_that_throws_or_hangs(
     assert_every_call_answered(url, token, faulty_id(fault))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 11 point 7: the module's hook runs in the host's interpreter, so a hook that "
-        "never releases the GIL (catastrophic backtracking in re) stalls every call and /login"
-    ),
-)
 def test_every_call_is_answered_under_load_with_a_hook_that_holds_the_gil(
     serve_with: ServeWith,
 ) -> None:

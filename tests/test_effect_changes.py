@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from breakthrough.hook import HookAnswer
 from runtime.pbx_directory import parse_directory
-from runtime.shim import RoutingHost
+from runtime.routing_host import RoutingHost
 from tests.test_routing_property import HOP_LIMIT, RELAXED_BUDGET_MS, U, pbx, reference
 
 EFFECTS = ("bypass_dnd", "bypass_redirects", "bypass_self_redirects_only", "force_call_waiting")
@@ -53,7 +53,7 @@ def answer(*instances: tuple[str, tuple[str, ...]]) -> HookAnswer:
 def hosted(jvm: None) -> Iterator[tuple[RoutingHost, FixedHook]]:
     hook = FixedHook()
     host = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, hop_limit=HOP_LIMIT)
-    host.register_hook("m", hook)
+    host.register_in_process_hook("m", hook)
     yield host, hook
     host.close()
 

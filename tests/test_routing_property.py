@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from breakthrough.hook import HookAnswer
 from runtime.pbx_directory import parse_directory
-from runtime.shim import RoutingHost
+from runtime.routing_host import RoutingHost
 
 HOP_LIMIT = 3
 OUTSIDE = ("0049301234567", "0041441234567")
@@ -152,7 +152,7 @@ def reference(users: list[U], called: str, caller: str, ov: HookAnswer) -> dict[
 def hosted(jvm: None) -> Iterator[tuple[RoutingHost, SwitchableHook]]:
     hook = SwitchableHook()
     h = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, hop_limit=HOP_LIMIT)
-    h.register_hook("p", hook)
+    h.register_in_process_hook("p", hook)
     yield h, hook
     h.close()
 

@@ -32,6 +32,7 @@ import tomli_w
 from runtime import db
 from runtime.errors import Refused
 from runtime.modules import installer, instance_log, module_config, store
+from runtime.modules.module_client import python_log_path
 from runtime.modules.module_config import CheckedInstance, ModuleConfig
 from runtime.numbering import PbxNumberPlan
 
@@ -77,7 +78,9 @@ def config_of(data_dir: Path, module: store.ModuleRow) -> ModuleConfig:
             f"module {module.name} ({module.id}) is installed for inspection only (it has no "
             "Python runtime for this host), so it has no instances here"
         )
-    return module_config.load(installed_build(data_dir, module))
+    return module_config.load(
+        installed_build(data_dir, module), python_log_path(data_dir, module.id)
+    )
 
 
 def read_file(path: Path) -> dict[str, Any]:
