@@ -25,7 +25,15 @@ from runtime.host import Host, open_host
 from runtime.modules import loader
 from runtime.routing_host import STUCK_LIMIT
 from tests.built_modules import changed_copy
-from tests.data.faulty_modules import REPO, SOURCES, build, faulty_id, prepare_data, sfm
+from tests.data.faulty_modules import (
+    FAULTY_INSTANCE_TOML,
+    REPO,
+    SOURCES,
+    build,
+    faulty_id,
+    prepare_data,
+    sfm,
+)
 from tests.data.sfm_crafted import TEAMLEITER_TOML
 
 GIL_HOLDING = SOURCES / "gil_holding"
@@ -125,7 +133,17 @@ def test_sfm_call_routes_around_a_module_that_holds_the_gil(
     fault: str, tmp_path: Path, breakthrough: Path, healthy_call_seconds: float
 ) -> None:
     faulty = faulty_build(tmp_path, shim(fault))
-    data, _ = prepare_data(tmp_path, breakthrough, TEAMLEITER_TOML, faulty)
+    if fault == "import":
+        # Its code does not load, so an instance of it is refused (exit 2, in words).
+        data, _ = prepare_data(tmp_path, breakthrough, TEAMLEITER_TOML, None)
+        sfm(tmp_path / "user-state", "--data", data, "module", "install", faulty)
+        config = tmp_path / "faulty.toml"
+        config.write_text(FAULTY_INSTANCE_TOML, "utf-8")
+        with pytest.raises(RuntimeError, match=r"exited 2: .*the module's code does not load"):
+            sfm(tmp_path / "user-state", "--data", data, "instance", "create", "--module",
+                FAULTY, "--config", config)  # fmt: skip
+    else:
+        data, _ = prepare_data(tmp_path, breakthrough, TEAMLEITER_TOML, faulty)
     document, seconds = call_result(tmp_path, data)
     # Routed with Breakthrough (Teamleiter rings through 203's DND), without the faulty module.
     assert document["outcome"] == "ring", document

@@ -122,9 +122,12 @@ class ModuleCodeProcess:
         if self._process is not None and self._process.poll() is None:
             return
         self._start()
-        answer = self._request(
-            IMPORT, "", loader.IMPORT_TIME_LIMIT + 1.0, "importing the module's Python code"
-        )
+        try:
+            answer = self._request(
+                IMPORT, "", loader.IMPORT_TIME_LIMIT + 1.0, "importing the module's Python code"
+            )
+        except loader.UploadedCodeFailed as exc:
+            raise Refused(f"{self.build_dir}: the module's code does not load ({exc})") from None
         if answer.startswith("!"):
             self._kill()
             raise Refused(answer[1:])
