@@ -17,6 +17,7 @@ when the host closes its stdin, and with the host process itself (Linux: PR_SET_
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import queue
@@ -85,10 +86,18 @@ class ModuleServer:
     def _admin_loop(self) -> None:
         while True:
             kind, request_id, payload = self._admin.get()
+            if kind == INSTANCES:
+                gc.unfreeze()  # the instances replaced now may be collected
             try:
                 text = self.answer(kind, payload)
             except BaseException as exc:  # uploaded code, or an answer that is not JSON data
                 text = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+            if kind != FUNCTION:
+                # What import, start and the instances made lives until the next instances:
+                # out of the collector's way, or a full collection (hundreds of thousands of
+                # compiled patterns) would stall the calls that happen to trigger it.
+                gc.collect()
+                gc.freeze()
             self.send(ANSWER, request_id, text)
 
     def answer(self, kind: bytes, payload: str) -> str:

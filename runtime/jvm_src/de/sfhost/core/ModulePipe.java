@@ -1,5 +1,6 @@
 package de.sfhost.core;
 
+import de.sfhost.module.api.LogLevel;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -21,8 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ModulePipe {
     /** What the owner hears from the reader thread. */
     interface Listener {
-        /** A LOG frame's text. */
-        void line(String text);
+        /** A LOG frame: a line for one of the module's instance logs. */
+        void line(String instance, LogLevel level, String message);
 
         /** The process ended (or wrote something that is not a frame). */
         void ended(ModulePipe pipe);
@@ -139,7 +140,7 @@ public final class ModulePipe {
                         p.answer.complete(text);
                     }
                 } else if (kind == ModuleProcess.LOG) {
-                    listener.line(text);
+                    logLine(text);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -147,6 +148,22 @@ public final class ModulePipe {
         } finally {
             listener.ended(this);
         }
+    }
+
+    /** A LOG frame's text: instance US level US message. */
+    private void logLine(String text) {
+        int a = text.indexOf(HookAnswer.UNIT_SEP);
+        int b = a < 0 ? -1 : text.indexOf(HookAnswer.UNIT_SEP, a + 1);
+        if (b < 0) {
+            return;
+        }
+        LogLevel level;
+        try {
+            level = LogLevel.valueOf(text.substring(a + 1, b));
+        } catch (IllegalArgumentException e) {
+            level = LogLevel.INFO;
+        }
+        listener.line(text.substring(0, a), level, text.substring(b + 1));
     }
 
     /** The oldest unanswered call's age at {@code now}, or -1. */

@@ -179,10 +179,19 @@ public final class ModuleProcess {
                 return;
             }
             try {
-                bringUp();
+                markReady(bringUp());
             } catch (HookFailure e) {
                 notRunning = "the module's Python code is not running: " + e.getMessage();
                 throw e;
+            }
+        }
+    }
+
+    /** Calls go to {@code g} from now on, unless it ended meanwhile (then this throws). */
+    private void markReady(ModulePipe g) throws HookFailure {
+        synchronized (this) {
+            if (closed || current != g) {
+                throw new HookFailure("its Python process ended while it was started", null);
             }
             everReady = true;
             ready = true;
@@ -316,8 +325,10 @@ public final class ModuleProcess {
         }
         ModulePipe g = ModulePipe.spawn(builder, moduleId, new ModulePipe.Listener() {
             @Override
-            public void line(String text) {
-                instanceLine(text);
+            public void line(String instance, LogLevel level, String message) {
+                if (lines != null) {
+                    lines.instanceLine(moduleId, instance, level, message);
+                }
             }
 
             @Override
@@ -412,10 +423,10 @@ public final class ModuleProcess {
                         admin(g, INSTANCES, instances, startLimitNanos,
                                 "the module's set_instances");
                     }
-                    ready = !closed && current == g;
+                    markReady(g);
                 }
             }
-            if (log != null && ready) {
+            if (log != null) {
                 log.info("the module's Python process runs again");
             }
         } catch (HookFailure e) {
@@ -454,24 +465,6 @@ public final class ModuleProcess {
         if (g != null) {
             g.kill("closed");
         }
-    }
-
-    private void instanceLine(String text) {
-        if (lines == null) {
-            return;
-        }
-        int a = text.indexOf(HookAnswer.UNIT_SEP);
-        int b = a < 0 ? -1 : text.indexOf(HookAnswer.UNIT_SEP, a + 1);
-        if (b < 0) {
-            return;
-        }
-        LogLevel level;
-        try {
-            level = LogLevel.valueOf(text.substring(a + 1, b));
-        } catch (IllegalArgumentException e) {
-            level = LogLevel.INFO;
-        }
-        lines.instanceLine(moduleId, text.substring(0, a), level, text.substring(b + 1));
     }
 
     /** The watch thread: kills a process whose oldest unanswered call is past the limit. */
