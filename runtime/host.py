@@ -230,7 +230,7 @@ class Host:
             return
         host, class_loader = runtime.function_host, runtime.class_loader
         log = self.routing.module_log(runtime.module_id)
-        variables = _java_variables(row.config) if row is not None else None
+        variables = java_code.java_variables(row.config) if row is not None else None
         what = f"its life-cycle function {function.class_name} at {function.stage}"
         try:
             loader.run_uploaded(
@@ -479,22 +479,3 @@ def _text(exc: BaseException) -> str:
         with contextlib.suppress(Exception):
             return f"{exc.getClass().getName()}: {exc.getMessage()}"  # type: ignore[attr-defined]
     return f"{type(exc).__name__}: {exc}"
-
-
-def _java_variables(config: Any) -> Any:
-    """An instance's variables as a Java Map (lists as java.util.List of String)."""
-    java_map = jpype.JClass("java.util.LinkedHashMap")()
-    array_list = jpype.JClass("java.util.ArrayList")
-    for name, value in dict(config or {}).items():
-        if isinstance(value, list | tuple):
-            items = array_list()
-            for item in value:
-                items.add(jpype.JString(str(item)))
-            java_map.put(str(name), items)
-        elif isinstance(value, bool):
-            java_map.put(str(name), jpype.JClass("java.lang.Boolean")(value))
-        elif isinstance(value, int | float):
-            java_map.put(str(name), jpype.JClass("java.lang.Double")(float(value)))
-        elif isinstance(value, str):
-            java_map.put(str(name), jpype.JString(value))
-    return java_map

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from runtime.api import api_routes
 from runtime.host import Host, open_host
+from tests.built_modules import running_build
 from tests.data.sfm_crafted import (
     MODULE_ID,
     TEAMLEITER_TOML,
@@ -149,9 +150,11 @@ def test_upgrade_rollback_remove_reach_the_running_host(
         newer = with_version(sfm_files["current"], tmp_path / "v262.sfm", 262, tag="v262")
         answer = _upload(api, newer)
         assert answer.json()["action"] == "upgraded"
-        assert host._modules[MODULE_ID].package.package.BUILD_TAG == "v262"
+        upgraded = running_build(host, MODULE_ID)
+        init = upgraded / "python" / "breakthrough" / "__init__.py"
+        assert init.read_text("utf-8").endswith("BUILD_TAG = 'v262'\n")
         assert api.post(f"/api/modules/{MODULE_ID}/rollback").json()["version"] == 261
-        assert not hasattr(host._modules[MODULE_ID].package.package, "BUILD_TAG")
+        assert running_build(host, MODULE_ID) != upgraded
         # a change through the API is in the running host's next call
         [instance] = api.get("/api/instances").json()
         api.post(f"/api/instances/{instance['id']}/deactivate")

@@ -138,23 +138,20 @@ class ModuleCodeProcess:
 
         env = dict(os.environ, **module_process_environment())
         env["SFM_MODULE_PARENT"] = str(os.getpid())
-        stderr: Any = subprocess.DEVNULL
-        if self.error_file is not None:
-            self.error_file.parent.mkdir(parents=True, exist_ok=True)
-            stderr = self.error_file.open("ab")
-        try:
-            process = _SPAWNER.submit(
-                subprocess.Popen,
-                [*module_process_command(), str(self.build_dir)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                cwd=self.build_dir,
-            ).result()
-        finally:
-            if stderr is not subprocess.DEVNULL:
-                stderr.close()
+        process = _SPAWNER.submit(
+            subprocess.Popen,
+            [*module_process_command(), str(self.build_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if self.error_file is None else subprocess.PIPE,
+            env=env,
+            cwd=self.build_dir,
+        ).result()
+        if self.error_file is not None and process.stderr is not None:
+            threading.Thread(
+                target=_drain, args=(process.stderr, self.error_file), daemon=True,
+                name="sfm-module-config-stderr",
+            ).start()  # fmt: skip
         answers: queue.SimpleQueue[tuple[int, str] | None] = queue.SimpleQueue()
         assert process.stdout is not None
         reader = threading.Thread(
@@ -222,6 +219,25 @@ def _read_answers(stream: BinaryIO, answers: queue.SimpleQueue[tuple[int, str] |
                 answers.put((request_id, payload))
     except (StreamEnded, OSError, ValueError):
         answers.put(None)
+
+
+def _drain(stream: BinaryIO, path: Path) -> None:
+    """Append what a process writes to stderr to `path`, made only once there is output (a
+    refused command changes nothing in the data folder)."""
+    out: BinaryIO | None = None
+    try:
+        while chunk := os.read(stream.fileno(), 8192):
+            if out is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                out = path.open("ab")
+            out.write(chunk)
+            out.flush()
+    except OSError:
+        pass  # the process ended, or the file cannot be written: its output is lost
+    finally:
+        stream.close()
+        if out is not None:
+            out.close()
 
 
 @atexit.register

@@ -5,7 +5,11 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.File;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -57,17 +61,60 @@ public final class ModulePipe {
                 1 << 16));
     }
 
-    /** Start {@code builder}'s process from the spawner thread. */
-    static ModulePipe spawn(ProcessBuilder builder, String name, Listener listener)
-            throws HookFailure {
+    /**
+     * Start {@code builder}'s process from the spawner thread; its stderr is appended to
+     * {@code errorFile} (made only when there is something to write; null: dropped).
+     */
+    static ModulePipe spawn(ProcessBuilder builder, String name, File errorFile,
+            Listener listener) throws HookFailure {
+        builder.redirectError(errorFile == null ? ProcessBuilder.Redirect.DISCARD
+                : ProcessBuilder.Redirect.PIPE);
         try {
-            return new ModulePipe(SPAWNER.submit(builder::start).get(), name, listener);
+            Process process = SPAWNER.submit(builder::start).get();
+            if (errorFile != null) {
+                Thread drain = new Thread(() -> drain(process.getErrorStream(), errorFile),
+                        "sfhost-module-stderr-" + name);
+                drain.setDaemon(true);
+                drain.start();
+            }
+            return new ModulePipe(process, name, listener);
         } catch (ExecutionException e) {
             throw new HookFailure("its Python process cannot be started (" + e.getCause() + ")",
                     null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new HookFailure("interrupted while starting its Python process", null);
+        }
+    }
+
+    /** Copy what the process writes to stderr into {@code file}, until it ends. */
+    private static void drain(InputStream in, File file) {
+        byte[] buffer = new byte[8192];
+        OutputStream out = null;
+        try {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                if (out == null) {
+                    File parent = file.getParentFile();
+                    if (parent != null) {
+                        parent.mkdirs();
+                    }
+                    out = new FileOutputStream(file, true);
+                }
+                out.write(buffer, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // the process ended, or the file cannot be written: its output is lost
+        } finally {
+            try {
+                in.close();
+                if (out != null) {
+                    out.close();
+                }
+            } catch (IOException e) {
+                // nothing more to do
+            }
         }
     }
 

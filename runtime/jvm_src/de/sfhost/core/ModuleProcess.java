@@ -314,16 +314,7 @@ public final class ModuleProcess {
         builder.environment().putAll(environment);
         builder.environment().put("SFM_MODULE_PARENT",
                 String.valueOf(ProcessHandle.current().pid()));
-        if (errorFile != null) {
-            File parent = errorFile.getParentFile();
-            if (parent != null) {
-                parent.mkdirs();
-            }
-            builder.redirectError(ProcessBuilder.Redirect.appendTo(errorFile));
-        } else {
-            builder.redirectError(ProcessBuilder.Redirect.DISCARD);
-        }
-        ModulePipe g = ModulePipe.spawn(builder, moduleId, new ModulePipe.Listener() {
+        ModulePipe g = ModulePipe.spawn(builder, moduleId, errorFile, new ModulePipe.Listener() {
             @Override
             public void line(String instance, LogLevel level, String message) {
                 if (lines != null) {
