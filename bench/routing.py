@@ -45,7 +45,7 @@ for extra in (ROOT, ROOT / "module_src"):
 
 from breakthrough.config import parse_instance  # noqa: E402
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer  # noqa: E402
-from breakthrough.numbers import NumberPlan  # noqa: E402
+from breakthrough.number_forms import NumberPlan  # noqa: E402
 from breakthrough.rules import compile_instance  # noqa: E402
 from breakthrough.sfm_module import CallHook  # noqa: E402
 from runtime.jvm import api_class_loader, ensure_jvm  # noqa: E402

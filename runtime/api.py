@@ -1,7 +1,7 @@
 """The module manager's JSON API under /api/: modules, instances, their logs, a test call.
 
 `api_routes(data_dir)` returns plain Starlette routes with no authentication of their own:
-the web host mounts them behind its login and CSRF gate. Every change goes through the same
+the web host mounts them behind its login and CSRF checks. Every change goes through the same
 functions as the `sfm` commands (so the same checks and refusals), and is handed at once to the
 host running in this process (`runtime.host.running_host`), so new calls see it.
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import Refused
-from runtime.numbering import PbxNumberPlan, normalise
+from runtime.pbx_number_plan import PbxNumberPlan, normalise
 
 STORED_NAME = "pbx.toml"
 VOICEMAIL = "voicemail"

@@ -69,8 +69,8 @@ import jpype
 from runtime.effect_changes import changed_effects
 from runtime.errors import Refused
 from runtime.jvm import ensure_jvm
-from runtime.numbering import is_withheld, normalise
 from runtime.pbx_directory import VOICEMAIL, PbxDirectory
+from runtime.pbx_number_plan import is_withheld, normalise
 
 _LOG = logging.getLogger("runtime.modules")
 # Separators of the one-string answer handed to Java (de.sfhost.core.PythonHookBridge).

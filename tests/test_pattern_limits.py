@@ -102,7 +102,7 @@ def test_the_hostile_patterns_of_the_issue_are_refused_in_bounded_memory(
 COMPILE_CHILD = textwrap.dedent(
     """
     import json, random, resource, sys
-    from breakthrough.numbers import NumberPlan
+    from breakthrough.number_forms import NumberPlan
     from breakthrough.pattern_index import PatternIndex, PatternList
     from breakthrough.wildcards import MAX_PATTERNS_PER_LIST, pattern_matches
 

@@ -5,7 +5,7 @@ tester ("Angerufene Nummer 203 passt auf „*“ in „Aktiv für“ ..."). The 
 
 from __future__ import annotations
 
-from .numbers import NumberPlan, check_number, is_withheld
+from .number_forms import NumberPlan, check_number, is_withheld
 from .rules import CompiledInstance, Side, SideResult, decide_canonical
 
 TEXTS: dict[str, dict[str, str]] = {

@@ -2,7 +2,7 @@
 
 A rule matches when the called number is in "Aktiv für" and not in "Ausnahmen" of the called
 numbers, AND the caller number is in "Aktiv für" and not in "Ausnahmen" of the caller numbers.
-A number is "in" a list when any of its forms (see `breakthrough.numbers`) matches a pattern.
+A number is "in" a list when any of its forms (see `breakthrough.number_forms`) matches a pattern.
 An empty "Aktiv für" matches nothing; a withheld caller matches nothing, not even `*`; an
 inactive instance never matches. Every decision comes with an explanation naming the list and
 the pattern that decided it.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import InstanceConfig
-from .numbers import NumberPlan, check_number, is_withheld
+from .number_forms import NumberPlan, check_number, is_withheld
 from .pattern_index import Match, PatternList
 
 # The product's own words for the two lists of each side.

@@ -33,7 +33,7 @@ from runtime import db
 from runtime.errors import Refused
 from runtime.modules import installer, instance_log, module_config, store
 from runtime.modules.module_config import CheckedInstance, ModuleConfig
-from runtime.numbering import PbxNumberPlan
+from runtime.pbx_number_plan import PbxNumberPlan
 
 # Stated caps, checked before the module sees a configuration: a name is a label in a list,
 # a description a line or two; neither may bloat every page and log that shows it.

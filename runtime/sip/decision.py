@@ -37,8 +37,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
 
 from runtime.errors import Refused
-from runtime.numbering import is_withheld
 from runtime.pbx_directory import VOICEMAIL, PbxDirectory, RedirectSetting
+from runtime.pbx_number_plan import is_withheld
 from runtime.sip.calls import CallInProgress, CallsInProgress
 
 log = logging.getLogger("sfm.sip")

@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan, is_withheld
+from breakthrough.number_forms import NumberPlan, is_withheld
 
 GERMAN = NumberPlan()
 THREE_FORMS = {"+492515906850", "00492515906850", "02515906850"}
