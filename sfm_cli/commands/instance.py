@@ -320,24 +320,24 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    instance = _find(args)
+def _with_file(args: argparse.Namespace) -> tuple[store.InstanceRow, str]:
+    """The instance the command names and its instance file (TOML), read in one connection."""
     conn = db.connect(args.data)
     try:
-        text = instances.export_toml(args.data, conn, instance)
+        instance = store.find_instance(conn, args.instance, args.module_id)
+        return instance, instances.export_toml(args.data, conn, instance)
     finally:
         conn.close()
+
+
+def run_show(args: argparse.Namespace) -> int:
+    instance, text = _with_file(args)
     emit(args, instance.to_json(), f"# {_summary(instance)} (module {instance.module_id})\n{text}")
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    instance = _find(args)
-    conn = db.connect(args.data)
-    try:
-        text = instances.export_toml(args.data, conn, instance)
-    finally:
-        conn.close()
+    instance, text = _with_file(args)
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
         emit(args, {"written": str(args.output)}, f"Wrote {args.output}.")
