@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.harness import ServeProcess, build_sfm, load_sample_pbx, snapshot
+from tests.browser.harness import ServeProcess, build_sfm, sample_server, snapshot
 
 PASSWORD = "correct horse battery"
 
@@ -27,13 +27,8 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """A server on a fresh data folder for each test, so that every test passes alone and in
     any order."""
-    data = tmp_path_factory.mktemp("web-http") / "data"
-    load_sample_pbx(data)
-    serve = ServeProcess(data)
-    try:
+    with sample_server(tmp_path_factory, "web-http") as serve:
         yield serve
-    finally:
-        serve.stop()
 
 
 def _token(html: str) -> str:

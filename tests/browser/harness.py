@@ -39,6 +39,23 @@ def load_sample_pbx(data_dir: Path) -> None:
     store_directory(SAMPLE_PBX, data_dir)
 
 
+def sample_folder_with_instance(data_dir: Path, sfm_file: Path) -> Path:
+    """`data_dir` with the sample PBX, `sfm_file` installed and the Teamleiter instance made
+    through the CLI (each step must succeed); returns `data_dir`."""
+    from tests.data.sfm_crafted import MODULE_ID, TEAMLEITER_TOML, run_sfm
+
+    load_sample_pbx(data_dir)
+    code, _, err = run_sfm("--data", data_dir, "module", "install", sfm_file)
+    assert code == 0, err
+    config = data_dir.parent / "teamleiter.toml"
+    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
+    code, _, err = run_sfm(
+        "--data", data_dir, "instance", "create", "--module", MODULE_ID, "--config", config
+    )
+    assert code == 0, err
+    return data_dir
+
+
 class ServeProcess:
     """`sfm serve --port 0` running on `data_dir` until `stop()`."""
 
