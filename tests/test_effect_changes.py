@@ -18,16 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from breakthrough.hook import HookAnswer
 from runtime.pbx_directory import parse_directory
 from runtime.shim import RoutingHost
-from tests.test_routing_property import HOP_LIMIT, RELAXED_BUDGET_MS, U, pbx, reference
+from tests.test_routing_property import HOP_LIMIT, PLAN, RELAXED_BUDGET_MS, Pbx, pbx, reference
 
 EFFECTS = ("bypass_dnd", "bypass_redirects", "bypass_self_redirects_only", "force_call_waiting")
-PLAN = {
-    "version": "8.1.0.4",
-    "country_code": "49",
-    "area_code": "251",
-    "international_prefix": "00",
-    "national_prefix": "0",
-}
 
 
 class FixedHook:
@@ -140,17 +133,50 @@ def test_a_group_call_and_a_call_without_hooks_changed_nothing(
         bare.close()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="EffectChanges.java replays the call on the live directory: each replay turns a "
+    "round-robin group on, so its ring order differs from the call's and an effect that "
+    "changed nothing is listed (and the replays move the group's rotation). Turns red when "
+    "fixed: then drop this mark.",
+)
+def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
+    hosted: tuple[RoutingHost, FixedHook],
+) -> None:
+    host, hook = hosted
+    host.load_directory(
+        parse_directory(
+            {
+                "pbx": PLAN,
+                "users": [
+                    {"id": "a", "name": "A", "numbers": ["201"],
+                     "redirects": {"always": {"enabled": True, "destination": "300"}}},
+                    {"id": "b", "name": "B", "numbers": ["202"]},
+                    {"id": "c", "name": "C", "numbers": ["203"]},
+                ],
+                "groups": [{"id": "g", "name": "G", "numbers": ["300"], "members": ["b", "c"],
+                            "strategy": "round_robin"}],
+            },  # fmt: skip
+            "test directory",
+        )
+    )
+    # Nobody is in DND: ignoring DND changes nothing, whichever member the rotation starts at.
+    hook.answer = answer(("T", ("bypass_dnd",)))
+    for _ in range(4):
+        assert host.route("0049301234567", "201")["changed"] == []
+
+
 def key(result: dict[str, Any]) -> tuple[Any, ...]:
     return result["outcome"], tuple(result["rings"]), tuple(result["forwarded_to"])
 
 
-def reference_changed(users: list[U], called: str, caller: str, asked: set[str]) -> set[str]:
+def reference_changed(p: Pbx, called: str, caller: str, asked: set[str]) -> set[str]:
     """The spec, over the reference router: effect e changed the call when some set W of the
     other asked effects can be left out without changing the result, and leaving out e as
     well does change it."""
 
     def routed(effects: set[str]) -> tuple[Any, ...]:
-        return key(reference(users, called, caller, answer(("P", tuple(sorted(effects))))))
+        return key(reference(p, called, caller, answer(("P", tuple(sorted(effects))))))
 
     actual = routed(asked)
     changed = set()
@@ -167,10 +193,10 @@ def reference_changed(users: list[U], called: str, caller: str, asked: set[str])
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=pbx())
 def test_changed_matches_the_reference(
-    hosted: tuple[RoutingHost, FixedHook], case: tuple[list[U], str, str, HookAnswer]
+    hosted: tuple[RoutingHost, FixedHook], case: tuple[Pbx, str, str, HookAnswer]
 ) -> None:
     host, hook = hosted
-    users, called, caller, drawn = case
+    p, called, caller, drawn = case
     flags = (
         drawn.ignore_dnd,
         drawn.ignore_redirects,
@@ -178,24 +204,8 @@ def test_changed_matches_the_reference(
         drawn.force_call_waiting,
     )
     asked = {effect for effect, on in zip(EFFECTS, flags, strict=True) if on}
-    load(
-        host,
-        [
-            {
-                "id": u.id,
-                "name": u.id,
-                "numbers": [u.number],
-                "dnd": u.dnd,
-                "call_waiting": u.call_waiting,
-                "busy": u.busy,
-                "redirects": {
-                    kind: {"enabled": True, "destination": dest} for kind, dest in u.redirects
-                },
-            }
-            for u in users
-        ],
-    )
+    host.load_directory(parse_directory(p.directory(), "property directory"))
     hook.answer = answer(("P", tuple(sorted(asked))))
     got = host.route(caller, called)
-    want = reference_changed(users, called, caller, asked)
+    want = reference_changed(p, called, caller, asked)
     assert got["changed"] == ([{"instance": "P", "effects": sorted(want)}] if want else [])

@@ -19,14 +19,8 @@ from breakthrough.hook import HookAnswer
 from runtime.errors import Refused
 from runtime.pbx_directory import PbxDirectory, parse_directory
 from runtime.shim import RoutingHost
+from tests.test_routing_property import PLAN
 
-PLAN = {
-    "version": "8.1.0.4",
-    "country_code": "49",
-    "area_code": "251",
-    "international_prefix": "00",
-    "national_prefix": "0",
-}
 OUTSIDE = "0049301234567"  # Berlin: no user of any test PBX
 OUTSIDE_CALLER = "00492515906850"
 
