@@ -172,6 +172,29 @@ def test_the_service_answers_bad_trial_registrations_with_400(service: str) -> N
         assert answer.status_code == 400 and field in answer.json()["error"]
 
 
+def test_the_service_limits_new_trials_per_address_but_never_a_known_one(service: str) -> None:
+    """One address may start 20 trials an hour (for made-up hardware ids, say); the 21st is
+    refused with 429 and nothing is stored, while asking about a trial it already has still
+    answers."""
+
+    def register(hardware: str) -> httpx.Response:
+        return httpx.post(
+            service + "/api/v1/trial", json={"module_id": MODULE_ID, "hardware_id": hardware}
+        )
+
+    ids = [f"{n:032x}" for n in range(1, 22)]
+    for hardware in ids[:20]:
+        answer = register(hardware)
+        assert answer.status_code == 200 and answer.json()["first"] is True
+    refused = register(ids[20])
+    assert refused.status_code == 429
+    assert "127.0.0.1" in refused.json()["error"] and refused.headers["Retry-After"] == "3600"
+    again = register(ids[0])
+    assert again.status_code == 200 and again.json()["first"] is False
+    # The refused one was not stored: it is still refused, not answered as a known trial.
+    assert register(ids[20]).status_code == 429
+
+
 def test_an_unreachable_service_holds_nothing_up_and_changes_nothing(
     tmp_path: Path, sfm_files: dict[str, Path]
 ) -> None:

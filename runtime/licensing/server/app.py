@@ -9,6 +9,7 @@ POST /api/v1/trial {module_id, hardware_id} -> 200 {started_at, now, first, mess
     Registers the trial of a module on a PBX. Only the first registration starts one: later
     ones (a new data folder, a deleted database row on the same machine) get the first start
     back with first = false, and the PBX counts its trial from it by the service's clock.
+    New registrations are rate-limited per client address (429); known trials never are.
 GET  /api/v1/health -> 200 {ok: true}
 Every refusal is a JSON object {"error": "..."} naming the field or the reason.
 """
@@ -44,6 +45,10 @@ log = logging.getLogger("licence-service")
 
 REQUESTS_PER_EMAIL_PER_HOUR = 5
 REQUESTS_PER_PBX_PER_HOUR = 10
+# New trials one client address may register per hour. A PBX registers one per module, and asking
+# again about a known trial is never limited; the limit stops one address from filling the
+# service with trials for made-up hardware ids.
+NEW_TRIALS_PER_ADDRESS_PER_HOUR = 20
 MODULE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SENT_ANSWER = (
     "Falls diese E-Mail-Adresse das Modul gekauft hat, wurde ein Bestätigungscode an sie "
@@ -218,8 +223,20 @@ def create_app(config: ServiceConfig) -> Starlette:
         except Refused as exc:
             return _error(400, str(exc))
         now = int(config.clock())
+        address = request.client.host if request.client else ""
         with lock, store.immediate(conn):
-            started, first = store.register_trial(conn, module_id, hardware_id, now)
+            if (
+                store.trial_start(conn, module_id, hardware_id) is None
+                and store.recent_trials_from(conn, address, now - 3600)
+                >= NEW_TRIALS_PER_ADDRESS_PER_HOUR
+            ):
+                return _error(
+                    429,
+                    f"too many new trials from {address} "
+                    f"({NEW_TRIALS_PER_ADDRESS_PER_HOUR} an hour); try again in an hour",
+                    {"Retry-After": "3600"},
+                )
+            started, first = store.register_trial(conn, module_id, hardware_id, now, address)
         when = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
         message = (
             "trial started"

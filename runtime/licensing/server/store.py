@@ -1,4 +1,4 @@
-"""The licence service's SQLite database: purchases and verification requests."""
+"""The licence service's SQLite database: purchases, verification requests and trials."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS trials (
     started_at INTEGER NOT NULL,
     PRIMARY KEY (module_id, hardware_id)
 );
+-- Who registered new trials (the client address), for the per-address rate limit.
+CREATE TABLE IF NOT EXISTS trial_sources (
+    address TEXT NOT NULL,
+    registered_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trial_sources_by_address ON trial_sources(address, registered_at);
 CREATE INDEX IF NOT EXISTS requests_by_email ON requests(email, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_pbx ON requests(hardware_id, created_at);
 """
@@ -151,8 +157,26 @@ def set_request_outcome(
     )
 
 
+def trial_start(conn: sqlite3.Connection, module_id: str, hardware_id: str) -> int | None:
+    """When the trial of `module_id` on `hardware_id` started, or None if it never did."""
+    row = conn.execute(
+        "SELECT started_at FROM trials WHERE module_id = ? AND hardware_id = ?",
+        (module_id, hardware_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def recent_trials_from(conn: sqlite3.Connection, address: str, since: int) -> int:
+    """How many new trials `address` registered at or after `since`."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM trial_sources WHERE address = ? AND registered_at >= ?",
+        (address, since),
+    ).fetchone()
+    return int(row[0])
+
+
 def register_trial(
-    conn: sqlite3.Connection, module_id: str, hardware_id: str, now: int
+    conn: sqlite3.Connection, module_id: str, hardware_id: str, now: int, address: str = ""
 ) -> tuple[int, bool]:
     """(start, first) of the trial of `module_id` on `hardware_id`: `now` and True the first
     time, the first registration's start and False on every later call (the caller holds the
@@ -161,8 +185,8 @@ def register_trial(
         "INSERT OR IGNORE INTO trials VALUES (?, ?, ?)", (module_id, hardware_id, now)
     )
     first = cursor.rowcount == 1
-    row = conn.execute(
-        "SELECT started_at FROM trials WHERE module_id = ? AND hardware_id = ?",
-        (module_id, hardware_id),
-    ).fetchone()
-    return int(row[0]), first
+    if first:
+        conn.execute("INSERT INTO trial_sources VALUES (?, ?)", (address, now))
+    started = trial_start(conn, module_id, hardware_id)
+    assert started is not None  # inserted or already there, in this transaction
+    return started, first
