@@ -9,7 +9,6 @@ absence alone changes nothing) gives another outcome, other ringing phones or ot
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,17 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from breakthrough.hook import HookAnswer
 from runtime.pbx_directory import parse_directory
 from runtime.shim import RoutingHost
-from tests.test_routing_property import HOP_LIMIT, PLAN, RELAXED_BUDGET_MS, Pbx, pbx, reference
+from tests import test_routing_property
+from tests.test_routing_property import PLAN, Pbx, SwitchableHook, pbx, reference
 
 EFFECTS = ("bypass_dnd", "bypass_redirects", "bypass_self_redirects_only", "force_call_waiting")
-
-
-class FixedHook:
-    def __init__(self) -> None:
-        self.answer = HookAnswer()
-
-    def on_call(self, called: str, caller: str | None) -> HookAnswer:
-        return self.answer
 
 
 def answer(*instances: tuple[str, tuple[str, ...]]) -> HookAnswer:
@@ -42,13 +34,8 @@ def answer(*instances: tuple[str, tuple[str, ...]]) -> HookAnswer:
     )
 
 
-@pytest.fixture(scope="module")
-def hosted(jvm: None) -> Iterator[tuple[RoutingHost, FixedHook]]:
-    hook = FixedHook()
-    host = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, hop_limit=HOP_LIMIT)
-    host.register_hook("m", hook)
-    yield host, hook
-    host.close()
+# The property test's host (its hop limit, a relaxed budget) and switchable hook.
+hosted = test_routing_property.hosted
 
 
 def load(host: RoutingHost, users: list[dict[str, Any]]) -> None:
@@ -95,7 +82,7 @@ SAMPLE = [
     ],
 )
 def test_changed_names_only_the_effects_that_made_a_difference(
-    hosted: tuple[RoutingHost, FixedHook],
+    hosted: tuple[RoutingHost, SwitchableHook],
     caller: str,
     called: str,
     instances: list[tuple[str, tuple[str, ...]]],
@@ -110,7 +97,7 @@ def test_changed_names_only_the_effects_that_made_a_difference(
 
 
 def test_a_group_call_and_a_call_without_hooks_changed_nothing(
-    hosted: tuple[RoutingHost, FixedHook],
+    hosted: tuple[RoutingHost, SwitchableHook],
 ) -> None:
     host, hook = hosted
     host.load_directory(
@@ -141,7 +128,7 @@ def test_a_group_call_and_a_call_without_hooks_changed_nothing(
     "fixed: then drop this mark.",
 )
 def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
-    hosted: tuple[RoutingHost, FixedHook],
+    hosted: tuple[RoutingHost, SwitchableHook],
 ) -> None:
     host, hook = hosted
     host.load_directory(
@@ -193,7 +180,7 @@ def reference_changed(p: Pbx, called: str, caller: str, asked: set[str]) -> set[
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=pbx())
 def test_changed_matches_the_reference(
-    hosted: tuple[RoutingHost, FixedHook], case: tuple[Pbx, str, str, HookAnswer]
+    hosted: tuple[RoutingHost, SwitchableHook], case: tuple[Pbx, str, str, HookAnswer]
 ) -> None:
     host, hook = hosted
     p, called, caller, drawn = case

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -152,6 +153,29 @@ def sample_server(factory: pytest.TempPathFactory, name: str) -> Iterator[ServeP
         yield serve
     finally:
         serve.stop()
+
+
+def instance_rows(data_dir: Path) -> list[tuple]:
+    """The stored instances, as rows."""
+    conn = sqlite3.connect(data_dir / "pbx.sqlite3")
+    try:
+        return conn.execute("SELECT * FROM instances ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def manager_state(data_dir: Path) -> tuple[list[tuple], list[tuple], dict[str, bytes]]:
+    """The module manager's rows (modules; builds and instances) and installed files: what a
+    refused upload or change must leave as it was."""
+    conn = sqlite3.connect(data_dir / "pbx.sqlite3")
+    try:
+        modules = conn.execute("SELECT * FROM modules ORDER BY id").fetchall()
+        builds = conn.execute("SELECT * FROM module_builds ORDER BY build").fetchall()
+    finally:
+        conn.close()
+    folder = data_dir / "modules"
+    files = snapshot(folder) if folder.exists() else {}
+    return modules, builds + instance_rows(data_dir), files
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
