@@ -19,7 +19,9 @@ from runtime.errors import Refused
 # What people paste between digits; dropped before a number is read.
 FORMATTING = frozenset(" \t\u00a0-/()")
 # Caller ids that mean "no number" (CLIR), compared after strip() and lower().
-WITHHELD = frozenset({"", "anonymous", "unknown", "withheld", "restricted", "private"})
+WITHHELD = frozenset(
+    {"", "anonymous", "unknown", "withheld", "restricted", "private", "unavailable"}
+)
 _DIGITS = frozenset("0123456789")
 
 
