@@ -4,6 +4,9 @@ Every expected outcome is the rule of DESIGN.md ("Call routing semantics") that 
 names; the hooks here answer fixed overrides, so each test isolates one PBX rule. Rules that
 depend on which caller matches are tested with the real BreakthroughHook in
 test_routing_breakthrough.py.
+
+Over 500 lines on purpose: one file per seam, here the core's whole call path (the PBX's rules,
+the hooks' overrides, routing around failing hooks), on the one set of directory builders below.
 """
 
 from __future__ import annotations
