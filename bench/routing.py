@@ -47,10 +47,11 @@ for extra in (ROOT, ROOT / "module_src"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from bench.rule_lists import random_patterns  # noqa: E402
 from breakthrough import form  # noqa: E402
 from breakthrough.config import parse_instance  # noqa: E402
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer  # noqa: E402
-from breakthrough.numbers import NumberPlan  # noqa: E402
+from breakthrough.number_forms import NumberPlan  # noqa: E402
 from breakthrough.rules import compile_instance  # noqa: E402
 from breakthrough.sfm_module import CallHook  # noqa: E402
 from runtime.jvm import api_class_loader, ensure_jvm  # noqa: E402
@@ -94,24 +95,6 @@ def directory_mapping() -> dict[str, Any]:
             {"id": "secretary", "name": "Erika Musterfrau", "numbers": ["202"]},
         ],
     }
-
-
-def random_patterns(rng: random.Random, count: int) -> list[str]:
-    """`count` distinct patterns of the shapes admins write: full numbers, prefixes with `*`,
-    a few `?`; none of them matches the benchmark's numbers by accident."""
-    out: set[str] = set()
-    while len(out) < count:
-        body = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 11)))
-        kind = rng.random()
-        if kind < 0.6:
-            pattern = "0049" + body
-        elif kind < 0.85:
-            pattern = "0049" + body[:5] + "*"
-        else:
-            pattern = "0" + body[:-1] + "?"
-        if "5906" not in pattern:
-            out.add(pattern)
-    return sorted(out)
 
 
 def instance_mappings() -> list[dict[str, Any]]:

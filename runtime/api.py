@@ -1,7 +1,7 @@
 """The module manager's JSON API under /api/: modules, instances, their logs, a test call.
 
 `api_routes(data_dir)` returns plain Starlette routes with no authentication of their own:
-the web host mounts them behind its login and CSRF gate. Every change goes through the same
+the web host mounts them behind its login and CSRF checks. Every change goes through the same
 functions as the `sfm` commands (so the same checks and refusals), and is handed at once to the
 host running in this process (`runtime.host.running_host`), so new calls see it.
 
@@ -15,7 +15,6 @@ import contextlib
 import re
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from runtime import db
 from runtime.errors import Refused
 from runtime.modules import installer, instance_log, instances, store
 from runtime.modules.upload_checks import DEFAULT_LIMITS
+from sfm_format.toml_file import parse_toml
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -103,10 +103,7 @@ def _config_from_body(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
         text = body["toml"]
         if not isinstance(text, str):
             raise Refused("toml: the instance TOML must be a string")
-        try:
-            return tomllib.loads(text), "the uploaded TOML"
-        except tomllib.TOMLDecodeError as exc:
-            raise Refused(f"toml: not valid TOML ({exc})") from None
+        return parse_toml(text, "toml", Refused), "the uploaded TOML"
     config = body.get("config")
     if not isinstance(config, dict):
         raise Refused("config: give the instance configuration as an object (or `toml`)")

@@ -22,6 +22,8 @@ def java_directory(directory: PbxDirectory) -> Any:
     plan = directory.plan
     for u in directory.users:
         builder.addUser(u.id, u.name, u.dnd, u.call_waiting, u.busy)
+        if u.numbers:
+            builder.setFirstNumber(u.id, u.numbers[0])  # the SIP front rings it
         for r in u.redirects:
             forms: list[str] = []
             if r.destination is not None and r.destination != VOICEMAIL:

@@ -43,8 +43,8 @@ from runtime.java_directory import java_directory
 from runtime.jvm import ensure_jvm
 from runtime.modules import loader
 from runtime.modules.hook_answer import HookAnswerLike, PythonCallHook, answer_text
-from runtime.numbering import is_withheld, normalise
 from runtime.pbx_directory import PbxDirectory
+from runtime.pbx_number_plan import is_withheld, normalise
 
 _LOG = logging.getLogger("runtime.modules")
 # A module process that has not answered a call for this many seconds is killed and started

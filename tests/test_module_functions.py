@@ -3,6 +3,9 @@
 Modules here are derived from the vendor's Breakthrough build: another module id, and their
 own Java classes (compiled against the host's module API) or Python code in place of
 Breakthrough's. Calls go through the real Java routing core and the module's class loader.
+
+Over 500 lines on purpose: every case derives its module from the same build with the helpers
+below; split, the files would share those helpers through imports between test modules.
 """
 
 from __future__ import annotations

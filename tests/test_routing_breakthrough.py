@@ -15,7 +15,7 @@ import pytest
 
 from breakthrough.config import load_instance_file
 from breakthrough.hook import BreakthroughHook
-from breakthrough.numbers import NumberPlan
+from breakthrough.number_forms import NumberPlan
 from breakthrough.rules import compile_instance
 from runtime.pbx_directory import PbxDirectory, load_directory
 from runtime.routing_host import RoutingHost

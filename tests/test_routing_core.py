@@ -4,6 +4,9 @@ Every expected outcome is the rule of DESIGN.md ("Call routing semantics") that 
 names; the hooks here answer fixed overrides, so each test isolates one PBX rule. Rules that
 depend on which caller matches are tested with the real BreakthroughHook in
 test_routing_breakthrough.py.
+
+Over 500 lines on purpose: one file per seam, here the core's whole call path (the PBX's rules,
+the hooks' overrides, routing around failing hooks), on the one set of directory builders below.
 """
 
 from __future__ import annotations
@@ -19,14 +22,8 @@ from breakthrough.hook import HookAnswer
 from runtime.errors import Refused
 from runtime.pbx_directory import PbxDirectory, parse_directory
 from runtime.routing_host import RoutingHost
+from tests.test_routing_property import PLAN
 
-PLAN = {
-    "version": "8.1.0.4",
-    "country_code": "49",
-    "area_code": "251",
-    "international_prefix": "00",
-    "national_prefix": "0",
-}
 OUTSIDE = "0049301234567"  # Berlin: no user of any test PBX
 OUTSIDE_CALLER = "00492515906850"
 

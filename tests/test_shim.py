@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from breakthrough.hook import HookAnswer
 from runtime.errors import Refused
-from runtime.numbering import PbxNumberPlan, is_withheld, normalise
 from runtime.pbx_directory import (
     load_directory,
     load_stored_directory,
@@ -21,6 +20,7 @@ from runtime.pbx_directory import (
     store_directory,
     stored_path,
 )
+from runtime.pbx_number_plan import PbxNumberPlan, is_withheld, normalise
 from runtime.routing_host import RoutingHost, direct_proxy
 
 OFFICE = Path(__file__).parent / "data" / "pbx" / "office.toml"

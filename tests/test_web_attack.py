@@ -18,8 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.harness import ServeProcess, load_sample_pbx, snapshot
-from tests.data.sfm_crafted import MODULE_ID, TEAMLEITER_TOML, run_sfm, sfm_files
+from tests.browser.harness import (
+    ServeProcess,
+    instance_rows,
+    manager_state,
+    sample_folder_with_instance,
+)
+from tests.data.sfm_crafted import MODULE_ID, run_sfm, sfm_files
 
 __all__ = ["sfm_files"]
 
@@ -45,23 +50,6 @@ def set_up_admin(server: ServeProcess) -> httpx.Client:
     assert answer.status_code == 303, answer.text
     return client
 
-
-def instance_rows(data: Path) -> list[tuple]:
-    conn = sqlite3.connect(data / "pbx.sqlite3")
-    try:
-        return conn.execute("SELECT * FROM instances ORDER BY id").fetchall()
-    finally:
-        conn.close()
-
-
-def manager_state(data: Path) -> tuple[list[tuple], list[tuple], dict[str, bytes]]:
-    conn = sqlite3.connect(data / "pbx.sqlite3")
-    try:
-        modules = conn.execute("SELECT * FROM modules ORDER BY id").fetchall()
-        builds = conn.execute("SELECT * FROM module_builds ORDER BY build").fetchall()
-    finally:
-        conn.close()
-    return modules, builds + instance_rows(data), snapshot(data / "modules")
 
 
 def rss_kib(pid: int) -> int:
@@ -89,16 +77,7 @@ def data(
     module_environment: None,
 ) -> Path:
     folder = tmp_path_factory.mktemp("attack") / "data"
-    load_sample_pbx(folder)
-    code, _, err = run_sfm("--data", folder, "module", "install", sfm_files["current"])
-    assert code == 0, err
-    config = folder.parent / "teamleiter.toml"
-    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
-    code, _, err = run_sfm(
-        "--data", folder, "instance", "create", "--module", MODULE_ID, "--config", config
-    )
-    assert code == 0, err
-    return folder
+    return sample_folder_with_instance(folder, sfm_files["current"])
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,20 @@
 """Calls in progress as Kamailio reports them (answered dialogs), and so which users are busy.
 
-Kamailio tells the decision service when a call is answered (`dialog:start`) and when it ends
-(`dialog:end`). A user with an answered call is "in a call": the routing core then sees it as
-busy, so call waiting (or a module's forced call waiting) decides the next call to it.
+Kamailio tells the host when a call is answered (`dialog:start`) and when it ends
+(`dialog:end`), over evapi to the Java side (`de.sfhost.sip.CallEvents`), which keeps the calls
+(`de.sfhost.sip.CallsInProgress`). A user with an answered call is "in a call": the decider then
+routes it as busy, so call waiting (or a module's forced call waiting) decides the next call
+to it. This is the Python view of that record, for the web page and the JSON API.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
+from typing import Any
+
+import jpype
+
+from runtime.jvm import ensure_jvm
 
 
 @dataclass(frozen=True)
@@ -22,38 +27,28 @@ class CallInProgress:
 
 
 class CallsInProgress:
-    """Thread-safe record of answered calls; `version` changes whenever the busy set may have."""
+    """The Java record of answered calls (thread-safe there), read from Python."""
 
     def __init__(self) -> None:
-        self._calls: dict[str, CallInProgress] = {}
-        self._lock = threading.Lock()
-        self.version = 0
-
-    def started(self, call: CallInProgress) -> None:
-        with self._lock:
-            self._calls[call.call_id] = call
-            self.version += 1
-
-    def ended(self, call_id: str) -> None:
-        with self._lock:
-            if self._calls.pop(call_id, None) is not None:
-                self.version += 1
+        ensure_jvm()
+        self.java: Any = jpype.JClass("de.sfhost.sip.CallsInProgress")()
 
     def clear(self) -> None:
         """Forget every call (Kamailio restarted: its dialogs are gone)."""
-        with self._lock:
-            self._calls.clear()
-            self.version += 1
+        self.java.clear()
 
     def busy_users(self) -> frozenset[str]:
-        with self._lock:
-            return frozenset(u for c in self._calls.values() for u in c.users)
+        return frozenset(str(u) for u in self.java.busyUsers())
 
     def snapshot(self) -> list[CallInProgress]:
         """The calls now, oldest first."""
-        with self._lock:
-            return sorted(self._calls.values(), key=lambda c: c.since)
-
-    @staticmethod
-    def now() -> float:
-        return time.time()
+        return [
+            CallInProgress(
+                str(c.callId),
+                str(c.caller),
+                str(c.called),
+                tuple(str(u) for u in c.users),
+                float(c.since),
+            )
+            for c in self.java.snapshot()
+        ]

@@ -18,7 +18,6 @@ from typing import Any
 from runtime.errors import Refused
 from runtime.sip.calls import CallsInProgress
 from runtime.sip.decision import Decider, DecisionServer, HostLike
-from runtime.sip.events import EventListener
 from runtime.sip.kamailio import Kamailio, SipAddress, free_tcp_port, render_config
 
 log = logging.getLogger("sfm.sip")
@@ -58,7 +57,7 @@ class SipFront:
         self.decision: DecisionServer | None = None
         self.kamailio: Kamailio | None = None
         self._decision_port: int | None = None
-        self.events: EventListener | None = None
+        self.events: Any = None  # de.sfhost.sip.CallEvents, once started
 
     @property
     def folder(self) -> Path:
@@ -91,8 +90,10 @@ class SipFront:
         except BaseException:
             self.decision.stop()
             raise
-        self.events = EventListener(event_port, self.decider.event)
-        self.events.start()
+        import jpype
+
+        self.events = jpype.JClass("de.sfhost.sip.CallEvents")(event_port, self.decider.java)
+        self.events.start(5000)
         with _running_lock:
             _running[self.data_dir.resolve()] = self
         log.warning(
@@ -128,6 +129,7 @@ class SipFront:
             self.events.stop()
         with contextlib.suppress(Exception):
             self.stop_decisions()
+        self.decider.close()
 
     def registrations(self) -> list[Registration]:
         """The registered phones now (from Kamailio's location table); [] if it cannot say."""

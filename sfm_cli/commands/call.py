@@ -61,7 +61,7 @@ def simulate(pbx: Path, instances: list[Path], caller: str, called: str) -> dict
     """Route one call with only these files: the `sfm call` document. No data folder."""
     from breakthrough.config import load_instance_file
     from breakthrough.hook import BreakthroughHook
-    from breakthrough.numbers import NumberPlan
+    from breakthrough.number_forms import NumberPlan
     from breakthrough.rules import compile_instance
     from runtime.pbx_directory import load_directory
     from runtime.routing_host import RoutingHost

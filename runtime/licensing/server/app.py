@@ -91,6 +91,13 @@ def _text_field(body: dict[str, Any], name: str, pattern: re.Pattern[str], what:
     return value
 
 
+def _module_and_hardware(body: dict[str, Any]) -> tuple[str, str]:
+    """The fields every request about one PBX's module carries; Refused naming a bad one."""
+    module_id = _text_field(body, "module_id", MODULE_ID_PATTERN, "a module id")
+    hardware_id = _text_field(body, "hardware_id", HARDWARE_ID_PATTERN, "32 lowercase hex digits")
+    return module_id, hardware_id
+
+
 def create_app(config: ServiceConfig) -> Starlette:
     """The licence service as an ASGI app (one SQLite connection, serialised by a lock)."""
     conn = store.open_store(config.db_dir)
@@ -110,10 +117,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     async def verify(request: Request) -> JSONResponse:
         try:
             body = await _json_body(request)
-            module_id = _text_field(body, "module_id", MODULE_ID_PATTERN, "a module id")
-            hardware_id = _text_field(
-                body, "hardware_id", HARDWARE_ID_PATTERN, "32 lowercase hex digits"
-            )
+            module_id, hardware_id = _module_and_hardware(body)
             email = normalise_email(body.get("email"), "field 'email'")
         except Refused as exc:
             return _error(400, str(exc))
@@ -216,10 +220,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     async def trial(request: Request) -> JSONResponse:
         try:
             body = await _json_body(request)
-            module_id = _text_field(body, "module_id", MODULE_ID_PATTERN, "a module id")
-            hardware_id = _text_field(
-                body, "hardware_id", HARDWARE_ID_PATTERN, "32 lowercase hex digits"
-            )
+            module_id, hardware_id = _module_and_hardware(body)
         except Refused as exc:
             return _error(400, str(exc))
         now = int(config.clock())

@@ -1,9 +1,11 @@
 package de.sfhost.core;
 
 import de.sfhost.module.api.RedirectKind;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The PBX directory as routing sees it: users, groups and an exact map from every form of
@@ -16,10 +18,67 @@ public final class Directory {
     private final Map<String, User> users;
     private final Map<String, Group> groups;
 
+    /** The directory as loaded (this one, or the one {@link #withBusy} started from). */
+    private final Directory base;
+    /** The users {@link #withBusy} made busy (empty for a loaded directory). */
+    private final Set<String> inCall;
+
     private Directory(Builder b) {
         this.byNumber = new HashMap<>(b.byNumber);
         this.users = new LinkedHashMap<>(b.users);
         this.groups = new LinkedHashMap<>(b.groups);
+        this.base = this;
+        this.inCall = Collections.emptySet();
+    }
+
+    private Directory(Directory base, Map<String, Party> byNumber, Map<String, User> users,
+            Set<String> inCall) {
+        this.byNumber = byNumber;
+        this.users = users;
+        this.groups = base.groups;
+        this.base = base;
+        this.inCall = inCall;
+    }
+
+    /**
+     * This directory's loaded form with the users {@code inCall} busy as well (users in a call
+     * on the SIP front); the same object when nothing changes. Built whole, so a call in flight
+     * keeps the directory it started with.
+     */
+    public Directory withBusy(Set<String> inCall) {
+        Directory b = base;
+        Set<String> now = Collections.unmodifiableSet(new java.util.HashSet<>(inCall));
+        if (now.equals(this.inCall)) {
+            return this;
+        }
+        Map<String, User> u = new LinkedHashMap<>(b.users);
+        Map<User, User> swapped = new HashMap<>();
+        for (String id : now) {
+            User plain = b.users.get(id);
+            if (plain != null && !plain.busy) {
+                User busy = new User(plain);
+                u.put(id, busy);
+                swapped.put(plain, busy);
+            }
+        }
+        if (swapped.isEmpty() && now.isEmpty()) {
+            return b;
+        }
+        Map<String, Party> n = new HashMap<>(b.byNumber);
+        if (!swapped.isEmpty()) {
+            for (Map.Entry<String, Party> e : n.entrySet()) {
+                User busy = swapped.get(e.getValue());
+                if (busy != null) {
+                    e.setValue(busy);
+                }
+            }
+        }
+        return new Directory(b, n, u, now);
+    }
+
+    /** The directory as loaded, without the users {@link #withBusy} made busy. */
+    public Directory getBase() {
+        return base;
     }
 
     /** The party a number (in any of its forms) belongs to, or null for a number outside. */
@@ -55,6 +114,16 @@ public final class Directory {
                 throw new IllegalArgumentException("duplicate id " + id);
             }
             users.put(id, new User(id, name, dnd, callWaiting, busy));
+            return this;
+        }
+
+        /** The user's first number (the name its SIP phone registers with). */
+        public Builder setFirstNumber(String userId, String number) {
+            User u = users.get(userId);
+            if (u == null) {
+                throw new IllegalArgumentException("no user " + userId);
+            }
+            u.firstNumber = number;
             return this;
         }
 

@@ -38,4 +38,27 @@ public final class Redirect {
     boolean isVoicemail() {
         return VOICEMAIL.equals(destination);
     }
+
+    public RedirectKind getKind() {
+        return kind;
+    }
+
+    /** On, with a destination. */
+    public boolean isEnabled() {
+        return enabled;
+    }
+
+    /** "voicemail", a number, or null. */
+    public String getDestination() {
+        return destination;
+    }
+
+    /** Every form of the destination number (the number itself among them). */
+    public Set<String> getDestinationForms() {
+        return destinationForms;
+    }
+
+    public int getSeconds() {
+        return seconds;
+    }
 }
