@@ -55,7 +55,7 @@ for extra in (ROOT, ROOT / "module_src"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from runtime.shim import RoutingHost  # noqa: E402
+from runtime.routing_host import RoutingHost  # noqa: E402
 from tests.browser.harness import ServeProcess  # noqa: E402
 from tests.data.faulty_modules import FAULTS, SOURCES, build, faulty_id, prepare_data  # noqa: E402
 from tests.data.sfm_crafted import TEAMLEITER_TOML  # noqa: E402

@@ -1,4 +1,5 @@
-"""Benchmark of the call path: Java routing core, bridge, Python hook. Prints one JSON document.
+"""Benchmark of the call path: Java routing core, module function, module Python code.
+Prints one JSON document.
 
 All call figures are measured in one run, on the routing core's own Java worker threads (a
 call's time is taken on the worker, from entering the core to its result):
@@ -6,22 +7,23 @@ call's time is taken on the worker, from entering the core to its result):
 - `ns_per_call`: mean nanoseconds per call, one caller making calls one after another;
 - `p99_ns_16_callers`: the 99th percentile of a call's nanoseconds while 16 worker threads
   make calls at the same time;
-- for the core with no module (`no_hook`), and Breakthrough's own call-processing function
-  (its Java class `de.obyte.breakthrough.BreakthroughHook`, loaded in a module class loader as
-  the host loads it, asking the module's Python hook through `ModulePython`) with a Python
-  hook that does nothing (`noop_python_hook`) and with Breakthrough's shim hook
-  (`sfm_module.CallHook`) holding 10 instances of 10,000 patterns in each of their four lists
-  (`breakthrough`): both go through the same Java function and bridge;
-- `main_thread_proxy_ns`: the bridge floor: Java calling the same no-op hook through a plain
-  JProxy (`runtime.shim.direct_proxy`) on the main Python thread, i.e. a thread Python entered.
+
+for these cases:
+- `no_hook`: the core with no module (the floor);
+- `process_noop` and `process_breakthrough`: the path of an installed module. Breakthrough's own
+  call-processing function (its Java class `de.obyte.breakthrough.BreakthroughHook`, loaded in
+  a module class loader as the host loads it) asks the module's Python code through
+  `ModulePython`, which runs in a process of its own (`de.sfhost.core.ModuleProcess`, one
+  frame each way over a pipe): a hook that does nothing, and Breakthrough's shim hook
+  (`sfm_module.CallHook`) holding 10 instances of 10,000 patterns in each of their four lists;
+- `in_process_noop` and `in_process_breakthrough`: the baseline, the same hooks in this
+  interpreter, called by the core's workers through a JPype proxy (`InProcessPythonHook`:
+  what every module's hook did before it moved to its own process, less the worker threads
+  that lived inside Python frames).
 
 The cases are measured in interleaved rounds (`--rounds`); each figure is the best round, the
-one least disturbed by other processes on the machine (medians go to stderr).
-
-The core's workers keep a Python thread state for life and call the hook directly (see
-`runtime.shim`). For comparison, stderr also shows the naive design (a plain Java worker,
-started without the shim's thread host, calling the JProxy: a Python thread state made and
-dropped per call) and the raw cost of the hook in Python.
+one least disturbed by other processes on the machine (medians go to stderr). The ratios
+process/in-process go to stderr as well.
 
 Run: `.venv/bin/python bench/routing.py [--calls N] [--rounds R]`.
 """
@@ -32,8 +34,10 @@ import argparse
 import gc
 import json
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,21 +47,18 @@ for extra in (ROOT, ROOT / "module_src"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from bench.rule_lists import random_patterns  # noqa: E402
+from breakthrough import form  # noqa: E402
 from breakthrough.config import parse_instance  # noqa: E402
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer  # noqa: E402
-from breakthrough.numbers import NumberPlan  # noqa: E402
+from breakthrough.number_forms import NumberPlan  # noqa: E402
 from breakthrough.rules import compile_instance  # noqa: E402
 from breakthrough.sfm_module import CallHook  # noqa: E402
 from runtime.jvm import api_class_loader, ensure_jvm  # noqa: E402
 from runtime.modules import java_code  # noqa: E402
+from runtime.modules.hook_answer import PythonCallHook  # noqa: E402
 from runtime.pbx_directory import parse_directory  # noqa: E402
-from runtime.shim import (  # noqa: E402
-    HookHolder,
-    RoutingHost,
-    direct_proxy,
-    hook_bridge,
-    module_python,
-)
+from runtime.routing_host import HookHolder, RoutingHost, _bridge_class  # noqa: E402
 from sfm_build.javac import CompileJob, compile_all  # noqa: E402
 
 CALLER = "00492515906850"
@@ -96,35 +97,18 @@ def directory_mapping() -> dict[str, Any]:
     }
 
 
-def random_patterns(rng: random.Random, count: int) -> list[str]:
-    """`count` distinct patterns of the shapes admins write: full numbers, prefixes with `*`,
-    a few `?`; none of them matches the benchmark's numbers by accident."""
-    out: set[str] = set()
-    while len(out) < count:
-        body = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 11)))
-        kind = rng.random()
-        if kind < 0.6:
-            pattern = "0049" + body
-        elif kind < 0.85:
-            pattern = "0049" + body[:5] + "*"
-        else:
-            pattern = "0" + body[:-1] + "?"
-        if "5906" not in pattern:
-            out.add(pattern)
-    return sorted(out)
-
-
-def breakthrough_hook(plan: NumberPlan) -> BreakthroughHook:
-    """10 instances, 10,000 patterns in each list; the last instance matches the call."""
+def instance_mappings() -> list[dict[str, Any]]:
+    """10 instances (instance TOML shape), 10,000 patterns in each list; the last instance
+    matches the call."""
     rng = random.Random(2611)
-    compiled = []
+    mappings = []
     for i in range(INSTANCES):
         called_active = random_patterns(rng, PATTERNS_PER_LIST)
         caller_active = random_patterns(rng, PATTERNS_PER_LIST)
         if i == INSTANCES - 1:
             called_active[0] = "0049251590620?"
             caller_active[0] = "+4925159068*"
-        cfg = parse_instance(
+        mappings.append(
             {
                 "name": f"Instanz {i + 1}",
                 "log_level": "INFO",
@@ -140,16 +124,71 @@ def breakthrough_hook(plan: NumberPlan) -> BreakthroughHook:
                     },
                 },
                 "settings": {"bypass_dnd": True, "bypass_redirects": True},
-            },
-            f"bench instance {i + 1}",
+            }
         )
-        compiled.append(compile_instance(cfg, plan))
+    return mappings
+
+
+def breakthrough_hook(plan: NumberPlan, mappings: list[dict[str, Any]]) -> BreakthroughHook:
+    compiled = [
+        compile_instance(parse_instance(m, f"bench instance {m['name']}"), plan) for m in mappings
+    ]
     return BreakthroughHook(compiled)
 
 
-def breakthrough_function(host: RoutingHost, holder: HookHolder) -> Any:
+def variables_of(mapping: dict[str, Any]) -> dict[str, Any]:
+    """An instance TOML mapping as the variables by the descriptor's names (what the host
+    hands set_instances)."""
+    out: dict[str, Any] = {}
+    for spec in form.fields():
+        node: Any = mapping
+        for part in spec.key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            out[spec.variable] = node
+    return out
+
+
+NOOP_SHIM = """
+class _NoChange:
+    ignore_dnd = ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
+    applied = ()
+
+
+NO_CHANGE = _NoChange()
+
+
+class NoopHook:
+    def on_call(self, called, caller):
+        return NO_CHANGE
+
+
+def start(api):
+    api.register_call_hook(NoopHook())
+"""
+
+
+def build_folders(root: Path) -> dict[str, Path]:
+    """Two installed-build folders: a module whose hook does nothing, and Breakthrough's
+    Python package (module_src/breakthrough) as the host installs it."""
+    noop = root / "modules" / "bench-noop" / "1"
+    (noop / "python" / "noop_module").mkdir(parents=True)
+    (noop / "python" / "noop_module" / "__init__.py").write_text("", "utf-8")
+    (noop / "python" / "noop_module" / "sfm_module.py").write_text(NOOP_SHIM, "utf-8")
+    real = root / "modules" / "bench-breakthrough" / "1"
+    shutil.copytree(
+        ROOT / "module_src" / "breakthrough",
+        real / "python" / "breakthrough",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return {"noop": noop, "breakthrough": real}
+
+
+def kernel_function(host: RoutingHost, module_id: str, python: Any) -> Any:
     """Breakthrough's kernel function, compiled from module_src/jvm_src and loaded in a module
-    class loader, as the routing core's hook; its ModulePython asks `holder.hook`."""
+    class loader, as the routing core's hook; it asks `python` (a ModulePython)."""
     import jpype
 
     jvm_src = ROOT / "module_src" / "jvm_src"
@@ -160,18 +199,37 @@ def breakthrough_function(host: RoutingHost, holder: HookHolder) -> Any:
         cls = java_code.read_class(data, path)
         code.classes[cls.name] = cls
     api_loader = api_class_loader("log4j")
-    loader = java_code.class_loader("bench", code, api_loader)
-    python = module_python("bench", lambda module: None)
-    python.registerCallHook(hook_bridge(holder))
+    loader = java_code.class_loader(module_id, code, api_loader)
     function_host = jpype.JClass("de.sfhost.module.runtime.FunctionHost", loader=api_loader)
     return function_host.kernelFunction(
-        "bench",
+        module_id,
         "Bench",
         loader,
         "de.obyte.breakthrough.BreakthroughHook",
-        host.module_log("bench"),
+        host.module_log(module_id),
         python,
     )
+
+
+def module_in_process(host: RoutingHost, module_id: str, folder: Path, instances: str) -> Any:
+    """The build's Python code started in a process of its own, with `instances` (JSON)."""
+    import jpype
+
+    process = host.module_process(module_id, folder, None)
+    python = jpype.JClass("de.sfhost.module.ext.ModulePython")(module_id, process)
+    python.start()
+    if process.wantsInstances():
+        answer = json.loads(str(process.setInstances(instances, 600_000.0)))
+        assert answer == {"refused": {}}, answer
+    return python
+
+
+def in_process_hook(hook: PythonCallHook) -> Any:
+    """The in-process baseline: `hook` behind a JPype proxy, asked on the worker thread."""
+    import jpype
+
+    bridge = _bridge_class()(HookHolder(hook))
+    return jpype.JClass("de.sfhost.core.InProcessPythonHook")(bridge)
 
 
 def sequential_mean(core: Any, calls: int) -> float:
@@ -200,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
 
     directory = parse_directory(directory_mapping(), "bench directory")
     plan = NumberPlan("49", "251", "00", "0")
+    mappings = instance_mappings()
     t0 = time.perf_counter()
-    real_hook = breakthrough_hook(plan)
+    real_hook = breakthrough_hook(plan, mappings)
     print(f"compiled 10 x 4 x 10,000 patterns in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     # 400,000 compiled patterns are long-lived objects; without this the first full garbage
     # collections after compiling stall calls by hundreds of microseconds.
@@ -217,85 +276,83 @@ def main(argv: list[str] | None = None) -> int:
     host = RoutingHost(hook_budget_ms=1000.0)
     host.load_directory(directory)
     core = host.core
-    noop = NoopHook()
-    holder = HookHolder(noop)
-    function = breakthrough_function(host, holder)
     log = host.module_log("bench")
-    proxy = direct_proxy(noop)
-    ctx = bench.contextFor(core, CALLER, CALLED)
-
-    # The cases share the core, its worker threads and the module's Java function; "no_hook"
-    # takes the function out of the core, the others swap the Python hook object behind it.
-    def use(case: str) -> None:
-        if case == "no_hook":
-            core.unregister("bench", stage)
-        else:
-            holder.hook = noop if case == "noop_python_hook" else shim_hook
-            core.register("bench", stage, function, log)
-
-    cases = ("no_hook", "noop_python_hook", "breakthrough")
-    # Warm up the JIT and the bridge before measuring.
-    for case in cases:
-        use(case)
-        bench.sequential(core, CALLER, CALLED, 20_000 if case == "no_hook" else 1000)
-        bench.concurrent(core, CALLER, CALLED, CONCURRENT_CALLERS, 50)
-    bench.callHookHere(proxy, ctx, 2000)
-
-    # Rounds interleave the cases, so that load from other processes on this machine hits
-    # them alike; each figure is the best round (as timeit does: the round least disturbed
-    # by other processes), every case and the floor alike. Medians go to stderr.
-    means: dict[str, list[float]] = {c: [] for c in cases}
-    p99s: dict[str, list[float]] = {c: [] for c in cases}
-    floors: list[float] = []
-    per_caller = max(50, args.calls // CONCURRENT_CALLERS)
-    for _ in range(args.rounds):
-        for case in cases:
-            use(case)
-            means[case].append(sequential_mean(core, args.calls))
-            p99s[case].append(concurrent_p99(core, per_caller))
-        # The bridge floor: Java calls the same no-op hook through a plain JProxy, on the
-        # main Python thread (a thread Python entered).
-        floors.append(float(bench.callHookHere(proxy, ctx, args.calls)) / args.calls)
-    ns = {c: min(v) for c, v in means.items()}
-    p99 = {c: min(v) for c, v in p99s.items()}
-    floor_ns = min(floors)
-    medians = {c: round(statistics.median(v)) for c, v in means.items()}
-    print(
-        f"medians over {args.rounds} rounds: ns_per_call {medians}, "
-        f"main_thread_proxy_ns {round(statistics.median(floors))}",
-        file=sys.stderr,
+    plan_map = {"country_code": "49", "area_code": "251", "international_prefix": "00",
+                "national_prefix": "0"}  # fmt: skip
+    instances = json.dumps(
+        {
+            "instances": [
+                {"name": m["name"], "log_level": "INFO", "variables": variables_of(m)}
+                for m in mappings
+            ],
+            "plan": plan_map,
+        }
     )
-
-    # The naive design, for the record: a plain Java worker (a core without the shim's thread
-    # host) calls the JProxy itself, so CPython makes a thread state for each call.
-    core.unregister("bench", stage)
-    plain = jpype.JClass("de.sfhost.core.RoutingCore")(1)
-    plain.setDirectory(core.getDirectory())
-    plain.setHookBudgetMillis(1000.0)
-    plain.register("naive", stage, proxy)
-    naive_ns = sequential_mean(plain, max(200, args.calls // 4))
-    plain.shutdown()
-
-    t0 = time.perf_counter_ns()
-    for _ in range(args.calls):
-        real_hook.on_call(CALLED, CALLER)
-    python_only = (time.perf_counter_ns() - t0) / args.calls
-
-    result = {
-        "ns_per_call": {k: round(v) for k, v in ns.items()},
-        "p99_ns_16_callers": {k: round(v) for k, v in p99.items()},
-        "main_thread_proxy_ns": round(floor_ns),
-    }
+    with tempfile.TemporaryDirectory(prefix="sfm-bench-") as tmp:
+        folders = build_folders(Path(tmp))
+        t0 = time.perf_counter()
+        hooks = {
+            "no_hook": None,
+            "process_noop": kernel_function(
+                host, "bench-noop", module_in_process(host, "bench-noop", folders["noop"], "")
+            ),
+            "process_breakthrough": kernel_function(
+                host,
+                "bench-breakthrough",
+                module_in_process(host, "bench-breakthrough", folders["breakthrough"], instances),
+            ),
+            "in_process_noop": in_process_hook(NoopHook()),
+            "in_process_breakthrough": in_process_hook(shim_hook),
+        }
+        print(f"started the module processes in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        result = measure(core, bench, hooks, stage, log, args)
     print(json.dumps(result))
+    ns = result["ns_per_call"]
+    p99 = result["p99_ns_16_callers"]
     print(
-        f"breakthrough/noop = {ns['breakthrough'] / ns['noop_python_hook']:.2f} (target <= 1.5); "
-        f"noop/main-thread proxy = {ns['noop_python_hook'] / floor_ns:.2f} (target <= 2); "
-        f"naive design (plain Java worker calls the JProxy): {naive_ns:.0f} ns/call; "
-        f"BreakthroughHook.on_call alone in Python: {python_only:.0f} ns",
+        "process/in-process: noop "
+        f"{ns['process_noop'] / ns['in_process_noop']:.2f} (p99 "
+        f"{p99['process_noop'] / p99['in_process_noop']:.2f}), breakthrough "
+        f"{ns['process_breakthrough'] / ns['in_process_breakthrough']:.2f} (p99 "
+        f"{p99['process_breakthrough'] / p99['in_process_breakthrough']:.2f}); "
+        f"breakthrough/noop in its process "
+        f"{ns['process_breakthrough'] / ns['process_noop']:.2f}",
         file=sys.stderr,
     )
     host.close()
     return 0
+
+
+def measure(
+    core: Any, bench: Any, hooks: dict[str, Any], stage: str, log: Any, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Every case in interleaved rounds on the same core; the best round of each."""
+
+    def use(case: str) -> None:
+        if hooks[case] is None:
+            core.unregister("bench", stage)
+        else:
+            core.register("bench", stage, hooks[case], log)
+
+    # Warm up the JIT, the bridge and the module processes before measuring.
+    for case in hooks:
+        use(case)
+        bench.sequential(core, CALLER, CALLED, 20_000 if case == "no_hook" else 1000)
+        bench.concurrent(core, CALLER, CALLED, CONCURRENT_CALLERS, 50)
+    means: dict[str, list[float]] = {c: [] for c in hooks}
+    p99s: dict[str, list[float]] = {c: [] for c in hooks}
+    per_caller = max(50, args.calls // CONCURRENT_CALLERS)
+    for _ in range(args.rounds):
+        for case in hooks:
+            use(case)
+            means[case].append(sequential_mean(core, args.calls))
+            p99s[case].append(concurrent_p99(core, per_caller))
+    medians = {c: round(statistics.median(v)) for c, v in means.items()}
+    print(f"medians over {args.rounds} rounds: ns_per_call {medians}", file=sys.stderr)
+    return {
+        "ns_per_call": {c: round(min(v)) for c, v in means.items()},
+        "p99_ns_16_callers": {c: round(min(v)) for c, v in p99s.items()},
+    }
 
 
 if __name__ == "__main__":

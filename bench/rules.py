@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_src"))
 
 from breakthrough.config import InstanceConfig, Settings  # noqa: E402
 from breakthrough.hook import BreakthroughHook  # noqa: E402
-from breakthrough.numbers import NumberPlan, is_withheld  # noqa: E402
+from breakthrough.number_forms import NumberPlan, is_withheld  # noqa: E402
 from breakthrough.rules import compile_instance, decide  # noqa: E402
 from breakthrough.wildcards import parse_pattern  # noqa: E402
 

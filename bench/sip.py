@@ -47,6 +47,7 @@ for extra in (ROOT, ROOT / "module_src"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from bench.rule_lists import random_patterns  # noqa: E402
 from runtime.host import open_host  # noqa: E402
 from runtime.sip.front import SipFront  # noqa: E402
 from runtime.sip.kamailio import SipAddress, free_udp_port  # noqa: E402
@@ -84,23 +85,6 @@ id = "carrier"
 name = "Carrier"
 address = "127.0.0.1:{trunk_port}"
 """
-
-
-def random_patterns(rng: random.Random, count: int) -> list[str]:
-    """Patterns of the shapes admins write; none matches the benchmark's numbers by accident."""
-    out: set[str] = set()
-    while len(out) < count:
-        body = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 11)))
-        kind = rng.random()
-        if kind < 0.6:
-            pattern = "0049" + body
-        elif kind < 0.85:
-            pattern = "0049" + body[:5] + "*"
-        else:
-            pattern = "0" + body[:-1] + "?"
-        if "5906" not in pattern and pattern != CALLED:
-            out.add(pattern)
-    return sorted(out)
 
 
 def instance_toml(i: int, rng: random.Random) -> str:

@@ -1,1 +1,2 @@
-"""The STARFACE-style PBX host: Java core, JPype shim, module manager, licensing, web."""
+"""The STARFACE-style PBX host: Java core, routing host, module processes, module manager,
+licensing, web."""

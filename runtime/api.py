@@ -1,7 +1,7 @@
 """The module manager's JSON API under /api/: modules, instances, their logs, a test call.
 
 `api_routes(data_dir)` returns plain Starlette routes with no authentication of their own:
-the web host mounts them behind its login and CSRF gate. Every change goes through the same
+the web host mounts them behind its login and CSRF checks. Every change goes through the same
 functions as the `sfm` commands (so the same checks and refusals), and is handed at once to the
 host running in this process (`runtime.host.running_host`), so new calls see it.
 
@@ -15,7 +15,6 @@ import contextlib
 import re
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,10 @@ from starlette.routing import Route
 
 from runtime import db
 from runtime.errors import Refused
+from runtime.json_request import json_object
 from runtime.modules import installer, instance_log, instances, store
 from runtime.modules.upload_checks import DEFAULT_LIMITS
+from sfm_format.toml_file import parse_toml
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -77,16 +78,6 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Refused("request body: not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused("request body: a JSON object is expected")
-    return body
-
-
 def _whole_number(request: Request, name: str) -> int | None:
     """A query parameter that must be a whole number >= 0, or None if absent."""
     value = request.query_params.get(name)
@@ -103,10 +94,7 @@ def _config_from_body(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
         text = body["toml"]
         if not isinstance(text, str):
             raise Refused("toml: the instance TOML must be a string")
-        try:
-            return tomllib.loads(text), "the uploaded TOML"
-        except tomllib.TOMLDecodeError as exc:
-            raise Refused(f"toml: not valid TOML ({exc})") from None
+        return parse_toml(text, "toml", Refused), "the uploaded TOML"
     config = body.get("config")
     if not isinstance(config, dict):
         raise Refused("config: give the instance configuration as an object (or `toml`)")
@@ -247,7 +235,7 @@ def api_routes(data_dir: Path) -> list[Route]:
         return JSONResponse(await run_in_threadpool(work))
 
     async def instances_post(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_object(request)
         mapping, source = _config_from_body(body)
 
         def work() -> dict[str, Any]:
@@ -267,7 +255,7 @@ def api_routes(data_dir: Path) -> list[Route]:
 
     async def instance_put(request: Request) -> Response:
         instance_id = request.path_params["instance_id"]
-        body = await _json_body(request)
+        body = await json_object(request)
         mapping, source = _config_from_body(body)
 
         revision = body.get("revision")
@@ -287,7 +275,7 @@ def api_routes(data_dir: Path) -> list[Route]:
     async def instance_patch(request: Request) -> Response:
         """Change some fields: `config` holds only them, merged into what is stored."""
         instance_id = request.path_params["instance_id"]
-        body = await _json_body(request)
+        body = await json_object(request)
         changes = body.get("config")
         if not isinstance(changes, dict):
             raise Refused("config: give the fields to change as an object")
@@ -391,7 +379,7 @@ def api_routes(data_dir: Path) -> list[Route]:
     # ---- a test call -------------------------------------------------------------------
 
     async def call_post(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_object(request)
         caller, called = body.get("from"), body.get("to")
         if not isinstance(called, str) or not called.strip():
             raise Refused("to: the called number is missing")

@@ -12,68 +12,41 @@ The host names no module: it runs what each installed build's descriptor declare
 the module API of the PBX version the host runs as), the life-cycle functions at stage
 `SystemStarted` when the build is loaded and at `InstanceChanged` for each instance when the
 instances change, and the `agiKernelEntryPoint`'s function on every call to a user. The
-build's Python package is reached through the host component `ModulePython`: when a Java
-function starts it, the host imports the package from the build and calls its shim's
-`start(api)`, which registers the call hook. Whatever uploaded code does wrong (raises, hangs,
-a class file that does not load) is a problem of that module: it is logged, listed by
-`module_problems` and in every call's module_errors, and calls route without the module.
-Log lines go to the per-instance log files through one writer thread, never on the call path.
+build's Python code runs in a process of its own (`de.sfhost.core.ModuleProcess`), reached
+through the host component `ModulePython`. Whatever uploaded code does wrong (raises, hangs,
+holds the GIL, a class file that does not load) is a problem of that module: it is logged,
+listed by `module_problems` and in every call's module_errors, and calls route without the
+module. Log lines go to the per-instance log files through one writer thread, never on the
+call path.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jpype
+
 from runtime import db, jvm
 from runtime.modules import installer, java_code, loader, store
 from runtime.modules.instance_log import InstanceLogSink, InstanceLogWriter, writer_for
-from runtime.shim import HookHolder, RoutingHost, hook_bridge, module_python
+from runtime.modules.module_client import python_log_path
+from runtime.routing_host import RoutingHost
 
 MODULE_LOG_NAME = "module.log"
 START_STAGE = "SystemStarted"
 INSTANCE_CHANGED_STAGE = "InstanceChanged"
 
 
-class _NoChange:
-    """The answer of a hook whose licence does not allow it to act: nothing changes."""
-
-    ignore_dnd = ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
-    answer_busy = answer_voicemail = False
-    applied: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-NO_CHANGE = _NoChange()
-
-
-class _LicenceGatedHook:
-    """The module's hook behind its licence gate, checked on each call by one comparison.
-
-    The gate (`runtime.licensing.status.ModuleGate`) is built when the host starts and when
-    the licence changes, never by a timer: a trial that ends while the host runs stops
-    changing calls from that second on, and a licensed module is never switched off.
-    """
-
-    def __init__(self, hook: Any, no_change: Any = NO_CHANGE) -> None:
-        self.hook = hook
-        self.no_change = no_change
-        self.gate: Any = None  # None: no licensing part; the module may act
-
-    def on_call(self, called: str, caller: str | None) -> Any:
-        gate = self.gate
-        if gate is not None and not gate.allows():
-            return self.no_change
-        return self.hook.on_call(called, caller)
-
-
 @dataclass
 class _ModuleRuntime:
-    """One runnable module build as loaded: its classes, its Python bridge and hook, its log."""
+    """One runnable module build as loaded: its classes, its Python process, its log."""
 
     module_id: str
     name: str
@@ -84,30 +57,9 @@ class _ModuleRuntime:
     class_loader: Any = None
     function_host: Any = None  # de.sfhost.module.runtime.FunctionHost of the PBX's API
     python: Any = None  # the build's Java ModulePython (None: no Python package)
-    package: loader.LoadedPackage | None = None
-    call_hook: Any = None  # what the module's shim registered
-    gated: _LicenceGatedHook = field(default_factory=lambda: _LicenceGatedHook(None))
+    process: Any = None  # the Java ModuleProcess that runs the build's Python code
     problems: list[str] = field(default_factory=list)
     instance_names: tuple[str, ...] = ()
-
-
-class _ModuleApi:
-    """The `api` a module's Python shim gets in `start(api)` (docs/MODULE_CONTRACT.md)."""
-
-    def __init__(self, runtime: _ModuleRuntime, java_python: Any) -> None:
-        self._runtime = runtime
-        self._java_python = java_python
-
-    def register_call_hook(self, hook: Any) -> None:
-        """Ask `hook.on_call(called, caller)` on every call the module's function passes on."""
-        runtime = self._runtime
-        runtime.call_hook = hook
-        runtime.gated.hook = hook
-        self._java_python.registerCallHook(hook_bridge(HookHolder(runtime.gated)))
-
-    def instance_log(self, instance: str, level: str, message: str) -> None:
-        """A line for the named instance's log (handed to a writer, off the call path)."""
-        self._runtime.sink(instance, level, message)
 
 
 @dataclass
@@ -209,9 +161,9 @@ class Host:
     def _drop(self, runtime: _ModuleRuntime) -> None:
         """Stop calling the build's function and let go of its classes and Python code."""
         self.routing.unregister_hook(runtime.module_id)
+        self.routing.close_module_process(runtime.module_id)
         self._modules.pop(runtime.module_id, None)
-        runtime.class_loader = runtime.function_host = runtime.python = None
-        runtime.call_hook = None
+        runtime.class_loader = runtime.function_host = runtime.python = runtime.process = None
 
     def _start(self, runtime: _ModuleRuntime) -> None:
         """Load the build's classes, run its start functions, register its call function."""
@@ -219,8 +171,6 @@ class Host:
             self._problem(runtime, problem)
         flavor = jvm.log_api_for(installer.pbx_version(self.data_dir))
         api_loader = jvm.api_class_loader(flavor)
-        import jpype
-
         runtime.function_host = jpype.JClass(
             "de.sfhost.module.runtime.FunctionHost", loader=api_loader
         )
@@ -228,8 +178,11 @@ class Host:
             f"{runtime.module_id} {runtime.build}", runtime.code, api_loader
         )
         if loader.package_folder(runtime.folder) is not None:
-            runtime.python = module_python(
-                runtime.module_id, lambda java_python: self._start_python(runtime, java_python)
+            runtime.process = self.routing.module_process(
+                runtime.module_id, runtime.folder, python_log_path(self.data_dir, runtime.module_id)
+            )
+            runtime.python = jpype.JClass("de.sfhost.module.ext.ModulePython")(
+                runtime.module_id, runtime.process
             )
         for function in runtime.code.functions_at(java_code.LIFECYCLE_ENTRY, START_STAGE):
             self._run_life_cycle(runtime, function, None)
@@ -252,23 +205,9 @@ class Host:
                     f"its function {function.class_name} at {function.stage} cannot run "
                     f"({_text(exc)}); calls go on without the module",
                 )
-        if runtime.python is not None and runtime.call_hook is None and not any(
-            p for p in runtime.problems
-        ):
+        if runtime.python is not None and not runtime.python.isStarted() and not runtime.problems:
             # No life-cycle function started the Python code: nothing asks its hook.
             self._problem(runtime, "no start function of the module started its Python code")
-
-    def _start_python(self, runtime: _ModuleRuntime, java_python: Any) -> str | None:
-        """ModulePython.start(): import the build's package and call its shim's start(api)."""
-        try:
-            package = loader.load_package(runtime.folder)
-            runtime.package = package
-            shim = package.submodule("sfm_module")
-            api = _ModuleApi(runtime, java_python)
-            loader.run_uploaded(lambda: shim.start(api), "the module's start(api)")
-        except Exception as exc:
-            return str(exc)
-        return None
 
     def _loads(self, runtime: _ModuleRuntime, function: java_code.JavaFunction) -> bool:
         """Whether the function's class loads in the build's loader; a problem when it does
@@ -291,7 +230,7 @@ class Host:
             return
         host, class_loader = runtime.function_host, runtime.class_loader
         log = self.routing.module_log(runtime.module_id)
-        variables = _java_variables(row.config) if row is not None else None
+        variables = java_code.java_variables(row.config) if row is not None else None
         what = f"its life-cycle function {function.class_name} at {function.stage}"
         try:
             loader.run_uploaded(
@@ -308,6 +247,8 @@ class Host:
                     variables,
                 ),
                 what,
+                # ModulePython.start() in it has its own limits: import, then start(api)
+                loader.IMPORT_TIME_LIMIT + 2 * loader.TIME_LIMIT,
             )
         except loader.UploadedCodeFailed as exc:
             self._problem(runtime, str(exc))
@@ -337,10 +278,11 @@ class Host:
             gate = licence_gate(conn, self.data_dir, module_id)
         finally:
             conn.close()
-        loaded.gated.gate = gate
         enabled = gate is None or gate.allows()
         reason = "licensing is not available in this host" if gate is None else gate.reason
         self.routing.set_module_enabled(module_id, enabled, reason)
+        seconds_left = None if gate is None else gate.seconds_left()
+        self.routing.set_module_allowed_for(module_id, seconds_left)
 
     def _rows(self, module_id: str) -> list[store.InstanceRow]:
         conn = db.connect(self.data_dir)
@@ -354,24 +296,25 @@ class Host:
         rows = self._rows(loaded.module_id)
         # The sink learns the names first, so the lines about a refused config reach its log.
         loaded.sink.set_instances({row.name: (row.id, row.log_level) for row in rows})
-        hook = loaded.call_hook
-        if hook is None or not hasattr(hook, "set_instances"):
+        process = loaded.process
+        if process is None or not process.wantsInstances():
             return
         active = [row for row in rows if row.active]
         instances = [
             {"name": row.name, "log_level": row.log_level, "variables": row.config}
             for row in active
         ]
-        plan = self._plan()
+        payload = json.dumps({"instances": instances, "plan": self._plan()})
         try:
-            refused = loader.run_uploaded(
-                lambda: hook.set_instances(instances, plan), "the module's set_instances"
-            )
-        except loader.UploadedCodeFailed as exc:
-            self._problem(loaded, f"no instance is used: {exc}")
+            answer = json.loads(str(process.setInstances(payload, loader.TIME_LIMIT * 1000.0)))
+            if "error" in answer:
+                raise loader.UploadedCodeFailed(str(answer["error"]))
+        except (jpype.JException, loader.UploadedCodeFailed) as exc:
+            reason = exc.getMessage() if isinstance(exc, jpype.JException) else exc
+            self._problem(loaded, f"no instance is used: {reason}")
             loaded.instance_names = ()
             return
-        refused = dict(refused or {})
+        refused = dict(answer.get("refused") or {})
         for row in active:
             if row.name in refused:
                 message = f"instance {row.name!r} is not used: {refused[row.name]}"
@@ -394,7 +337,17 @@ class Host:
 
     def module_problems(self, module_id: str) -> list[str]:
         """What is wrong with the module's loaded build, in words (empty: nothing)."""
-        return list(self._problems.get(module_id, ()))
+        problems = list(self._problems.get(module_id, ()))
+        loaded = self._modules.get(module_id)
+        if loaded is not None and loaded.process is not None:
+            problems.extend(str(p) for p in loaded.process.problems())
+        return problems
+
+    def module_process_id(self, module_id: str) -> int | None:
+        """The process id of the module's Python process while it runs (None: none)."""
+        loaded = self._modules.get(module_id)
+        pid = -1 if loaded is None or loaded.process is None else int(loaded.process.pid())
+        return None if pid < 0 else pid
 
     def _problem(self, runtime: _ModuleRuntime, message: str) -> None:
         runtime.problems.append(message)
@@ -411,6 +364,12 @@ class Host:
             return
         for name in loaded.sink.names():
             loaded.sink(name, level, f"[module] {message}")
+
+    def write_instance_log(self, module_id: str, instance: str, level: str, message: str) -> None:
+        """A line the module's own code wrote for one of its instances."""
+        loaded = self._modules.get(module_id)
+        if loaded is not None:
+            loaded.sink(instance, level, message)
 
     def flush_logs(self, timeout: float = 5.0) -> None:
         """Put every log line so far on disk (before reading a log, before exit)."""
@@ -483,10 +442,15 @@ def open_host(data_dir: Path, *, register: bool = True, **routing_options: Any) 
         if host is not None:
             host.write_module_log(module_id, level, message)
 
-    routing = RoutingHost(on_module_log=module_log, **routing_options)
+    def instance_log(module_id: str, instance: str, level: str, message: str) -> None:
+        host = holder.get("host")
+        if host is not None:
+            host.write_instance_log(module_id, instance, level, message)
+
+    routing = RoutingHost(on_module_log=module_log, on_instance_log=instance_log, **routing_options)
     host = Host(data_dir=data_dir, routing=routing, writer=writer)
     holder["host"] = host
-    # Registered after the shim's and the writer's exit handlers, so it runs before them:
+    # Registered after the routing host's and the writer's exit handlers, so it runs before them:
     # the core's last lines reach the writer, and the writer then empties its queue.
     atexit.register(host.flush_logs, 2.0)
     if register:  # the serving host rewrites instance rows of an older shape, once
@@ -515,24 +479,3 @@ def _text(exc: BaseException) -> str:
         with contextlib.suppress(Exception):
             return f"{exc.getClass().getName()}: {exc.getMessage()}"  # type: ignore[attr-defined]
     return f"{type(exc).__name__}: {exc}"
-
-
-def _java_variables(config: Any) -> Any:
-    """An instance's variables as a Java Map (lists as java.util.List of String)."""
-    import jpype
-
-    java_map = jpype.JClass("java.util.LinkedHashMap")()
-    array_list = jpype.JClass("java.util.ArrayList")
-    for name, value in dict(config or {}).items():
-        if isinstance(value, list | tuple):
-            items = array_list()
-            for item in value:
-                items.add(jpype.JString(str(item)))
-            java_map.put(str(name), items)
-        elif isinstance(value, bool):
-            java_map.put(str(name), jpype.JClass("java.lang.Boolean")(value))
-        elif isinstance(value, int | float):
-            java_map.put(str(name), jpype.JClass("java.lang.Double")(float(value)))
-        elif isinstance(value, str):
-            java_map.put(str(name), jpype.JString(value))
-    return java_map

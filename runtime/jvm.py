@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import jpype
 
 from runtime.errors import Refused
+from sfm_format.toml_file import read_toml_file
 
 SOURCE_DIR = Path(__file__).with_name("jvm_src")
 FLAVORS = "flavors"  # under SOURCE_DIR: the module API's log flavours (see their README)
@@ -61,7 +61,7 @@ def log_apis() -> dict[str, dict[str, Any]]:
 
 @cache
 def _read_log_apis(path: Path) -> dict[str, dict[str, Any]]:
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return read_toml_file(path, Refused)
 
 
 def flavor_sources(flavor: str) -> list[Path]:

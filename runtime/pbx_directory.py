@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runtime.errors import Refused
-from runtime.numbering import PbxNumberPlan, normalise
+from runtime.pbx_number_plan import PbxNumberPlan, normalise
+from sfm_format.toml_file import parse_toml, read_toml_file
 
 STORED_NAME = "pbx.toml"
 VOICEMAIL = "voicemail"
@@ -123,27 +123,25 @@ def stored_path(data_dir: Path) -> Path:
     return Path(data_dir) / STORED_NAME
 
 
+def stored_pbx_table(data_dir: Path) -> Mapping[str, Any]:
+    """The `[pbx]` table (version, number plan) of the directory `sfm pbx load` stored, read
+    without checking the rest; empty when none is loaded. Refused when it is not TOML."""
+    path = stored_path(data_dir)
+    if not path.is_file():
+        return {}
+    table = read_toml_file(path, Refused).get("pbx", {})
+    return table if isinstance(table, Mapping) else {}
+
+
 def load_directory(path: str | Path) -> PbxDirectory:
     """Read and check the directory file `path`; Refused names the file and the field."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise Refused(f"{p}: no such PBX directory file.") from None
-    except OSError as exc:
-        raise Refused(f"{p}: cannot be read ({exc.strerror}).") from None
-    return parse_directory_text(raw, str(p))
+    mapping = read_toml_file(path, Refused, missing="no such PBX directory file")
+    return parse_directory(mapping, str(path))
 
 
 def parse_directory_text(raw: bytes, source: str) -> PbxDirectory:
     """Check the TOML text `raw` of a directory; `source` names it in messages."""
-    try:
-        mapping = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Refused(f"{source}: is not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise Refused(f"{source}: is not valid TOML ({exc}).") from None
-    return parse_directory(mapping, source)
+    return parse_directory(parse_toml(raw, source, Refused), source)
 
 
 def load_stored_directory(data_dir: Path) -> PbxDirectory:

@@ -19,7 +19,6 @@ from typing import Any
 
 from runtime import db
 from runtime.errors import Refused
-from runtime.numbering import normalise
 from runtime.pbx_directory import (
     REDIRECT_KINDS,
     VOICEMAIL,
@@ -28,6 +27,7 @@ from runtime.pbx_directory import (
     RedirectSetting,
     load_stored_directory,
 )
+from runtime.pbx_number_plan import normalise
 
 DEFAULT_TIMEOUT_SECONDS = 20
 # Touched after every change of the live state, so a running host (another process) notices

@@ -13,13 +13,13 @@ tab or element and the field.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sfm_build.errors import BuildError
 from sfm_build.metadata import TRANSLATED_LOCALES
+from sfm_format.toml_file import read_toml_file
 
 FORM_FILE = "form.toml"
 
@@ -81,14 +81,7 @@ def find_package(source: Path) -> Path:
 
 def load_form(path: Path) -> tuple[Tab, ...]:
     """The tabs of the form file `path`, checked; BuildError naming the file and field."""
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise BuildError(f"{path}: the configuration form is missing.") from None
-    except UnicodeDecodeError:
-        raise BuildError(f"{path}: not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BuildError(f"{path}: not valid TOML ({exc}).") from None
+    raw = read_toml_file(path, BuildError, missing="the configuration form is missing")
     return parse_form(raw, str(path))
 
 

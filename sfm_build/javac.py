@@ -14,12 +14,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sfm_build.errors import BuildError
+from sfm_format.toml_file import read_toml_file
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _api_lookup(api_source: Path, log_api: str) -> tuple[str, str]:
     """The -sourcepath and -classpath of the module API with the flavour `log_api`."""
     flavors = api_source / "flavors"
     table_file = flavors / "log_apis.toml"
-    table = tomllib.loads(table_file.read_text(encoding="utf-8")) if table_file.is_file() else {}
+    table = read_toml_file(table_file, BuildError) if table_file.is_file() else {}
     if log_api not in table:
         raise BuildError(
             f"log_api {log_api!r} is not one the host's module API offers "

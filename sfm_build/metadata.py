@@ -8,7 +8,6 @@ the build has touched anything.
 from __future__ import annotations
 
 import re
-import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sfm_build.errors import BuildError
+from sfm_format.toml_file import read_toml_file
 
 # Locales a STARFACE descriptor carries resource keys for, in the order real exports list them.
 STARFACE_LOCALES = ("en", "de", "es", "fr", "nl", "pl", "sv")
@@ -127,14 +127,7 @@ class ModuleMetadata:
 
 def load_metadata(path: Path) -> ModuleMetadata:
     """Read and check `module.toml`; BuildError naming the file and field on any fault."""
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise BuildError(f"{path}: module metadata file not found.") from None
-    except UnicodeDecodeError:
-        raise BuildError(f"{path}: not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BuildError(f"{path}: not valid TOML ({exc}).") from None
+    raw = read_toml_file(path, BuildError, missing="module metadata file not found")
     return parse_metadata(raw, path)
 
 

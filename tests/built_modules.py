@@ -9,6 +9,7 @@ import tomllib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 BREAKTHROUGH_SRC = REPO / "module_src"
@@ -50,3 +51,12 @@ def unpack(sfm: Path, into: Path) -> Path:
     with zipfile.ZipFile(sfm) as archive:
         archive.extractall(into)
     return into
+
+
+def running_build(host: Any, module_id: str) -> Path:
+    """The build folder whose Python code the module's running process runs (its command
+    line's last argument) in `host` (a runtime.host.Host)."""
+    pid = host.module_process_id(module_id)
+    assert pid is not None, "the module's Python process is not running"
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    return Path(argv[-1].decode())

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import jpype
 import pytest
 import time_machine
 
@@ -43,10 +44,18 @@ def real_time_passes(monkeypatch: pytest.MonkeyPatch, seconds: float) -> Iterato
     monotonic clock the trial gates run on. With `time_travel_is_real_time` the boot clock
     follows as well."""
     real = status.monotonic_now
+    # The routing core's licence gates read a Java clock of their own (de.sfhost.core.GateClock).
+    gate_clock = jpype.JClass("de.sfhost.core.GateClock") if jpype.isJVMStarted() else None
     with monkeypatch.context() as patch:
         patch.setattr(status, "monotonic_now", lambda: real() + seconds)
-        with time_machine.travel(datetime.now(UTC) + timedelta(seconds=seconds), tick=True):
-            yield
+        if gate_clock is not None:
+            gate_clock.advanceForTests(float(seconds))
+        try:
+            with time_machine.travel(datetime.now(UTC) + timedelta(seconds=seconds), tick=True):
+                yield
+        finally:
+            if gate_clock is not None:
+                gate_clock.advanceForTests(-float(seconds))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from functools import cache
 import phonenumbers
 from hypothesis import strategies as st
 
-from breakthrough.numbers import NumberPlan
+from breakthrough.number_forms import NumberPlan
 
 GERMAN = NumberPlan()
 # A second plan with longer, different prefixes, so that nothing is German by accident.

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 import tomllib
 import zipfile
 from collections.abc import Iterator
@@ -13,11 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
-from runtime.api import api_routes
 from runtime.host import Host, open_host
+from tests.api_server import api_client
+from tests.built_modules import running_build
 from tests.data.sfm_crafted import (
     MODULE_ID,
     TEAMLEITER_TOML,
@@ -32,13 +28,6 @@ from tests.test_host import DIRECTORY
 __all__ = ["sfm_files"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture()
 def data(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
@@ -50,19 +39,8 @@ def data(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def api(data: Path) -> Iterator[httpx.Client]:
-    app = Starlette(routes=api_routes(data))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with api_client(data) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=5)
 
 
 def _upload(api: httpx.Client, path: Path, **fields: str) -> httpx.Response:
@@ -149,9 +127,11 @@ def test_upgrade_rollback_remove_reach_the_running_host(
         newer = with_version(sfm_files["current"], tmp_path / "v262.sfm", 262, tag="v262")
         answer = _upload(api, newer)
         assert answer.json()["action"] == "upgraded"
-        assert host._modules[MODULE_ID].package.package.BUILD_TAG == "v262"
+        upgraded = running_build(host, MODULE_ID)
+        init = upgraded / "python" / "breakthrough" / "__init__.py"
+        assert init.read_text("utf-8").endswith("BUILD_TAG = 'v262'\n")
         assert api.post(f"/api/modules/{MODULE_ID}/rollback").json()["version"] == 261
-        assert not hasattr(host._modules[MODULE_ID].package.package, "BUILD_TAG")
+        assert running_build(host, MODULE_ID) != upgraded
         # a change through the API is in the running host's next call
         [instance] = api.get("/api/instances").json()
         api.post(f"/api/instances/{instance['id']}/deactivate")

@@ -8,7 +8,6 @@ FACTS.md, never taken from the code under test.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from lxml import etree, html
+
+from tests.test_inspect import inspect_json as inspect
 
 REPO = Path(__file__).resolve().parents[1]
 MODULE_SRC = REPO / "module_src"
@@ -65,18 +66,6 @@ def sfm(dist: Path, variant: str) -> Path:
     path = dist / name
     assert path.is_file(), sorted(p.name for p in dist.iterdir())
     return path
-
-
-def inspect(path: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "sfm_cli.main", "inspect", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def descriptor(path: Path) -> etree._Element:

@@ -9,7 +9,6 @@ absence alone changes nothing) gives another outcome, other ringing phones or ot
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,25 +16,11 @@ from hypothesis import HealthCheck, given, settings
 
 from breakthrough.hook import HookAnswer
 from runtime.pbx_directory import parse_directory
-from runtime.shim import RoutingHost
-from tests.test_routing_property import HOP_LIMIT, RELAXED_BUDGET_MS, U, pbx, reference
+from runtime.routing_host import RoutingHost
+from tests import test_routing_property
+from tests.test_routing_property import PLAN, Pbx, SwitchableHook, pbx, reference
 
 EFFECTS = ("bypass_dnd", "bypass_redirects", "bypass_self_redirects_only", "force_call_waiting")
-PLAN = {
-    "version": "8.1.0.4",
-    "country_code": "49",
-    "area_code": "251",
-    "international_prefix": "00",
-    "national_prefix": "0",
-}
-
-
-class FixedHook:
-    def __init__(self) -> None:
-        self.answer = HookAnswer()
-
-    def on_call(self, called: str, caller: str | None) -> HookAnswer:
-        return self.answer
 
 
 def answer(*instances: tuple[str, tuple[str, ...]]) -> HookAnswer:
@@ -49,13 +34,8 @@ def answer(*instances: tuple[str, tuple[str, ...]]) -> HookAnswer:
     )
 
 
-@pytest.fixture(scope="module")
-def hosted(jvm: None) -> Iterator[tuple[RoutingHost, FixedHook]]:
-    hook = FixedHook()
-    host = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, hop_limit=HOP_LIMIT)
-    host.register_hook("m", hook)
-    yield host, hook
-    host.close()
+# The property test's host (its hop limit, a relaxed budget) and switchable hook.
+hosted = test_routing_property.hosted
 
 
 def load(host: RoutingHost, users: list[dict[str, Any]]) -> None:
@@ -102,7 +82,7 @@ SAMPLE = [
     ],
 )
 def test_changed_names_only_the_effects_that_made_a_difference(
-    hosted: tuple[RoutingHost, FixedHook],
+    hosted: tuple[RoutingHost, SwitchableHook],
     caller: str,
     called: str,
     instances: list[tuple[str, tuple[str, ...]]],
@@ -117,7 +97,7 @@ def test_changed_names_only_the_effects_that_made_a_difference(
 
 
 def test_a_group_call_and_a_call_without_hooks_changed_nothing(
-    hosted: tuple[RoutingHost, FixedHook],
+    hosted: tuple[RoutingHost, SwitchableHook],
 ) -> None:
     host, hook = hosted
     host.load_directory(
@@ -140,17 +120,50 @@ def test_a_group_call_and_a_call_without_hooks_changed_nothing(
         bare.close()
 
 
+def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
+    hosted: tuple[RoutingHost, SwitchableHook],
+) -> None:
+    host, hook = hosted
+    host.load_directory(
+        parse_directory(
+            {
+                "pbx": PLAN,
+                "users": [
+                    {"id": "a", "name": "A", "numbers": ["201"],
+                     "redirects": {"always": {"enabled": True, "destination": "300"}}},
+                    {"id": "b", "name": "B", "numbers": ["202"]},
+                    {"id": "c", "name": "C", "numbers": ["203"]},
+                    {"id": "d", "name": "D", "numbers": ["204"]},
+                ],
+                "groups": [{"id": "g", "name": "G", "numbers": ["300"],
+                            "members": ["b", "c", "d"], "strategy": "round_robin"}],
+            },  # fmt: skip
+            "test directory",
+        )
+    )
+    # Nobody is in DND: ignoring DND changes nothing, whichever member the rotation starts at.
+    hook.answer = answer(("T", ("bypass_dnd",)))
+    for _ in range(4):
+        assert host.route("0049301234567", "201")["changed"] == []
+    # The replays behind `changed` (two per call here) moved no rotation: three calls in a
+    # row are offered first to three different members, each one further on.
+    firsts = [host.route("0049301234567", "201")["rings"][0] for _ in range(3)]
+    order = ["b", "c", "d"]
+    start = order.index(firsts[0])
+    assert firsts == [order[(start + i) % 3] for i in range(3)]
+
+
 def key(result: dict[str, Any]) -> tuple[Any, ...]:
     return result["outcome"], tuple(result["rings"]), tuple(result["forwarded_to"])
 
 
-def reference_changed(users: list[U], called: str, caller: str, asked: set[str]) -> set[str]:
+def reference_changed(p: Pbx, called: str, caller: str, asked: set[str]) -> set[str]:
     """The spec, over the reference router: effect e changed the call when some set W of the
     other asked effects can be left out without changing the result, and leaving out e as
     well does change it."""
 
     def routed(effects: set[str]) -> tuple[Any, ...]:
-        return key(reference(users, called, caller, answer(("P", tuple(sorted(effects))))))
+        return key(reference(p, called, caller, answer(("P", tuple(sorted(effects))))))
 
     actual = routed(asked)
     changed = set()
@@ -167,10 +180,10 @@ def reference_changed(users: list[U], called: str, caller: str, asked: set[str])
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=pbx())
 def test_changed_matches_the_reference(
-    hosted: tuple[RoutingHost, FixedHook], case: tuple[list[U], str, str, HookAnswer]
+    hosted: tuple[RoutingHost, SwitchableHook], case: tuple[Pbx, str, str, HookAnswer]
 ) -> None:
     host, hook = hosted
-    users, called, caller, drawn = case
+    p, called, caller, drawn = case
     flags = (
         drawn.ignore_dnd,
         drawn.ignore_redirects,
@@ -178,24 +191,8 @@ def test_changed_matches_the_reference(
         drawn.force_call_waiting,
     )
     asked = {effect for effect, on in zip(EFFECTS, flags, strict=True) if on}
-    load(
-        host,
-        [
-            {
-                "id": u.id,
-                "name": u.id,
-                "numbers": [u.number],
-                "dnd": u.dnd,
-                "call_waiting": u.call_waiting,
-                "busy": u.busy,
-                "redirects": {
-                    kind: {"enabled": True, "destination": dest} for kind, dest in u.redirects
-                },
-            }
-            for u in users
-        ],
-    )
+    host.load_directory(parse_directory(p.directory(), "property directory"))
     hook.answer = answer(("P", tuple(sorted(asked))))
     got = host.route(caller, called)
-    want = reference_changed(users, called, caller, asked)
+    want = reference_changed(p, called, caller, asked)
     assert got["changed"] == ([{"instance": "P", "effects": sorted(want)}] if want else [])

@@ -13,7 +13,7 @@ from typing import Any
 import jpype
 import pytest
 
-from runtime.shim import java_directory
+from runtime.java_directory import java_directory
 from tests.test_routing_core import OUTSIDE_CALLER, directory, user
 
 

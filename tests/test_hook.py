@@ -8,7 +8,7 @@ import pytest
 
 from breakthrough.config import InstanceConfig, Settings
 from breakthrough.hook import NO_CHANGE, BreakthroughHook, HookAnswer
-from breakthrough.numbers import NumberPlan
+from breakthrough.number_forms import NumberPlan
 from breakthrough.rules import CompiledInstance, compile_instance
 
 GERMAN = NumberPlan()

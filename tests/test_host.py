@@ -16,6 +16,7 @@ import pytest
 from runtime import db
 from runtime.host import Host, open_host
 from runtime.modules import instances, store
+from tests.built_modules import running_build
 from tests.data.sfm_crafted import (
     MODULE_ID,
     TEAMLEITER_TOML,
@@ -152,14 +153,19 @@ def test_an_upgrade_in_a_running_host_changes_the_code_and_keeps_instances(
 ) -> None:
     newer = with_version(sfm_files["current"], tmp_path / "v262.sfm", 262, tag="v262")
     assert run_sfm("--data", data, "module", "install", newer)[0] == 0
+    first = running_build(host, MODULE_ID)
     host.reload_module(MODULE_ID)
-    assert host._modules[MODULE_ID].package.package.BUILD_TAG == "v262"
+    upgraded = running_build(host, MODULE_ID)
+    init = upgraded / "python" / "breakthrough" / "__init__.py"
+    assert upgraded.name.startswith("v262")
+    assert init.read_text("utf-8").endswith("BUILD_TAG = 'v262'\n")
     assert host.route("00492515906850", "201")["applied"]
     assert run_sfm("--data", data, "module", "rollback", MODULE_ID)[0] == 0
     host.reload_module(MODULE_ID)
-    assert not hasattr(host._modules[MODULE_ID].package.package, "BUILD_TAG")
+    assert running_build(host, MODULE_ID) == first != upgraded
     assert host.route("00492515906850", "201")["applied"]
     assert host.problems == []
+
 
 
 def test_an_expired_trial_turns_the_module_off_but_calls_go_through(data: Path) -> None:

@@ -61,6 +61,7 @@ def root_attribute(descriptor: str, attr: str) -> str:
 
 
 def inspect_json(path: Path) -> dict:
+    """The `sfm inspect --json` document of `path`, run as a user runs it (a new process)."""
     result = subprocess.run(
         [sys.executable, "-m", "sfm_cli.main", "inspect", str(path), "--json"],
         capture_output=True,

@@ -5,6 +5,7 @@ choices, unknown names) before the module's own check."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -230,19 +231,46 @@ def test_variables_are_checked_by_type_and_name(configs: dict[str, ModuleConfig]
     assert checked.active is True and checked.log_level == "INFO"
 
 
+# A check_instance that crashes, and one that never releases the GIL (catastrophic
+# backtracking in re): each is the first statement of Sperrliste's own check_instance.
+FAULTY_CHECKS = {
+    "crashes": 'raise KeyError("boom")',
+    "holds the GIL": '__import__("re").match(r"(a+)+$", "a" * 40 + "b")',
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTY_CHECKS))
 def test_a_module_check_that_hangs_or_crashes_is_reported_not_raised(
-    configs: dict[str, ModuleConfig], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fault: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    config = configs["sperrliste"]
-    assert config.shim is not None
+    from runtime.modules import loader
+    from tests.built_modules import changed_copy
 
-    def crash(variables: object, source: str) -> dict[str, object]:
-        raise KeyError("boom")
-
-    monkeypatch.setattr(config.shim, "check_instance", crash)
+    signature = "def check_instance(variables: Mapping[str, Any], source: str) -> dict[str, Any]:"
+    source = changed_copy(
+        SPERRLISTE_SRC,
+        tmp_path / "src",
+        {
+            "sperrliste/sfm_module.py": lambda text: text.replace(
+                signature, f"{signature}\n    {FAULTY_CHECKS[fault]}"
+            )
+        },
+    )
+    folder = unpack(build(source, tmp_path / "dist"), tmp_path / "modules" / SPERRLISTE_ID / "f")
+    monkeypatch.setattr(loader, "TIME_LIMIT", 2.0)  # the check's time limit, short for a test
+    config = module_config.load(folder)
+    started = time.monotonic()
     with pytest.raises(InstanceRefused) as refused:
         config.check({"name": "Spam"}, "form")
-    assert "the module's check failed (KeyError" in refused.value.problems[0].message
+    message = refused.value.problems[0].message
+    if fault == "crashes":
+        assert "the module's check failed (KeyError: 'boom')" in message
+    else:
+        assert "the module's check_instance did not finish within 2 s" in message
+        assert time.monotonic() - started < 2.0 + 10.0  # the limit, plus starting a process
+    # This process was never stalled, and the next check runs in a fresh module process.
+    with pytest.raises(InstanceRefused):
+        config.check({"name": "Spam"}, "form")
 
 
 EXTRA_FIELDS = """

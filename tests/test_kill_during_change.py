@@ -21,10 +21,9 @@ import pytest
 
 from runtime.licensing.hardware_id import hardware_id
 from sfm_build.signing import with_signature
-from tests.browser.harness import REPO, load_sample_pbx
+from tests.browser.harness import REPO, sample_folder_with_instance
 from tests.data.sfm_crafted import (
     MODULE_ID,
-    TEAMLEITER_TOML,
     entries,
     run_sfm,
     sfm_files,
@@ -141,16 +140,7 @@ def _kill(process: subprocess.Popen[str]) -> None:
 def base(tmp_path: Path, sfm_files: dict[str, Path]) -> Path:
     """A data folder with build 261, then 262 installed (so there is a rollback), and an
     instance."""
-    data = tmp_path / "base"
-    load_sample_pbx(data)
-    code, _, err = run_sfm("--data", data, "module", "install", sfm_files["current"])
-    assert code == 0, err
-    config = tmp_path / "teamleiter.toml"
-    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
-    code, _, err = run_sfm(
-        "--data", data, "instance", "create", "--module", MODULE_ID, "--config", config
-    )
-    assert code == 0, err
+    data = sample_folder_with_instance(tmp_path / "base", sfm_files["current"])
     v262 = versioned(sfm_files["current"], tmp_path / "v262.sfm", 262)
     code, _, err = run_sfm("--data", data, "module", "install", v262)
     assert code == 0, err

@@ -165,5 +165,5 @@ def test_any_change_to_the_signed_payload_is_refused(data: Path, position: int, 
     payload = bytearray(base64.b64decode(outer["payload"]))
     payload[position % len(payload)] ^= flip
     outer["payload"] = base64.b64encode(bytes(payload)).decode()
-    with pytest.raises(Refused):
+    with pytest.raises(Refused, match=r"^mutated\.licence: the licence's signature does not match"):
         read_licence(json.dumps(outer), DEVELOPMENT_PUBLIC_KEY.read_bytes(), "mutated.licence")

@@ -3,6 +3,9 @@
 Modules here are derived from the vendor's Breakthrough build: another module id, and their
 own Java classes (compiled against the host's module API) or Python code in place of
 Breakthrough's. Calls go through the real Java routing core and the module's class loader.
+
+Over 500 lines on purpose: every case derives its module from the same build with the helpers
+below; split, the files would share those helpers through imports between test modules.
 """
 
 from __future__ import annotations
@@ -360,7 +363,10 @@ def test_breakthrough_routes_through_its_java_function_and_python_shim(
     ]
     # The hook that answered is the installed build's, reached through its Java class.
     [runtime] = host._modules.values()
-    assert runtime.package is not None and runtime.package.folder.is_relative_to(data)
+    pid = host.module_process_id(MODULE_ID)
+    assert pid is not None  # its Python code runs in a process of its own, from the build
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    assert Path(argv[-1].decode()).is_relative_to(data)
     assert runtime.class_loader is not None
     assert runtime.class_loader.holds("de.obyte.breakthrough.BreakthroughHook")
     assert (
@@ -378,6 +384,8 @@ def test_breakthrough_routes_through_its_java_function_and_python_shim(
     installer.remove(data, MODULE_ID, with_instances=True)
     host.reload_module(MODULE_ID)
     assert host.route("201", "203")["outcome"] == "busy"
+    assert host.module_process_id(MODULE_ID) is None
+    assert wait_until_gone(pid)  # the build's process was ended
     system = jpype.JClass("java.lang.System")
     for _ in range(50):
         if weak.get() is None:
@@ -385,6 +393,17 @@ def test_breakthrough_routes_through_its_java_function_and_python_shim(
         system.gc()
         time.sleep(0.05)
     assert weak.get() is None
+
+
+def wait_until_gone(pid: int, seconds: float = 10.0) -> bool:
+    """Whether process `pid` has ended (and been reaped) within `seconds`."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        status = Path(f"/proc/{pid}/status")
+        if not status.exists() or "\nState:\tZ" in status.read_text():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_a_real_export_is_inspect_only_naming_the_starface_classes_it_lacks(

@@ -19,8 +19,8 @@ import httpx
 import lxml.html
 import pytest
 
-from tests.browser.harness import REPO, ServeProcess, load_sample_pbx
-from tests.data.sfm_crafted import MODULE_ID, TEAMLEITER_TOML, run_sfm, sfm_files
+from tests.browser.harness import REPO, ServeProcess, sample_folder_with_instance
+from tests.data.sfm_crafted import MODULE_ID, run_sfm, sfm_files
 from tests.test_web_attack import set_up_admin, token_of
 
 __all__ = ["sfm_files"]
@@ -59,17 +59,7 @@ def _stored(data: Path, name: str = "Teamleiter") -> dict[str, Any]:
 
 
 def _folder(tmp_path: Path, sfm_files: dict[str, Path]) -> Path:
-    data = tmp_path / "data"
-    load_sample_pbx(data)
-    code, _, err = run_sfm("--data", data, "module", "install", sfm_files["current"])
-    assert code == 0, err
-    config = tmp_path / "teamleiter.toml"
-    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
-    code, _, err = run_sfm(
-        "--data", data, "instance", "create", "--module", MODULE_ID, "--config", config
-    )
-    assert code == 0, err
-    return data
+    return sample_folder_with_instance(tmp_path / "data", sfm_files["current"])
 
 
 # `sfm ARGV` in a process that has done its imports and then waits for the starting gun (a

@@ -14,10 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.harness import ServeProcess
-
 # The web tests' fixtures: a fresh `sfm serve` per test, logged in, and the module's build.
-from tests.test_web_http import _install, _manager_state, _token, admin, dist, server  # noqa: F401
+from tests.browser.harness import ServeProcess, manager_state
+from tests.test_web_http import _install, _token, admin, dist, server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,7 +101,7 @@ def test_the_hostile_patterns_of_the_issue_are_refused_in_bounded_memory(
 COMPILE_CHILD = textwrap.dedent(
     """
     import json, random, resource, sys
-    from breakthrough.numbers import NumberPlan
+    from breakthrough.number_forms import NumberPlan
     from breakthrough.pattern_index import PatternIndex, PatternList
     from breakthrough.wildcards import MAX_PATTERNS_PER_LIST, pattern_matches
 
@@ -174,7 +173,7 @@ def test_the_servers_instance_api_refuses_the_hostile_pattern_in_bounded_memory(
     module_id = _install(admin, dist)
     token = _token(admin.get("/modules").text)
     before_mb = peak_rss_mb(server.process.pid)
-    before = _manager_state(server.data_dir)
+    before = manager_state(server.data_dir)
     answer = admin.post(
         "/api/instances",
         json={
@@ -186,5 +185,5 @@ def test_the_servers_instance_api_refuses_the_hostile_pattern_in_bounded_memory(
     assert answer.status_code == 400
     assert "numbers.called.active line 1" in answer.json()["error"]
     assert "a pattern has at most 64" in answer.json()["error"]
-    assert _manager_state(server.data_dir) == before
+    assert manager_state(server.data_dir) == before
     assert peak_rss_mb(server.process.pid) - before_mb < 100

@@ -17,7 +17,7 @@ import pytest
 from breakthrough.hook import HookAnswer
 from runtime.db import connect
 from runtime.licensing import client
-from runtime.shim import RoutingHost
+from runtime.routing_host import RoutingHost
 from runtime.web import interventions
 from sfm_cli.main import build_parser
 from tests.test_routing_core import OUTSIDE_CALLER, RELAXED_BUDGET_MS, directory, route, user
@@ -108,7 +108,7 @@ def stalled_writer(jvm: None) -> Iterator[tuple[RoutingHost, threading.Event, li
 
     host = RoutingHost(hook_budget_ms=RELAXED_BUDGET_MS, on_module_log=write)
     host.load_directory(directory(user("a", "201")))
-    host.register_hook("m", Failing())
+    host.register_in_process_hook("m", Failing())
     try:
         yield host, release, written
     finally:

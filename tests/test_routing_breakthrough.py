@@ -15,10 +15,10 @@ import pytest
 
 from breakthrough.config import load_instance_file
 from breakthrough.hook import BreakthroughHook
-from breakthrough.numbers import NumberPlan
+from breakthrough.number_forms import NumberPlan
 from breakthrough.rules import compile_instance
 from runtime.pbx_directory import PbxDirectory, load_directory
-from runtime.shim import RoutingHost
+from runtime.routing_host import RoutingHost
 
 OFFICE = Path(__file__).parent / "data" / "pbx" / "office.toml"
 TEAM_LEAD = "00492515906850"  # an outside number of a team lead (Münster)
@@ -80,7 +80,7 @@ def with_instances(host: RoutingHost, office: PbxDirectory, *files: Path) -> Bre
     p = office.plan
     plan = NumberPlan(p.country_code, p.area_code, p.international_prefix, p.national_prefix)
     hook = BreakthroughHook([compile_instance(load_instance_file(f), plan) for f in files])
-    host.register_hook("breakthrough", hook)
+    host.register_in_process_hook("breakthrough", hook)
     return hook
 
 
@@ -279,7 +279,7 @@ def test_the_module_is_asked_once_per_call_for_all_its_instances(
             calls.append((called, caller))
             return inner.on_call(called, caller)
 
-    host.register_hook("breakthrough", Counting())
+    host.register_in_process_hook("breakthrough", Counting())
     r = host.route(TEAM_LEAD, "203")
     assert [a["instance"] for a in r["applied"]] == ["I0", "I1", "I2"]
     assert calls == [("203", TEAM_LEAD)]

@@ -4,6 +4,9 @@ Every expected outcome is the rule of DESIGN.md ("Call routing semantics") that 
 names; the hooks here answer fixed overrides, so each test isolates one PBX rule. Rules that
 depend on which caller matches are tested with the real BreakthroughHook in
 test_routing_breakthrough.py.
+
+Over 500 lines on purpose: one file per seam, here the core's whole call path (the PBX's rules,
+the hooks' overrides, routing around failing hooks), on the one set of directory builders below.
 """
 
 from __future__ import annotations
@@ -18,15 +21,9 @@ import pytest
 from breakthrough.hook import HookAnswer
 from runtime.errors import Refused
 from runtime.pbx_directory import PbxDirectory, parse_directory
-from runtime.shim import RoutingHost
+from runtime.routing_host import RoutingHost
+from tests.test_routing_property import PLAN
 
-PLAN = {
-    "version": "8.1.0.4",
-    "country_code": "49",
-    "area_code": "251",
-    "international_prefix": "00",
-    "national_prefix": "0",
-}
 OUTSIDE = "0049301234567"  # Berlin: no user of any test PBX
 OUTSIDE_CALLER = "00492515906850"
 
@@ -339,7 +336,7 @@ def test_malformed_number_is_refused(host: RoutingHost) -> None:
 def test_ignore_dnd_lets_the_phone_ring(host: RoutingHost) -> None:
     # "Ruhe umgehen": DND is ignored -> the phones ring.
     hook = FixedHook(ignore_dnd=True)
-    host.register_hook("bt", hook)
+    host.register_in_process_hook("bt", hook)
     r = route(host, directory(user("anna", "201", dnd=True)), OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["rings"]) == ("ring", ["anna"])
     assert r["applied"] == [{"instance": "Test", "effects": ["ignore_dnd"]}]
@@ -349,7 +346,7 @@ def test_ignore_dnd_lets_the_phone_ring(host: RoutingHost) -> None:
 def test_ignore_dnd_under_dnd_with_timeout_rings_instead(host: RoutingHost) -> None:
     # DND ignored: the user is treated as not in DND, so the phones ring (the TIMEOUT
     # redirect would only take over after its seconds).
-    host.register_hook("bt", FixedHook(ignore_dnd=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_dnd=True))
     d = directory(user("anna", "201", dnd=True, timeout=OUTSIDE))
     r = route(host, d, OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["rings"], r["forwarded_to"]) == ("ring", ["anna"], [])
@@ -358,7 +355,7 @@ def test_ignore_dnd_under_dnd_with_timeout_rings_instead(host: RoutingHost) -> N
 def test_ignore_redirects_alone_under_dnd_gives_busy(host: RoutingHost) -> None:
     # "Anrufumleitungen umgehen" ignores the TIMEOUT redirect, but DND still holds: not
     # signalled, no TIMEOUT to fire -> busy.
-    host.register_hook("bt", FixedHook(ignore_redirects=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_redirects=True))
     d = directory(user("anna", "201", dnd=True, timeout=OUTSIDE))
     r = route(host, d, OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["forwarded_to"]) == ("busy", [])
@@ -366,7 +363,7 @@ def test_ignore_redirects_alone_under_dnd_gives_busy(host: RoutingHost) -> None:
 
 def test_ignore_redirects_skips_always(host: RoutingHost) -> None:
     # "the user's redirects (ALWAYS, BUSY, TIMEOUT) are ignored".
-    host.register_hook("bt", FixedHook(ignore_redirects=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_redirects=True))
     d = directory(user("boss", "201", always="202"), user("secretary", "202"))
     r = route(host, d, OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["rings"], r["forwarded_to"], r["originally_called"]) == (
@@ -379,7 +376,7 @@ def test_ignore_redirects_skips_always(host: RoutingHost) -> None:
 
 def test_ignore_redirects_skips_busy_redirect(host: RoutingHost) -> None:
     # Busy, call waiting off, BUSY redirect ignored -> "else busy".
-    host.register_hook("bt", FixedHook(ignore_redirects=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_redirects=True))
     d = directory(user("anna", "201", busy=True, on_busy="voicemail"))
     assert route(host, d, OUTSIDE_CALLER, "201")["outcome"] == "busy"
 
@@ -387,7 +384,7 @@ def test_ignore_redirects_skips_busy_redirect(host: RoutingHost) -> None:
 def test_forced_call_waiting_on_a_busy_user(host: RoutingHost) -> None:
     # "Anklopfen erzwingen": call waiting counts as on, so a busy user gets the call as a
     # waiting call (and the BUSY redirect is not used).
-    host.register_hook("bt", FixedHook(force_call_waiting=True))
+    host.register_in_process_hook("bt", FixedHook(force_call_waiting=True))
     d = directory(user("anna", "201", busy=True, on_busy="voicemail"))
     r = route(host, d, OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["rings"], r["forwarded_to"]) == ("waiting", ["anna"], [])
@@ -397,7 +394,7 @@ def test_redirects_to_caller_only_narrows(host: RoutingHost) -> None:
     # "Anrufumleitungen auf sich selbst umgehen": a redirect is ignored only where its
     # destination is the caller. The secretary (202) calls the boss who forwards to her: the
     # boss rings. A customer calls: the forward to the secretary still applies.
-    host.register_hook("bt", FixedHook(ignore_redirects_to_caller=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_redirects_to_caller=True))
     d = directory(user("boss", "201", always="202"), user("secretary", "202", "00492515906202"))
     assert route(host, d, "202", "201")["rings"] == ["boss"]
     # the secretary signalled in another form is still the caller
@@ -409,7 +406,7 @@ def test_redirects_to_caller_only_narrows(host: RoutingHost) -> None:
 def test_redirect_to_an_outside_caller_is_recognised_in_any_form(host: RoutingHost) -> None:
     # The boss forwards to a mobile number; the call from that mobile (signalled in another
     # form) is "the caller" of the self-redirect rule.
-    host.register_hook("bt", FixedHook(ignore_redirects_to_caller=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_redirects_to_caller=True))
     d = directory(user("boss", "201", always="01701234567"))
     assert route(host, d, "+491701234567", "201")["rings"] == ["boss"]
     assert route(host, d, OUTSIDE_CALLER, "201")["forwarded_to"] == ["01701234567"]
@@ -419,7 +416,7 @@ def test_group_targets_are_left_to_the_pbx(host: RoutingHost) -> None:
     # "Only user targets: for a group target the module does nothing": the hook is not
     # called, applied stays empty, DND members are still skipped.
     hook = FixedHook(ignore_dnd=True)
-    host.register_hook("bt", hook)
+    host.register_in_process_hook("bt", hook)
     d = directory(
         user("a", "201", dnd=True),
         user("b", "202"),
@@ -433,8 +430,8 @@ def test_group_targets_are_left_to_the_pbx(host: RoutingHost) -> None:
 def test_hooks_of_several_modules_add_up(host: RoutingHost) -> None:
     # "Several instances may match one call: their effects add up". DND ignored by one,
     # call waiting forced by the other: a user in DND and busy gets a waiting call.
-    host.register_hook("one", FixedHook("Teamleiter", ignore_dnd=True))
-    host.register_hook("two", FixedHook("Anklopfen", force_call_waiting=True))
+    host.register_in_process_hook("one", FixedHook("Teamleiter", ignore_dnd=True))
+    host.register_in_process_hook("two", FixedHook("Anklopfen", force_call_waiting=True))
     d = directory(user("anna", "201", dnd=True, busy=True))
     r = route(host, d, OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["rings"]) == ("waiting", ["anna"])
@@ -444,7 +441,7 @@ def test_hooks_of_several_modules_add_up(host: RoutingHost) -> None:
 def test_hook_is_called_once_per_call(host: RoutingHost) -> None:
     # One hook call per call per module, even when the call is forwarded along a chain.
     hook = FixedHook()
-    host.register_hook("bt", hook)
+    host.register_in_process_hook("bt", hook)
     d = directory(user("a", "201", always="202"), user("b", "202", always="203"), user("c", "203"))
     for _ in range(5):
         route(host, d, OUTSIDE_CALLER, "201")
@@ -453,7 +450,7 @@ def test_hook_is_called_once_per_call(host: RoutingHost) -> None:
 
 def test_withheld_caller_reaches_the_hook_as_none(host: RoutingHost) -> None:
     hook = FixedHook()
-    host.register_hook("bt", hook)
+    host.register_in_process_hook("bt", hook)
     route(host, directory(user("a", "201")), "anonymous", "201")
     assert hook.calls == [("201", None)]
 
@@ -461,7 +458,7 @@ def test_withheld_caller_reaches_the_hook_as_none(host: RoutingHost) -> None:
 def test_applied_lists_a_match_even_when_nothing_changes(host: RoutingHost) -> None:
     # applied: "one for every active instance whose rule matched the call, whether or not its
     # effects changed the outcome".
-    host.register_hook("bt", FixedHook(ignore_dnd=True))
+    host.register_in_process_hook("bt", FixedHook(ignore_dnd=True))
     r = route(host, directory(user("a", "201")), OUTSIDE_CALLER, "201")
     assert (r["outcome"], r["applied"]) == (
         "ring",
@@ -497,7 +494,7 @@ def test_throwing_hook_is_skipped_and_reported(jvm: None) -> None:
         on_module_error=lambda module, text: errors.append((module, text)),
     )
     try:
-        h.register_hook("bt", ThrowingHook())
+        h.register_in_process_hook("bt", ThrowingHook())
         r = route(h, directory(user("anna", "201", dnd=True)), OUTSIDE_CALLER, "201")
         h.flush_log()
     finally:
@@ -519,8 +516,8 @@ def test_hanging_hook_is_left_behind_within_the_budget(jvm: None) -> None:
     )
     hanging = HangingHook()
     try:
-        h.register_hook("slow", hanging)
-        h.register_hook("fast", FixedHook("Anklopfen", force_call_waiting=True))
+        h.register_in_process_hook("slow", hanging)
+        h.register_in_process_hook("fast", FixedHook("Anklopfen", force_call_waiting=True))
         d = directory(user("anna", "201", dnd=True, busy=True))
         started = time.monotonic()
         r = route(h, d, OUTSIDE_CALLER, "201")
@@ -548,7 +545,7 @@ def test_budget_is_configurable(jvm: None) -> None:
 
     h = RoutingHost(hook_budget_ms=2000)
     try:
-        h.register_hook("bt", SlowHook(ignore_dnd=True))
+        h.register_in_process_hook("bt", SlowHook(ignore_dnd=True))
         r = route(h, directory(user("anna", "201", dnd=True)), OUTSIDE_CALLER, "201")
     finally:
         h.close()
@@ -571,7 +568,7 @@ def test_calls_after_a_hang_are_served_again(jvm: None) -> None:
     hook = OnceHanging()
     h = RoutingHost(hook_budget_ms=200)
     try:
-        h.register_hook("bt", hook)
+        h.register_in_process_hook("bt", hook)
         d = directory(user("anna", "201", dnd=True))
         first = route(h, d, OUTSIDE_CALLER, "201")
         hook.release.set()
@@ -591,8 +588,8 @@ def test_hanging_hook_does_not_use_up_the_worker_threads(jvm: None) -> None:
     fast = FixedHook("Anklopfen", force_call_waiting=True)
     h = RoutingHost(hook_budget_ms=200, workers=2)
     try:
-        h.register_hook("slow", hanging)
-        h.register_hook("fast", fast)
+        h.register_in_process_hook("slow", hanging)
+        h.register_in_process_hook("fast", fast)
         h.load_directory(directory(user("anna", "201", dnd=True, busy=True)))
         results = []
         took = []
@@ -635,7 +632,7 @@ def test_a_slow_hook_call_does_not_hold_up_other_calls(jvm: None) -> None:
     h = RoutingHost(hook_budget_ms=3000)
     slow: dict[str, Any] = {}
     try:
-        h.register_hook("bt", WaitsForCallerEndingIn1())
+        h.register_in_process_hook("bt", WaitsForCallerEndingIn1())
         h.load_directory(directory(user("anna", "201", dnd=True)))
         waiting = threading.Thread(target=lambda: slow.update(h.route("00493012345671", "201")))
         waiting.start()
@@ -672,7 +669,7 @@ def test_as_many_calls_at_once_as_workers_all_get_a_worker(jvm: None, attempt: i
         results.append(h.route(OUTSIDE_CALLER, "201"))
 
     try:
-        h.register_hook("bt", Meets())
+        h.register_in_process_hook("bt", Meets())
         h.load_directory(directory(user("anna", "201", dnd=True)))
         callers = [threading.Thread(target=one_call) for _ in range(8)]
         for t in callers:
@@ -696,7 +693,7 @@ def test_disabled_module_is_not_called(jvm: None) -> None:
     )
     hook = FixedHook(ignore_dnd=True)
     try:
-        h.register_hook("bt", hook)
+        h.register_in_process_hook("bt", hook)
         h.set_module_enabled("bt", False, "trial expired on 2026-11-20")
         d = directory(user("anna", "201", dnd=True))
         off = route(h, d, OUTSIDE_CALLER, "201")
@@ -713,7 +710,7 @@ def test_disabled_module_is_not_called(jvm: None) -> None:
 
 def test_unregistered_hook_is_no_longer_called(host: RoutingHost) -> None:
     hook = FixedHook(ignore_dnd=True)
-    host.register_hook("bt", hook)
+    host.register_in_process_hook("bt", hook)
     host.unregister_hook("bt")
     r = route(host, directory(user("anna", "201", dnd=True)), OUTSIDE_CALLER, "201")
     assert (r["outcome"], hook.calls) == ("busy", [])
@@ -727,7 +724,7 @@ def test_many_calls_at_once_from_many_threads(host: RoutingHost) -> None:
             even = caller is not None and int(caller[-1]) % 2 == 0
             return HookAnswer(ignore_dnd=even, applied=((caller or "-", ()),) if even else ())
 
-    host.register_hook("bt", EchoHook())
+    host.register_in_process_hook("bt", EchoHook())
     host.load_directory(directory(user("anna", "201", dnd=True)))
     results: dict[str, str] = {}
 

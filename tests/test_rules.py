@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from breakthrough.config import InstanceConfig, Settings
 from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan, is_withheld
+from breakthrough.number_forms import NumberPlan, is_withheld
 from breakthrough.rules import Decision, compile_instance, decide
 from tests.number_reference import pattern_texts, reference_first, well_formed
 

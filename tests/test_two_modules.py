@@ -15,6 +15,7 @@ import pytest
 
 from runtime import db
 from runtime.modules import instances, store
+from tests.api_server import api_client
 from tests.built_modules import (
     BREAKTHROUGH_ID,
     BREAKTHROUGH_SRC,
@@ -265,47 +266,22 @@ def test_rows_of_the_old_shape_are_read_and_migrated(data: Path) -> None:
 
 
 def test_the_http_api_takes_a_generic_instance_by_its_variables(data: Path, jvm: None) -> None:
-    import threading
-    import time
-
-    import httpx
-    import uvicorn
-    from starlette.applications import Starlette
-
-    from runtime.api import api_routes
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=api_routes(data)), host="127.0.0.1", port=0, log_level="error"
+    with api_client(data) as api:
+        config = {"name": "Nachts", "callers": ["0171*"], "answer": "voicemail"}
+        created = api.post("/api/instances", json={"module": SPERRLISTE_ID, "config": config})
+        assert created.status_code == 201, created.text
+        assert created.json()["config"] == {"callers": ["0171*"], "answer": "voicemail"}
+        instance_id = created.json()["id"]
+        exported = api.get(f"/api/instances/{instance_id}/export")
+        assert tomllib.loads(exported.text) == {**config, "active": True}
+        bad = api.put(
+            f"/api/instances/{instance_id}",
+            json={"config": {**config, "callers": ["0171*", "01a"]}},
         )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
-            config = {"name": "Nachts", "callers": ["0171*"], "answer": "voicemail"}
-            created = api.post("/api/instances", json={"module": SPERRLISTE_ID, "config": config})
-            assert created.status_code == 201, created.text
-            assert created.json()["config"] == {"callers": ["0171*"], "answer": "voicemail"}
-            instance_id = created.json()["id"]
-            exported = api.get(f"/api/instances/{instance_id}/export")
-            assert tomllib.loads(exported.text) == {**config, "active": True}
-            bad = api.put(
-                f"/api/instances/{instance_id}",
-                json={"config": {**config, "callers": ["0171*", "01a"]}},
-            )
-            assert bad.status_code == 400
-            assert "callers" in bad.json()["error"] and "'a'" in bad.json()["error"]
-            unknown = api.put(
-                f"/api/instances/{instance_id}", json={"config": {**config, "colour": "red"}}
-            )
-            assert unknown.status_code == 400 and "colour" in unknown.json()["error"]
-            assert api.get(f"/api/instances/{instance_id}").json()["config"]["callers"] == ["0171*"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        assert bad.status_code == 400
+        assert "callers" in bad.json()["error"] and "'a'" in bad.json()["error"]
+        unknown = api.put(
+            f"/api/instances/{instance_id}", json={"config": {**config, "colour": "red"}}
+        )
+        assert unknown.status_code == 400 and "colour" in unknown.json()["error"]
+        assert api.get(f"/api/instances/{instance_id}").json()["config"]["callers"] == ["0171*"]

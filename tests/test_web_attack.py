@@ -18,8 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.harness import ServeProcess, load_sample_pbx, snapshot
-from tests.data.sfm_crafted import MODULE_ID, TEAMLEITER_TOML, run_sfm, sfm_files
+from tests.browser.harness import (
+    ServeProcess,
+    instance_rows,
+    manager_state,
+    sample_folder_with_instance,
+)
+from tests.data.sfm_crafted import MODULE_ID, run_sfm, sfm_files
 
 __all__ = ["sfm_files"]
 
@@ -45,23 +50,6 @@ def set_up_admin(server: ServeProcess) -> httpx.Client:
     assert answer.status_code == 303, answer.text
     return client
 
-
-def instance_rows(data: Path) -> list[tuple]:
-    conn = sqlite3.connect(data / "pbx.sqlite3")
-    try:
-        return conn.execute("SELECT * FROM instances ORDER BY id").fetchall()
-    finally:
-        conn.close()
-
-
-def manager_state(data: Path) -> tuple[list[tuple], list[tuple], dict[str, bytes]]:
-    conn = sqlite3.connect(data / "pbx.sqlite3")
-    try:
-        modules = conn.execute("SELECT * FROM modules ORDER BY id").fetchall()
-        builds = conn.execute("SELECT * FROM module_builds ORDER BY build").fetchall()
-    finally:
-        conn.close()
-    return modules, builds + instance_rows(data), snapshot(data / "modules")
 
 
 def rss_kib(pid: int) -> int:
@@ -89,16 +77,7 @@ def data(
     module_environment: None,
 ) -> Path:
     folder = tmp_path_factory.mktemp("attack") / "data"
-    load_sample_pbx(folder)
-    code, _, err = run_sfm("--data", folder, "module", "install", sfm_files["current"])
-    assert code == 0, err
-    config = folder.parent / "teamleiter.toml"
-    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
-    code, _, err = run_sfm(
-        "--data", folder, "instance", "create", "--module", MODULE_ID, "--config", config
-    )
-    assert code == 0, err
-    return folder
+    return sample_folder_with_instance(folder, sfm_files["current"])
 
 
 @pytest.fixture(scope="module")
@@ -501,3 +480,22 @@ def test_the_log_api_answers_in_pages(
         assert bad.status_code == 400 and "offset" in bad.json()["error"]
     for path in folder.iterdir():
         path.unlink()
+
+
+@pytest.mark.parametrize("body", [b'{"dnd": tru', b'["dnd", true]', b'{"dnd": "\xff"}'])
+def test_a_json_api_body_that_is_no_json_object_is_refused_in_words(
+    admin: httpx.Client, data: Path, body: bytes
+) -> None:
+    # The module manager's API and the phones' API read JSON bodies the same way.
+    headers = {"X-CSRF-Token": token_of(admin.get("/instances/new").text)}
+    instances_before = instance_rows(data)
+    users_before = admin.get("/api/pbx/users").json()
+    for path in ("/api/instances", "/api/pbx/users/boss"):
+        answer = admin.post(path, content=body, headers=headers)
+        assert answer.status_code == 400, (path, answer.status_code, answer.text)
+        assert answer.json()["error"] in (
+            "request body: not JSON",
+            "request body: a JSON object is expected",
+        ), answer.text
+    assert instance_rows(data) == instances_before
+    assert admin.get("/api/pbx/users").json() == users_before

@@ -13,7 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.harness import ServeProcess, build_sfm, load_sample_pbx, snapshot
+from tests.browser.harness import (
+    ServeProcess,
+    build_sfm,
+    instance_rows,
+    manager_state,
+    sample_server,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -27,32 +33,14 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """A server on a fresh data folder for each test, so that every test passes alone and in
     any order."""
-    data = tmp_path_factory.mktemp("web-http") / "data"
-    load_sample_pbx(data)
-    serve = ServeProcess(data)
-    try:
+    with sample_server(tmp_path_factory, "web-http") as serve:
         yield serve
-    finally:
-        serve.stop()
 
 
 def _token(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "the page has no CSRF token field"
     return match.group(1)
-
-
-def _manager_state(data: Path) -> tuple[list[tuple], list[tuple], dict[str, bytes]]:
-    """The module manager's rows and installed files: what an upload could change."""
-    conn = sqlite3.connect(data / "pbx.sqlite3")
-    try:
-        modules = conn.execute("SELECT * FROM modules ORDER BY id").fetchall()
-        instances = conn.execute("SELECT * FROM instances ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    folder = data / "modules"
-    files = snapshot(folder) if folder.exists() else {}
-    return modules, instances, files
 
 
 @pytest.fixture
@@ -202,7 +190,7 @@ def test_login_without_csrf_is_refused(server: ServeProcess, admin: httpx.Client
 
 
 def test_changes_need_the_csrf_token(server: ServeProcess, admin: httpx.Client, dist: Path) -> None:
-    before = _manager_state(server.data_dir)
+    before = manager_state(server.data_dir)
     sfm = dist.read_bytes()
     files = {"file": (dist.name, sfm, "application/octet-stream")}
     for data in ({}, {"csrf_token": "forged"}):
@@ -221,14 +209,14 @@ def test_changes_need_the_csrf_token(server: ServeProcess, admin: httpx.Client, 
     # Logout without the token does not log out.
     assert admin.post("/logout").status_code == 403
     assert admin.get("/modules").status_code == 200
-    assert _manager_state(server.data_dir) == before
+    assert manager_state(server.data_dir) == before
 
 
 def test_bad_sfm_is_refused_in_words_and_changes_nothing(
     server: ServeProcess, admin: httpx.Client, tmp_path: Path, dist: Path
 ) -> None:
     token = _token(admin.get("/modules").text)
-    before = _manager_state(server.data_dir)
+    before = manager_state(server.data_dir)
 
     not_a_zip = admin.post(
         "/modules/upload",
@@ -253,7 +241,7 @@ def test_bad_sfm_is_refused_in_words_and_changes_nothing(
     )
     assert climbing.status_code == 400
     assert "evil.sfm" in climbing.text and "escape.txt" in climbing.text
-    assert _manager_state(server.data_dir) == before
+    assert manager_state(server.data_dir) == before
     assert not (server.data_dir.parent / "escape.txt").exists()
 
 
@@ -325,17 +313,17 @@ def test_the_server_refuses_the_self_redirect_switch_alone(
     refused = admin.post("/instances/new", data=fields)
     assert refused.status_code == 400
     assert 'id="err-var-bypassSelfRedirectsOnly"' in refused.text
-    assert _manager_state(server.data_dir)[1] == []
+    assert instance_rows(server.data_dir) == []
 
     saved = admin.post("/instances/new", data={**fields, "var.bypassRedirects": "1"})
     assert saved.status_code == 303
-    (row,) = _manager_state(server.data_dir)[1]
+    (row,) = instance_rows(server.data_dir)
     assert "Sekretariat" in row
     # The same name twice in one module: refused at the name field, nothing added.
     twice = admin.post("/instances/new", data={**fields, "var.bypassRedirects": "1"})
     assert twice.status_code == 400
     assert 'id="err-name"' in twice.text and "Sekretariat" in twice.text
-    assert len(_manager_state(server.data_dir)[1]) == 1
+    assert len(instance_rows(server.data_dir)) == 1
 
 
 def test_the_json_call_test_records_interventions(
@@ -366,7 +354,7 @@ def test_the_json_call_test_records_interventions(
 
     # Editing with a bad pattern changes nothing; deactivating in the list takes effect at once.
     (instance,) = admin.get("/api/instances").json()
-    before = _manager_state(server.data_dir)
+    before = manager_state(server.data_dir)
     bad_edit = admin.post(
         f"/instances/{instance['id']}",
         data={
@@ -379,7 +367,7 @@ def test_the_json_call_test_records_interventions(
     )
     assert bad_edit.status_code == 400
     assert 'data-line="2"' in bad_edit.text
-    assert _manager_state(server.data_dir) == before
+    assert manager_state(server.data_dir) == before
     off = admin.post(f"/instances/{instance['id']}/deactivate", data={"csrf_token": token})
     assert off.status_code == 303
     call = admin.post(
@@ -402,13 +390,13 @@ def test_the_module_managers_api_is_behind_login_and_csrf(
     (module,) = admin.get("/api/modules").json()
     assert module["name"] == "Breakthrough"
     (instance,) = admin.get("/api/instances").json()
-    before = _manager_state(server.data_dir)
+    before = manager_state(server.data_dir)
     for headers in ({}, {"X-CSRF-Token": "forged"}):
         assert admin.delete(f"/api/instances/{instance['id']}", headers=headers).status_code == 403
         assert (
             admin.post(f"/api/modules/{module['id']}/rollback", headers=headers).status_code == 403
         )
-    assert _manager_state(server.data_dir) == before
+    assert manager_state(server.data_dir) == before
     assert httpx.get(server.url + "api/instances", timeout=30).status_code == 401
 
 

@@ -153,13 +153,13 @@ def test_setup_link_sets_an_argon2_password_once(tmp_path: Path) -> None:
     conn = connect(tmp_path)
     token = auth.issue_setup_token(conn)
     assert token is not None
-    with pytest.raises(Refused):
+    with pytest.raises(Refused, match=r"^password: at least \d+ characters"):
         auth.set_admin_password(conn, token, "short", "short")
-    with pytest.raises(Refused):
+    with pytest.raises(Refused, match="^password: the two entries differ"):
         auth.set_admin_password(conn, token, "long enough 1", "long enough 2")
     assert not auth.admin_exists(conn)
     user_id = auth.set_admin_password(conn, token, "long enough 1", "long enough 1")
-    with pytest.raises(Refused):
+    with pytest.raises(Refused, match="^setup link: unknown or already used"):
         auth.set_admin_password(conn, token, "another one!", "another one!")
     assert auth.issue_setup_token(conn) is None
     (stored,) = conn.execute("SELECT password_hash FROM web_users").fetchone()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from breakthrough import automata, pattern_index
 from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan
+from breakthrough.number_forms import NumberPlan
 from breakthrough.pattern_index import PatternIndex, PatternList
 from breakthrough.wildcards import parse_pattern, parse_patterns, pattern_matches
 from tests.number_reference import (

@@ -221,7 +221,10 @@ def _check_field(spec: form.Field, value: Any, present: bool, source: str) -> An
 
 
 def read_toml_file(path: str | Path) -> dict[str, Any]:
-    """The TOML document in the file `path`; ConfigError naming the file and what is wrong."""
+    """The TOML document in the file `path`; ConfigError naming the file and what is wrong.
+
+    The host and the build read TOML with `sfm_format.toml_file`; this is the module's own
+    copy, because the module is uploaded code and imports nothing of ours."""
     source = str(path)
     try:
         text = Path(path).read_bytes().decode("utf-8")

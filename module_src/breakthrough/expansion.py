@@ -7,7 +7,7 @@ and a compiled list needs one lookup per number, not one per form.
 
 from __future__ import annotations
 
-from .numbers import NumberPlan
+from .number_forms import NumberPlan
 from .wildcards import DIGITS, pattern_matches
 
 # How an entry of a compiled list was derived from the pattern as written (see PatternList).

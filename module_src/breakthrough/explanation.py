@@ -1,12 +1,12 @@
 """Why an instance's rule matched a call or not, in German or English, for the host's call
 tester ("Angerufene Nummer 203 passt auf „*“ in „Aktiv für“ ..."). The rule engine decides
-(`rules.decide_canonical`); this writes its deciding lists and patterns for people.
+(`rules.decide_signalled`); this writes its deciding lists and patterns for people.
 """
 
 from __future__ import annotations
 
-from .numbers import NumberPlan, check_number, is_withheld
-from .rules import CompiledInstance, Side, SideResult, decide_canonical
+from .number_forms import NumberPlan
+from .rules import CompiledInstance, Side, SideResult, decide_signalled
 
 TEXTS: dict[str, dict[str, str]] = {
     "match": {"de": "greift", "en": "matches"},
@@ -58,20 +58,7 @@ def explain(
     ConfigError (from the rule engine) for a malformed number.
     """
     plan = compiled.plan
-    called_clean = check_number(called, "called number")
-    if is_withheld(caller):
-        caller_clean: str | None = None
-        caller_canonical = None
-    else:
-        caller_clean = check_number(caller or "", "caller number")
-        caller_canonical = plan.canonical_of_checked(caller_clean)
-    match, called_result, caller_result = decide_canonical(
-        compiled,
-        called_clean,
-        plan.canonical_of_checked(called_clean),
-        caller_clean if caller_clean is not None else caller,
-        caller_canonical,
-    )
+    match, called_result, caller_result = decide_signalled(compiled, called, caller)
     if called_result is None:
         return False, f"{text('inactive', lang)}: {text('no_match', lang)}"
     parts = [_side(compiled.called, called_result, plan, text("called", lang), lang)]

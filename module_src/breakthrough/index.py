@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .numbers import NumberPlan, check_number, is_withheld
+from .number_forms import NumberPlan, check_number, is_withheld
 from .pattern_index import PatternIndex, PatternList
 from .rules import CompiledInstance
 

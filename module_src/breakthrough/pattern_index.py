@@ -11,7 +11,7 @@ from typing import Any
 
 from .automata import LOWEST, NEVER, UNION, Automaton, BitNfa, Combine
 from .expansion import KINDS, NATIONAL, PLUS, expand
-from .numbers import NumberPlan
+from .number_forms import NumberPlan
 from .wildcards import parse_patterns, pattern_matches
 
 # A `PatternIndex` looks prefixes (`0251*`), and suffixes (`*5906850`), up by length (a dict

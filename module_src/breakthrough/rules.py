@@ -2,7 +2,7 @@
 
 A rule matches when the called number is in "Aktiv für" and not in "Ausnahmen" of the called
 numbers, AND the caller number is in "Aktiv für" and not in "Ausnahmen" of the caller numbers.
-A number is "in" a list when any of its forms (see `breakthrough.numbers`) matches a pattern.
+A number is "in" a list when any of its forms (see `breakthrough.number_forms`) matches a pattern.
 An empty "Aktiv für" matches nothing; a withheld caller matches nothing, not even `*`; an
 inactive instance never matches. Every decision comes with an explanation naming the list and
 the pattern that decided it.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import InstanceConfig
-from .numbers import NumberPlan, check_number, is_withheld
+from .number_forms import NumberPlan, check_number, is_withheld
 from .pattern_index import Match, PatternList
 
 # The product's own words for the two lists of each side.
@@ -148,12 +148,11 @@ def decide_canonical(
     return caller_result.passes, called_result, caller_result
 
 
-def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decision:
-    """The rule's decision for one call, with its effects and explanation.
-
-    A withheld caller (None, "", "anonymous", ...) gives no match, a normal answer. A
-    malformed number raises ConfigError naming it.
-    """
+def decide_signalled(
+    compiled: CompiledInstance, called: str, caller: str | None
+) -> tuple[bool, SideResult | None, SideResult | None]:
+    """`decide_canonical` for the numbers as signalled: each checked (ConfigError naming a
+    malformed one) and put in its canonical form; a withheld caller stays withheld."""
     plan = compiled.plan
     called_clean = check_number(called, "called number")
     if is_withheld(caller):
@@ -161,13 +160,22 @@ def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decis
     else:
         caller_clean = check_number(caller or "", "caller number")
         caller_canonical = plan.canonical_of_checked(caller_clean)
-    match, called_result, caller_result = decide_canonical(
+    return decide_canonical(
         compiled,
         called_clean,
         plan.canonical_of_checked(called_clean),
         caller_clean if caller_clean is not None else caller,
         caller_canonical,
     )
+
+
+def decide(compiled: CompiledInstance, called: str, caller: str | None) -> Decision:
+    """The rule's decision for one call, with its effects and explanation.
+
+    A withheld caller (None, "", "anonymous", ...) gives no match, a normal answer. A
+    malformed number raises ConfigError naming it.
+    """
+    match, called_result, caller_result = decide_signalled(compiled, called, caller)
     return Decision(
         match=match,
         effects=compiled.effects if match else (),

@@ -20,7 +20,7 @@ from . import config, explanation, form, rules
 from .config import ACTIVE_KEY, InstanceConfig, instance_to_mapping, parse_instance
 from .errors import ConfigError
 from .hook import BreakthroughHook, HookAnswer
-from .numbers import NumberPlan
+from .number_forms import NumberPlan
 from .rules import compile_instance
 from .wildcards import parse_pattern
 

@@ -13,7 +13,7 @@ import reprlib
 from collections.abc import Sequence
 
 from .errors import ConfigError
-from .numbers import FORMATTING_CHARACTERS, strip_formatting
+from .number_forms import FORMATTING_CHARACTERS, strip_formatting
 
 DIGITS = "0123456789"
 _PATTERN_CHARACTERS = frozenset(DIGITS + "+?*")

@@ -210,6 +210,15 @@ class ModuleGate:
             return (monotonic_now() if at is None else at) < self.trial_deadline
         return False
 
+    def seconds_left(self) -> float | None:
+        """How long from now the gate allows: None for good (licensed), 0 when it does not.
+        The routing core keeps this as a deadline on its own monotonic clock."""
+        if self.state == "licensed":
+            return None
+        if self.state == "trial" and self.trial_deadline is not None:
+            return max(0.0, self.trial_deadline - monotonic_now())
+        return 0.0
+
 
 def module_gate(conn: sqlite3.Connection, data_dir: Path, module_id: str) -> ModuleGate:
     """The gate for `module_id` as of now: `ModuleGate.from_status(licence_status(...))`."""

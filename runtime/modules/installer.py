@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import sqlite3
-import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from runtime.modules.upload_checks import (
     check_archive,
     check_fit,
 )
+from runtime.pbx_directory import stored_pbx_table
 
 MODULES_DIR = "modules"
 INCOMING_PREFIX = ".incoming-"
@@ -74,15 +74,7 @@ def build_dir(data_dir: Path, module_id: str, build: str) -> Path:
 
 def pbx_version(data_dir: Path) -> str:
     """This PBX's version: [pbx].version of DATA/pbx.toml, or 8.1.0.4 when none is loaded."""
-    path = data_dir / "pbx.toml"
-    if not path.is_file():
-        return DEFAULT_PBX_VERSION
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise Refused(f"{path}: the loaded PBX directory is not valid TOML ({exc})") from None
-    version = raw.get("pbx", {}).get("version", DEFAULT_PBX_VERSION)
-    return str(version)
+    return str(stored_pbx_table(data_dir).get("version", DEFAULT_PBX_VERSION))
 
 
 def describe(upload: CheckedUpload) -> dict[str, Any]:

@@ -21,7 +21,6 @@ refused with `Conflict` if the instance changed since.
 from __future__ import annotations
 
 import sqlite3
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -32,8 +31,11 @@ import tomli_w
 from runtime import db
 from runtime.errors import Refused
 from runtime.modules import installer, instance_log, module_config, store
+from runtime.modules.module_client import python_log_path
 from runtime.modules.module_config import CheckedInstance, ModuleConfig
-from runtime.numbering import PbxNumberPlan
+from runtime.pbx_directory import stored_pbx_table
+from runtime.pbx_number_plan import PbxNumberPlan
+from sfm_format.toml_file import read_toml_file
 
 # Stated caps, checked before the module sees a configuration: a name is a label in a list,
 # a description a line or two; neither may bloat every page and log that shows it.
@@ -77,21 +79,14 @@ def config_of(data_dir: Path, module: store.ModuleRow) -> ModuleConfig:
             f"module {module.name} ({module.id}) is installed for inspection only (it has no "
             "Python runtime for this host), so it has no instances here"
         )
-    return module_config.load(installed_build(data_dir, module))
+    return module_config.load(
+        installed_build(data_dir, module), python_log_path(data_dir, module.id)
+    )
 
 
 def read_file(path: Path) -> dict[str, Any]:
     """A parsed instance TOML file; Refused naming the file."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise Refused(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise Refused(f"{path}: is not UTF-8 text") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise Refused(f"{path}: is not valid TOML ({exc})") from None
+    return read_toml_file(path, Refused)
 
 
 def stored(config: ModuleConfig, instance: store.InstanceRow) -> CheckedInstance:
@@ -370,14 +365,8 @@ def number_plan(data_dir: Path) -> dict[str, str]:
     """The PBX's number plan as the contract hands it to a module: the loaded directory's
     [pbx] table, else the host's default plan."""
     plan = asdict(PbxNumberPlan())
-    path = data_dir / "pbx.toml"
-    if path.is_file():
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8")).get("pbx", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-            table = {}
-        if isinstance(table, dict):
-            plan.update({k: v for k, v in table.items() if k in plan and isinstance(v, str)})
+    table = stored_pbx_table(data_dir)
+    plan.update({k: v for k, v in table.items() if k in plan and isinstance(v, str)})
     return plan
 
 

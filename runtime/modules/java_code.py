@@ -238,3 +238,25 @@ def class_loader(label: str, code: ModuleCode, api_loader: Any) -> Any:
     for cls in code.classes.values():
         loader.add(cls.name, byte_array(cls.data))
     return loader
+
+
+def java_variables(config: Any) -> Any:
+    """An instance's variables as a Java Map (lists as java.util.List of String), for a
+    life-cycle function's `@InputVar` fields."""
+    import jpype
+
+    java_map = jpype.JClass("java.util.LinkedHashMap")()
+    array_list = jpype.JClass("java.util.ArrayList")
+    for name, value in dict(config or {}).items():
+        if isinstance(value, list | tuple):
+            items = array_list()
+            for item in value:
+                items.add(jpype.JString(str(item)))
+            java_map.put(str(name), items)
+        elif isinstance(value, bool):
+            java_map.put(str(name), jpype.JClass("java.lang.Boolean")(value))
+        elif isinstance(value, int | float):
+            java_map.put(str(name), jpype.JClass("java.lang.Double")(float(value)))
+        elif isinstance(value, str):
+            java_map.put(str(name), jpype.JString(value))
+    return java_map

@@ -1,16 +1,16 @@
 """Loading an installed module's own Python package (the copy inside its build folder), and
-running uploaded code within a time limit.
+running code within a time limit.
 
-The host runs the code that was uploaded, not a package it was itself installed with, so that
-an upgrade or a rollback changes the code. The package is the one folder `python/<any name>/`
-of the build with an `__init__.py`. Each build is imported under a name of its own (two builds
-may be loaded in one process, e.g. a long-running `sfm serve` across an upgrade), with
+The code that was uploaded runs, not a package the host was itself installed with, so that an
+upgrade or a rollback changes the code. The package is the one folder `python/<any name>/` of
+the build with an `__init__.py`. It is imported in the build's own process
+(runtime/modules/module_process.py), never in the host's, under a name of its own, with
 `submodule_search_locations` so the package's relative imports find its siblings. The module's
 code imports its siblings only relatively (a test in test_module_loader.py says so).
 
-Uploaded code may raise anything (SystemExit and KeyboardInterrupt included) or never return:
-`run_uploaded` runs it on a thread of its own and gives up after a time limit, so neither
-`sfm call` nor `sfm serve` can be stopped or hung by it; the failure comes back in words.
+`run_uploaded` runs a function on a thread of its own and gives up after a time limit,
+catching anything it raises (SystemExit and KeyboardInterrupt included); the host runs the
+modules' Java life-cycle functions this way. The failure comes back in words.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from runtime.errors import Refused
 
 PYTHON_DIR = "python"
 # Seconds uploaded code may take to start or to take a configuration (compiling 10 instances
-# of 4 x 10,000 patterns takes a few seconds), and to import (`sfm call` pays it per process).
+# of 4 x 10,000 patterns takes a few seconds), and to import (`sfm call` pays it per run).
 TIME_LIMIT = 20.0
 IMPORT_TIME_LIMIT = 5.0
 

@@ -2,8 +2,10 @@
 
 The variables and the form come from the build's `module-descriptor.xml` (sfm_format); the
 checks, the instance-file shape and the call tester's explanation come from the build's own
-Python code, its `sfm_module` (docs/MODULE_CONTRACT.md), loaded from the build folder. So after
-an upgrade or a rollback, the form, the validation and the explanation follow the build in use.
+Python code, its `sfm_module` (docs/MODULE_CONTRACT.md), run from the build folder in a
+process of its own (module_client.py). So after an upgrade or a rollback, the form, the
+validation and the explanation follow the build in use, and a check that hangs or holds the
+GIL costs a refusal, never the host.
 
 An instance here is `name`, `description`, `active` (the host's) and `variables` (by the
 descriptor's names). The host checks what the descriptor says (types, choices, unknown names);
@@ -16,11 +18,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from runtime.errors import Refused
 from runtime.modules import loader
+from runtime.modules.module_client import ModuleCodeProcess
 from sfm_format.descriptor_form import ModuleForm, read_form
 
 DESCRIPTOR_NAME = "module-descriptor.xml"
@@ -80,24 +82,19 @@ class ModuleConfig:
 
     build_dir: Path
     form: ModuleForm
-    shim: ModuleType | None = field(default=None)
+    code: ModuleCodeProcess | None = field(default=None)
 
-    def function(self, name: str) -> Any:
-        """The shim's function `name`, or None when the module has none."""
-        return getattr(self.shim, name, None) if self.shim is not None else None
+    def has(self, name: str) -> bool:
+        """Whether the module's shim has the function `name` (Refused when its code does not
+        load)."""
+        return self.code is not None and name in self.code.functions()
 
     def call(self, name: str, *args: Any) -> Any:
-        """The shim's `name(*args)`, run as uploaded code (loader.run_uploaded: any
-        BaseException and a time limit); raises what the module raised (its refusal, with
-        its `field`, `line`, `problems`), or UploadedCodeFailed for a hang."""
-        function = self.function(name)
-        try:
-            return loader.run_uploaded(lambda: function(*args), f"the module's {name}")
-        except loader.UploadedCodeFailed as failed:
-            cause = failed.__cause__
-            if isinstance(cause, Exception):
-                raise cause from None
-            raise
+        """The shim's `name(*args)` in the build's process; raises what the module raised
+        (module_client.ModuleRaised, with its `field`, `line`, `problems`; a ValueError for a
+        refusal), or UploadedCodeFailed when it hangs or its process dies."""
+        assert self.code is not None
+        return self.code.call(name, *args)
 
     # ---- checking ------------------------------------------------------------------------
 
@@ -125,7 +122,7 @@ class ModuleConfig:
         if problems:
             raise InstanceRefused(problems)
         values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-        if self.function("check_instance") is None:
+        if not self.has("check_instance"):
             return values
         try:
             checked = self.call("check_instance", dict(values), source)
@@ -176,7 +173,7 @@ class ModuleConfig:
     def from_file(self, mapping: Mapping[str, Any], source: str) -> CheckedInstance:
         """An instance from the module's instance TOML (parsed)."""
         flat: Any = mapping
-        if self.function("instance_from_file") is not None:
+        if self.has("instance_from_file"):
             try:
                 flat = self.call("instance_from_file", dict(mapping), source)
             except Exception as exc:  # uploaded code: its refusal names the field
@@ -185,7 +182,7 @@ class ModuleConfig:
 
     def to_file(self, instance: CheckedInstance) -> dict[str, Any]:
         """The module's instance TOML (as a mapping) of a checked instance."""
-        if self.function("instance_to_file") is None:
+        if not self.has("instance_to_file"):
             return instance.flat()
         try:
             document = self.call("instance_to_file", instance.flat())
@@ -201,7 +198,7 @@ class ModuleConfig:
         if all(key in self.form.variables for key in stored):
             return {name: stored.get(name, v.default) for name, v in self.form.variables.items()}
         flat: Mapping[str, Any] = stored
-        if self.function("instance_from_file") is not None:
+        if self.has("instance_from_file"):
             try:
                 flat = self.call("instance_from_file", {"name": "-", **stored}, source)
             except Exception:  # an old row the module refuses now: keep what fits
@@ -222,12 +219,12 @@ class ModuleConfig:
     ) -> tuple[bool | None, str] | None:
         """(match or None if the module does not say, explanation) from the module's own
         `explain`; None when the module has none."""
-        if self.function("explain") is None:
+        if not self.has("explain"):
             return None
         try:
             answer = self.call("explain", dict(variables), called, caller, dict(plan), lang)
         except Exception as exc:  # uploaded code: show its complaint, never fail the page
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, f"{_type_name(exc)}: {exc}"
         if isinstance(answer, Mapping):
             match = answer.get("match")
             return (bool(match) if match is not None else None), str(answer.get("explanation", ""))
@@ -271,9 +268,11 @@ def _problems_of(exc: BaseException, source: str) -> list[Problem]:
     if problems:
         return problems
     line = getattr(exc, "line", None)
-    message = str(exc) or type(exc).__name__
-    if not isinstance(exc, ValueError):  # not a refusal: the module's own fault
-        message = f"the module's check failed ({type(exc).__name__}: {message})"
+    message = str(exc) or _type_name(exc)
+    if isinstance(exc, loader.UploadedCodeFailed):  # it hung, or its process died
+        message = f"the module's check failed: {message}"
+    elif not isinstance(exc, ValueError):  # not a refusal: the module's own fault
+        message = f"the module's check failed ({_type_name(exc)}: {message})"
     return [
         Problem(
             sourced(message),
@@ -283,12 +282,18 @@ def _problems_of(exc: BaseException, source: str) -> list[Problem]:
     ]
 
 
+def _type_name(exc: BaseException) -> str:
+    """The type of what the module raised (reported by its process), or of `exc` itself."""
+    return str(getattr(exc, "type_name", None) or type(exc).__name__)
+
+
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def load(build_dir: Path) -> ModuleConfig:
-    """The configuration of the installed build in `build_dir` (cached per build folder)."""
+def load(build_dir: Path, error_file: Path | None = None) -> ModuleConfig:
+    """The configuration of the installed build in `build_dir` (cached per build folder); what
+    its code prints is appended to `error_file`."""
     descriptor = build_dir / DESCRIPTOR_NAME
     try:
         # A build folder removed and installed again is another build: its stamp differs.
@@ -302,11 +307,11 @@ def load(build_dir: Path) -> ModuleConfig:
         raise Refused(
             f"{build_dir}: the installed module descriptor cannot be read ({exc})"
         ) from None
-    shim = None
+    code = None
     folder = loader.package_folder(build_dir)
     if folder is not None and (folder / f"{SHIM_MODULE}.py").is_file():
-        shim = loader.load_package(build_dir).submodule(SHIM_MODULE)
-    config = ModuleConfig(build_dir=key[0], form=form, shim=shim)
+        code = ModuleCodeProcess(key[0], error_file)
+    config = ModuleConfig(build_dir=key[0], form=form, code=code)
     with _lock:
         _cache[key] = config
     return config

@@ -20,7 +20,7 @@ from runtime.web.rendering import render
 
 
 class AccountPages:
-    """/account: password change and API tokens; behind the login gate like every page."""
+    """/account: password change and API tokens; behind the login check like every page."""
 
     def __init__(self, data_dir: Path, signer: Callable[[], Signer]) -> None:
         self.data_dir = data_dir

@@ -1,4 +1,4 @@
-"""The web host's ASGI application: pages, login, the JSON API, all behind one login gate."""
+"""The web host's ASGI application: pages, login, the JSON API, all behind one set of checks."""
 
 from __future__ import annotations
 
@@ -21,17 +21,17 @@ from starlette.staticfiles import StaticFiles
 from runtime.db import connect
 from runtime.web import auth
 from runtime.web.account import AccountPages
-from runtime.web.gate import LoginGate
 from runtime.web.interventions import InterventionRecorder
 from runtime.web.login import LoginPages
 from runtime.web.pages import HostLink, RunningHost, api_routes, page_areas, page_routes
 from runtime.web.rendering import STATIC_DIR, error_message, error_response
+from runtime.web.request_checks import RequestChecks
 
 log = logging.getLogger("sfm.serve")
 
 
 def _api_routes(data_dir: Path, recorder: InterventionRecorder) -> list[BaseRoute]:
-    """The module manager's JSON API (runtime.api), mounted behind our login and CSRF gate.
+    """The module manager's JSON API (runtime.api), mounted behind our login and CSRF checks.
 
     Its test call (POST /api/call) is wrapped so that its interventions are recorded too.
     """
@@ -76,7 +76,7 @@ def create_app(
     """The `sfm serve` application for the PBX host state in `data_dir`.
 
     Every page and every /api/ route needs a login session, and every change needs the
-    session's CSRF token (see runtime.web.gate). `host` is the running routing host
+    session's CSRF token (see runtime.web.request_checks). `host` is the running routing host
     (runtime.host.Host); without one it is loaded at startup when `start_host` is true.
     Interventions seen by the call tester are recorded by a writer thread off the call path.
     `trusted_proxies` are the reverse proxies whose X-Forwarded-For the login throttle believes
@@ -133,7 +133,7 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(LoginGate, data_dir=data_dir, signer=signer)],
+        middleware=[Middleware(RequestChecks, data_dir=data_dir, signer=signer)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )

@@ -61,10 +61,10 @@ def simulate(pbx: Path, instances: list[Path], caller: str, called: str) -> dict
     """Route one call with only these files: the `sfm call` document. No data folder."""
     from breakthrough.config import load_instance_file
     from breakthrough.hook import BreakthroughHook
-    from breakthrough.numbers import NumberPlan
+    from breakthrough.number_forms import NumberPlan
     from breakthrough.rules import compile_instance
     from runtime.pbx_directory import load_directory
-    from runtime.shim import RoutingHost
+    from runtime.routing_host import RoutingHost
 
     directory = load_directory(pbx)
     configs = [load_instance_file(path) for path in instances]
@@ -82,7 +82,7 @@ def simulate(pbx: Path, instances: list[Path], caller: str, called: str) -> dict
     try:
         host.load_directory(directory)
         if configs:
-            host.register_hook(SIMULATION_MODULE_ID, hook)
+            host.register_in_process_hook(SIMULATION_MODULE_ID, hook)
         return host.route(caller, called)
     finally:
         host.close()

@@ -186,16 +186,6 @@ def _flags_mapping(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _pick_module(args: argparse.Namespace) -> str:
     if args.module_id:
         from sfm_cli.commands.module import module_id_of
@@ -269,7 +259,7 @@ def run_create(args: argparse.Namespace) -> int:
         if args.config is not None:
             base = _file_mapping(args, module)
             source = f"{args.config} with the command line's changes"
-        mapping, flat = _with_sets(args, module, _merge(base, flags), source)
+        mapping, flat = _with_sets(args, module, instances.merged(base, flags), source)
         create = instances.create_checked if flat else instances.create
         created = create(args.data, module_id, mapping, source)
     emit(args, created.to_json(), f"Created instance {_summary(created)}.")
@@ -299,7 +289,7 @@ def run_update(args: argparse.Namespace) -> int:
         module = _module_of(args, instance.module_id)
         base = _file_mapping(args, module)
         source = f"{args.config} with the command line's changes"
-        mapping, flat = _with_sets(args, module, _merge(base, flags), source)
+        mapping, flat = _with_sets(args, module, instances.merged(base, flags), source)
         update = instances.update_checked if flat else instances.update
         updated = update(args.data, instance.id, mapping, source)
     emit(args, updated.to_json(), f"Updated instance {_summary(updated)}.")
@@ -320,24 +310,24 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    instance = _find(args)
+def _with_file(args: argparse.Namespace) -> tuple[store.InstanceRow, str]:
+    """The instance the command names and its instance file (TOML), read in one connection."""
     conn = db.connect(args.data)
     try:
-        text = instances.export_toml(args.data, conn, instance)
+        instance = store.find_instance(conn, args.instance, args.module_id)
+        return instance, instances.export_toml(args.data, conn, instance)
     finally:
         conn.close()
+
+
+def run_show(args: argparse.Namespace) -> int:
+    instance, text = _with_file(args)
     emit(args, instance.to_json(), f"# {_summary(instance)} (module {instance.module_id})\n{text}")
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    instance = _find(args)
-    conn = db.connect(args.data)
-    try:
-        text = instances.export_toml(args.data, conn, instance)
-    finally:
-        conn.close()
+    instance, text = _with_file(args)
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
         emit(args, {"written": str(args.output)}, f"Wrote {args.output}.")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from runtime.licensing.licence import (
 )
 from runtime.licensing.status import LicenceStatus, licence_status
 from runtime.licensing.trial import epoch_of, known_modules
+from sfm_build.metadata import ModuleMetadata, load_metadata
 from sfm_cli.output import emit
 
 MODULE_TOML = REPO_ROOT / "module_src" / "module.toml"
@@ -241,12 +241,12 @@ def run_import(args: argparse.Namespace) -> int:
 # ---- the vendor's service -----------------------------------------------------------------
 
 
-def _module_toml() -> dict[str, Any]:
-    try:
-        with MODULE_TOML.open("rb") as handle:
-            return tomllib.load(handle).get("module", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
+def _vendors_module() -> ModuleMetadata | None:
+    """The module of this checkout's module_src/module.toml (read by the build's own reader,
+    refused in words when it is broken), or None where there is no such file."""
+    if not MODULE_TOML.is_file():
+        return None
+    return load_metadata(MODULE_TOML)
 
 
 def _smtp_address(value: str) -> tuple[str, int]:
@@ -280,8 +280,8 @@ def run_server(args: argparse.Namespace) -> int:
             "for real licences.",
             file=sys.stderr,
         )
-    module = _module_toml()
-    names = ((str(module["id"]), str(module["name"])),) if "id" in module else ()
+    module = _vendors_module()
+    names = ((module.id, module.name),) if module is not None else ()
     app = create_app(
         ServiceConfig(
             db_dir=getattr(args, "db", DEFAULT_SERVICE_DB),
@@ -303,13 +303,13 @@ def run_add_purchase(args: argparse.Namespace) -> int:
     normalise_email(args.email, "--email")  # the address first: it is the likelier culprit
     max_build = args.max_build
     if max_build is None:
-        module = _module_toml()
-        if module.get("id") != args.module or not isinstance(module.get("build_number"), int):
+        module = _vendors_module()
+        if module is None or module.id != args.module:
             raise Refused(
                 f"--max-build: needed for module {args.module} (module_src/module.toml "
                 "describes another module)"
             )
-        max_build = int(module["build_number"])
+        max_build = module.build_number
     db_dir: Path = getattr(args, "db", DEFAULT_SERVICE_DB)
     email = add_purchase(db_dir, args.email, args.module, max_build, epoch_of(None))
     emit(

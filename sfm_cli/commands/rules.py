@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from breakthrough.config import load_instance_file, read_toml_file
-from breakthrough.numbers import DEFAULT_PLAN, NumberPlan
+from breakthrough.number_forms import DEFAULT_PLAN, NumberPlan
 from breakthrough.rules import compile_instance, decide
 from sfm_cli.output import emit
 

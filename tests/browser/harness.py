@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,6 +38,23 @@ def load_sample_pbx(data_dir: Path) -> None:
     from runtime.pbx_directory import store_directory
 
     store_directory(SAMPLE_PBX, data_dir)
+
+
+def sample_folder_with_instance(data_dir: Path, sfm_file: Path) -> Path:
+    """`data_dir` with the sample PBX, `sfm_file` installed and the Teamleiter instance made
+    through the CLI (each step must succeed); returns `data_dir`."""
+    from tests.data.sfm_crafted import MODULE_ID, TEAMLEITER_TOML, run_sfm
+
+    load_sample_pbx(data_dir)
+    code, _, err = run_sfm("--data", data_dir, "module", "install", sfm_file)
+    assert code == 0, err
+    config = data_dir.parent / "teamleiter.toml"
+    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
+    code, _, err = run_sfm(
+        "--data", data_dir, "instance", "create", "--module", MODULE_ID, "--config", config
+    )
+    assert code == 0, err
+    return data_dir
 
 
 class ServeProcess:
@@ -135,6 +153,29 @@ def sample_server(factory: pytest.TempPathFactory, name: str) -> Iterator[ServeP
         yield serve
     finally:
         serve.stop()
+
+
+def instance_rows(data_dir: Path) -> list[tuple]:
+    """The stored instances, as rows."""
+    conn = sqlite3.connect(data_dir / "pbx.sqlite3")
+    try:
+        return conn.execute("SELECT * FROM instances ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def manager_state(data_dir: Path) -> tuple[list[tuple], list[tuple], dict[str, bytes]]:
+    """The module manager's rows (modules; builds and instances) and installed files: what a
+    refused upload or change must leave as it was."""
+    conn = sqlite3.connect(data_dir / "pbx.sqlite3")
+    try:
+        modules = conn.execute("SELECT * FROM modules ORDER BY id").fetchall()
+        builds = conn.execute("SELECT * FROM module_builds ORDER BY build").fetchall()
+    finally:
+        conn.close()
+    folder = data_dir / "modules"
+    files = snapshot(folder) if folder.exists() else {}
+    return modules, builds + instance_rows(data_dir), files
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.harness import ServeProcess, build_sfm, load_sample_pbx
+from tests.browser.harness import ServeProcess, build_sfm, sample_server
 
 PASSWORD = "Sprachen-und-Handy-2026!"
 TIMEOUT = 30_000
@@ -127,13 +127,8 @@ def test_the_language_check_finds_what_it_should() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    data = tmp_path_factory.mktemp("web-languages") / "data"
-    load_sample_pbx(data)
-    serve = ServeProcess(data)
-    try:
+    with sample_server(tmp_path_factory, "web-languages") as serve:
         yield serve
-    finally:
-        serve.stop()
 
 
 @pytest.fixture(scope="module")

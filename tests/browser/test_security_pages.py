@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.harness import ServeProcess, load_sample_pbx
-from tests.data.sfm_crafted import MODULE_ID, TEAMLEITER_TOML, run_sfm, sfm_files
+from tests.browser.harness import ServeProcess, sample_folder_with_instance
+from tests.data.sfm_crafted import sfm_files
 
 __all__ = ["sfm_files"]
 
@@ -24,17 +24,7 @@ TIMEOUT = 20_000
 
 @pytest.fixture()
 def server(tmp_path: Path, sfm_files: dict[str, Path]) -> Iterator[ServeProcess]:
-    data = tmp_path / "data"
-    load_sample_pbx(data)
-    code, _, err = run_sfm("--data", data, "module", "install", sfm_files["current"])
-    assert code == 0, err
-    config = tmp_path / "teamleiter.toml"
-    config.write_text(TEAMLEITER_TOML, encoding="utf-8")
-    code, _, err = run_sfm(
-        "--data", data, "instance", "create", "--module", MODULE_ID, "--config", config
-    )
-    assert code == 0, err
-    serve = ServeProcess(data)
+    serve = ServeProcess(sample_folder_with_instance(tmp_path / "data", sfm_files["current"]))
     try:
         yield serve
     finally:

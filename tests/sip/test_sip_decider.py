@@ -1,6 +1,6 @@
 """The Java decision service (de.sfhost.sip) without Kamailio: its answer line for each rule of
 DESIGN.md that the SIP front carries out, the busy state from call events, the live state, its
-HTTP face, and its number rules held to runtime/numbering.py (the reference) with hypothesis.
+HTTP face, and its number rules held to runtime/pbx_number_plan.py (the reference) with hypothesis.
 
 The PBX and the Breakthrough instances are tests/sip/pbx.py's (the same as the real SIP calls
 of test_sip_calls.py); every expected answer is written down from DESIGN.md and the answer
@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from runtime.errors import Refused
 from runtime.host import Host, open_host
-from runtime.numbering import WITHHELD, is_withheld, normalise
 from runtime.pbx_directory import RedirectSetting
 from runtime.pbx_live import UserChange, set_user_state
+from runtime.pbx_number_plan import WITHHELD, is_withheld, normalise
 from runtime.sip.decision import DecisionServer
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
@@ -234,7 +234,7 @@ def test_the_http_face_answers_decide_event_and_health(service: Service) -> None
         http.client.HTTPConnection("127.0.0.1", server.port, timeout=2).request("GET", "/health")
 
 
-# ---- the Java number rules against runtime/numbering.py -------------------------------------
+# ---- the Java number rules against runtime/pbx_number_plan.py ---------------------------------
 
 NUMBERISH = st.text(alphabet=st.sampled_from("0123456789+ -/()\t\u00a0x#*"), max_size=14)
 ANY_TEXT = st.text(max_size=14)

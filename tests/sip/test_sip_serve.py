@@ -170,7 +170,7 @@ def test_baresip_registers_and_is_rung_by_a_real_call(
             if mine:
                 break
             time.sleep(0.2)
-        assert len(mine) == 1
+        assert len(mine) == 1, f"201 did not register; baresip said:\n{phone.output()}"
         assert "baresip" in str(mine[0]["user_agent"])
         page = admin.get("/phones").text
         assert 'id="registrations"' in page and "baresip" in page

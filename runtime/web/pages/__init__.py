@@ -7,9 +7,9 @@
 - `interventions`: the recent interventions and their chart, GET /api/interventions;
 - `phones`: live DND/redirects, registered phones, calls in progress, /api/pbx/users, /api/sip.
 
-Every handler runs behind `runtime.web.gate.LoginGate` (login and CSRF are checked before a
-handler is reached). Blocking work runs in the thread pool. A refused input is shown in words
-on the page with status 4xx and changes nothing.
+Every handler runs behind `runtime.web.request_checks.RequestChecks` (login and CSRF are
+checked before a handler is reached). Blocking work runs in the thread pool. A refused input is
+shown in words on the page with status 4xx and changes nothing.
 """
 
 from __future__ import annotations

@@ -220,12 +220,7 @@ class InstancePages(PageArea):
         instance, _ = await self.run(self._instance, instance_id)
         await self.run(self.host.flush_logs)
         data = await self.run(instance_log.log_zip, self.data_dir, instance_id, instance.name)
-        safe = safe_file_stem(instance.name, "instance")
-        return Response(
-            data,
-            media_type="application/zip",
-            headers={"content-disposition": f'attachment; filename="{safe}-log.zip"'},
-        )
+        return _download(data, "application/zip", instance.name, "-log.zip")
 
     async def export(self, request: Request) -> Response:
         instance_id = request.path_params["instance_id"]
@@ -236,12 +231,7 @@ class InstancePages(PageArea):
                 return instances.export_toml(self.data_dir, conn, instance)
 
         text = await self.run(export)
-        safe = safe_file_stem(instance.name, "instance")
-        return PlainTextResponse(
-            text,
-            media_type="application/toml",
-            headers={"content-disposition": f'attachment; filename="{safe}.toml"'},
-        )
+        return _download(text.encode("utf-8"), "application/toml", instance.name, ".toml")
 
     async def action(self, request: Request) -> Response:
         instance_id = request.path_params["instance_id"]
@@ -262,3 +252,13 @@ class InstancePages(PageArea):
         if action == "delete":
             return RedirectResponse("/instances?done=deleted", status_code=303)
         return RedirectResponse("/instances?done=saved", status_code=303)
+
+
+def _download(body: bytes, media_type: str, instance_name: str, suffix: str) -> Response:
+    """`body` as a file download named after the instance (a safe file name) and `suffix`."""
+    name = safe_file_stem(instance_name, "instance") + suffix
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )

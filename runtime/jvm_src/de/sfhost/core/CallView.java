@@ -10,6 +10,9 @@ final class CallView implements CallContext {
     private final String caller;
     private final String called;
     private final Party target;
+    /** When the hook being asked must have answered (System.nanoTime), and its budget. */
+    volatile long deadline;
+    volatile long budget;
 
     CallView(String callId, String caller, String called, Party target) {
         this.callId = callId;

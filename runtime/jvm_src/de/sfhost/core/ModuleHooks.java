@@ -35,14 +35,36 @@ final class ModuleHooks {
     private volatile Registration[] registrations = new Registration[0];
     /** module id -> reason, for modules the host switched off (e.g. trial expired). */
     private final Map<String, String> disabled = new ConcurrentHashMap<>();
+    /** module id -> {@link GateClock} reading from which on its trial no longer allows it. */
+    private final Map<String, Long> allowedUntil = new ConcurrentHashMap<>();
 
     /** The registrations as of now, in registration order. */
     Registration[] snapshot() {
         return registrations;
     }
 
+    /** Switched off, or its trial has ended (one comparison with the monotonic clock). */
     boolean isDisabled(String moduleId) {
-        return disabled.containsKey(moduleId);
+        if (disabled.containsKey(moduleId)) {
+            return true;
+        }
+        Long until = allowedUntil.get(moduleId);
+        return until != null && GateClock.nanoTime() - until >= 0;
+    }
+
+    /**
+     * The licence gate: the module may act for {@code seconds} more from now (a trial's time
+     * left), or for good when it is infinite (licensed, or no licensing). Set when the host
+     * starts and when the licence changes, never by a timer; a step of the wall clock moves
+     * nothing here (docs/ARCHITECTURE.md, "Licence gate").
+     */
+    void setAllowedFor(String moduleId, double seconds) {
+        if (Double.isInfinite(seconds) && seconds > 0) {
+            allowedUntil.remove(moduleId);
+            return;
+        }
+        long nanos = seconds <= 0 ? 0L : (long) Math.min(seconds * 1e9, 1e18);
+        allowedUntil.put(moduleId, GateClock.nanoTime() + nanos);
     }
 
     void register(String moduleId, String stage, KernelHook hook, ModuleLog log) {

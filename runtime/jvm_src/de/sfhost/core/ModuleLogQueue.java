@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Module logs that only queue their lines: the call path never waits for a writer. A writer
- * (the Python shim's log thread) takes the lines with {@link #poll(long)}.
+ * (the routing host's log thread) takes the lines with {@link #poll(long)}.
  */
 public final class ModuleLogQueue {
     private final LinkedBlockingQueue<LogLine> lines = new LinkedBlockingQueue<>();
@@ -18,7 +18,7 @@ public final class ModuleLogQueue {
             @Override
             public void log(LogLevel level, String message) {
                 if (threshold.admits(level)) {
-                    lines.add(new LogLine(moduleId, level, message));
+                    lines.add(new LogLine(moduleId, null, level, message));
                 }
             }
 
@@ -27,6 +27,12 @@ public final class ModuleLogQueue {
                 return threshold.admits(level);
             }
         };
+    }
+
+    /** A line a module's own code wrote for one of its instances (no threshold here: the
+     * instance's log applies its level). */
+    public void instanceLine(String moduleId, String instance, LogLevel level, String message) {
+        lines.add(new LogLine(moduleId, instance, level, message));
     }
 
     /** The next line, or null after {@code millis} without one. */

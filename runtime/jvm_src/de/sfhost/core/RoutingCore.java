@@ -8,7 +8,6 @@ import de.sfhost.module.api.ModuleLog;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,9 +34,11 @@ import java.util.concurrent.locks.LockSupport;
  * hook with as many calls stuck in it as the pool has workers is skipped at once, so a hook
  * that hangs for good cannot make the core start thread after thread.
  *
- * <p>Parts: {@link ModuleHooks} holds the registered hooks and the switched-off modules,
- * {@link ForwardingRules} the PBX's behaviour (pure, no threads); this class is the call
- * loop: its workers, the Python gate and the watchdog.
+ * <p>Parts: {@link ModuleHooks} holds the registered hooks, the switched-off modules and the
+ * licence deadlines, {@link ForwardingRules} the PBX's behaviour (pure, no threads); this
+ * class is the call loop: its workers and the watchdog. No module code runs in the host's
+ * Python interpreter on the way: a module's Python code answers from a process of its own
+ * ({@link ModuleProcess}).
  */
 public final class RoutingCore implements HookRegistry {
     public static final int DEFAULT_WORKERS = 16;
@@ -54,15 +55,6 @@ public final class RoutingCore implements HookRegistry {
     private final int workerCount;
     private final Thread watchdog;
     private static final AtomicInteger CORES = new AtomicInteger();
-    /**
-     * Python hooks are entered one worker at a time, first come first served. Without it, 16
-     * workers fight for the GIL, and CPython lets the thread that just dropped it take it back
-     * at once, so others wait for its 5 ms switch interval (p99 of milliseconds). One gate for
-     * the process, as there is one GIL. The watchdog releases the permit of a hook it gives
-     * up, and of one that has held it for a watchdog tick (it waits on something else than the
-     * GIL, or computes for long).
-     */
-    private static final Semaphore PYTHON_GATE = new Semaphore(1, true);
 
     public RoutingCore(int workerThreads) {
         int n = CORES.incrementAndGet();
@@ -75,14 +67,6 @@ public final class RoutingCore implements HookRegistry {
 
     public RoutingCore() {
         this(DEFAULT_WORKERS);
-    }
-
-    /**
-     * Start every later worker thread through {@code host} (see {@link ThreadHost}); set it
-     * before the first call, since workers start with the first call and live on.
-     */
-    public void setThreadHost(ThreadHost host) {
-        workers.setThreadHost(host);
     }
 
     // ---- configuration -------------------------------------------------------------------
@@ -117,7 +101,12 @@ public final class RoutingCore implements HookRegistry {
             throw new IllegalArgumentException("the hop limit must not be negative");
         }
         this.hopLimit = limit;
-        this.rules = new ForwardingRules(limit);
+        this.rules = new ForwardingRules(limit, rules.turnsRotation());
+    }
+
+    /** Route without turning round-robin groups (a core that replays calls, EffectChanges). */
+    void holdGroupRotation() {
+        this.rules = new ForwardingRules(hopLimit, false);
     }
 
     public int getHopLimit() {
@@ -170,6 +159,11 @@ public final class RoutingCore implements HookRegistry {
 
     public boolean isModuleEnabled(String moduleId) {
         return hooks.isModuleEnabled(moduleId);
+    }
+
+    /** See {@link ModuleHooks#setAllowedFor}: the licence gate, checked on every call. */
+    public void setModuleAllowedFor(String moduleId, double seconds) {
+        hooks.setAllowedFor(moduleId, seconds);
     }
 
     // ---- routing -------------------------------------------------------------------------
@@ -240,9 +234,6 @@ public final class RoutingCore implements HookRegistry {
         /** The registration being asked (-1: none) and when its budget ends. */
         int asking = -1;
         long deadline;
-        /** The carrier holds the permit of {@link #PYTHON_GATE} for the hook it asks. */
-        boolean holdsGate;
-        long gateSince;
 
         RoutedCall(String caller, String called, Directory dir, User target, RouteResult result,
                 ModuleHooks.Registration[] regs, CompletableFuture<RouteResult> done) {
@@ -267,29 +258,13 @@ public final class RoutingCore implements HookRegistry {
             }
         }
 
-        /**
-         * Watchdog: if {@code w}'s hook for this call overran, give it up and carry on. A hook
-         * that has held the Python gate for {@code gateLimit} keeps running but gives the gate
-         * up: it is waiting on something else than the GIL (a lock, I/O) or computing for long,
-         * and must not hold up the other calls' hooks for the rest of its budget.
-         */
-        void overrun(WorkerPool.Worker w, long now, long gateLimit) {
+        /** Watchdog: if {@code w}'s hook for this call overran, give it up and carry on. */
+        void overrun(WorkerPool.Worker w, long now) {
             synchronized (this) {
-                if (asking < 0 || w.asking != this) {
-                    return;
-                }
-                if (now - deadline < 0) {
-                    if (holdsGate && now - gateSince >= gateLimit) {
-                        holdsGate = false;
-                        PYTHON_GATE.release();
-                    }
+                if (asking < 0 || w.asking != this || now - deadline < 0) {
                     return;
                 }
                 ModuleHooks.Registration r = regs[asking];
-                if (holdsGate) {
-                    holdsGate = false;
-                    PYTHON_GATE.release();
-                }
                 r.stuck.incrementAndGet();
                 skip(r, "hook did not answer within " + formatMillis(budget)
                         + "; the call was routed as if the module were absent", null);
@@ -335,7 +310,7 @@ public final class RoutingCore implements HookRegistry {
                         "no user or group of the PBX directory has the number " + called);
             }
             if (target instanceof Group) {
-                ForwardingRules.ringGroup(dir, (Group) target, result);
+                rules.ringGroup(dir, (Group) target, result);
                 done.complete(result);
                 return;
             }
@@ -378,6 +353,8 @@ public final class RoutingCore implements HookRegistry {
                         r = candidate;
                         c.asking = c.next - 1;
                         c.deadline = System.nanoTime() + c.budget;
+                        c.ctx.budget = c.budget;
+                        c.ctx.deadline = c.deadline;
                         break;
                     }
                 }
@@ -389,14 +366,6 @@ public final class RoutingCore implements HookRegistry {
                 }
                 CallOverrides own = new CallOverrides();
                 Throwable failure = null;
-                boolean gated = r.hook instanceof GatedHook;
-                if (gated && !enterGate(c, epoch)) {
-                    if (self != null) {
-                        self.asking = null;
-                    }
-                    r.stuck.decrementAndGet(); // not stuck in the hook: it never got in
-                    return; // the watchdog gave the hook up while this worker waited
-                }
                 try {
                     r.hook.onCall(c.ctx, own);
                 } catch (Throwable e) {
@@ -407,14 +376,9 @@ public final class RoutingCore implements HookRegistry {
                 }
                 synchronized (c) {
                     if (c.epoch != epoch) {
-                        // The watchdog gave this hook up (and released its gate permit; the
-                        // gate may be held for the call's new carrier now).
-                        r.stuck.decrementAndGet(); // the late answer is discarded
+                        // The watchdog gave this hook up: the late answer is discarded.
+                        r.stuck.decrementAndGet();
                         return;
-                    }
-                    if (c.holdsGate) {
-                        c.holdsGate = false;
-                        PYTHON_GATE.release();
                     }
                     c.asking = -1;
                     if (failure == null) {
@@ -441,35 +405,6 @@ public final class RoutingCore implements HookRegistry {
         }
     }
 
-    /**
-     * Wait for the Python gate within the hook's budget; false if the watchdog gave the hook
-     * up meanwhile (then this carrier drops out and holds no permit).
-     */
-    private static boolean enterGate(RoutedCall c, int epoch) throws InterruptedException {
-        long deadline;
-        synchronized (c) {
-            deadline = c.deadline;
-        }
-        while (true) {
-            long left = deadline - System.nanoTime();
-            // Past the deadline the watchdog gives the hook up; wait for it in short steps.
-            boolean got = PYTHON_GATE.tryAcquire(Math.max(left, 1_000_000L), TimeUnit.NANOSECONDS);
-            synchronized (c) {
-                if (c.epoch != epoch) {
-                    if (got) {
-                        PYTHON_GATE.release();
-                    }
-                    return false;
-                }
-                if (got) {
-                    c.holdsGate = true;
-                    c.gateSince = System.nanoTime();
-                    return true;
-                }
-            }
-        }
-    }
-
     /** The watchdog's loop: gives up overrunning hooks, until the core is shut down and idle. */
     private void watch() {
         while (!(workers.isShutdown() && workers.workers().isEmpty())) {
@@ -480,7 +415,7 @@ public final class RoutingCore implements HookRegistry {
                 Object asked = w.asking;
                 if (asked instanceof RoutedCall) {
                     try {
-                        ((RoutedCall) asked).overrun(w, now, tick);
+                        ((RoutedCall) asked).overrun(w, now);
                     } catch (Throwable e) {
                         // e.g. no thread could be started: try again on the next tick
                     }

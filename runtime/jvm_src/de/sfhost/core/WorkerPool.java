@@ -12,8 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The routing core's worker threads: a fixed number of Java-owned daemon threads taking calls
- * from one queue, each started through the {@link ThreadHost} when one is set (so a Python
- * hook called on it pays only the GIL crossing).
+ * from one queue.
  *
  * <p>Unlike a plain thread pool, a worker stuck in a hook can be replaced: {@link #replace}
  * starts a new worker (which first carries on the stuck call) and lets the stuck one end once
@@ -39,28 +38,10 @@ final class WorkerPool extends AbstractExecutorService {
 
         @Override
         public void run() {
-            ThreadHost host = pool.host;
-            final boolean[] ran = new boolean[1];
-            Runnable body = () -> {
-                ran[0] = true;
-                pool.serve(this, first);
-            };
             try {
-                if (host != null) {
-                    host.run(body);
-                }
-            } catch (Throwable t) {
-                // The host could not run the body (e.g. the Python runtime is going away):
-                // serve without it rather than lose the thread's calls.
+                pool.serve(this, first);
             } finally {
-                try {
-                    if (!ran[0]) {
-                        body.run();
-                    }
-                } finally {
-                    // Only now, out of the host's frame (for Python: its thread state is gone).
-                    pool.ended(this);
-                }
+                pool.ended(this);
             }
         }
     }
@@ -74,7 +55,6 @@ final class WorkerPool extends AbstractExecutorService {
     private final AtomicInteger names = new AtomicInteger();
     /** Workers that are not retiring (at most {@link #size}); one started per task until full. */
     private int serving;
-    private volatile ThreadHost host;
     private volatile boolean shutdown;
 
     WorkerPool(int size, String prefix) {
@@ -87,11 +67,6 @@ final class WorkerPool extends AbstractExecutorService {
 
     int size() {
         return size;
-    }
-
-    /** The host later-started workers run in (null: plain Java threads). */
-    void setThreadHost(ThreadHost host) {
-        this.host = host;
     }
 
     /** The live workers (including retiring ones still stuck in a hook). */
@@ -109,8 +84,7 @@ final class WorkerPool extends AbstractExecutorService {
                 throw new RejectedExecutionException("the routing core is shut down");
             }
             // As a fixed thread pool does: a new worker for each task, with the task as its
-            // first, until the pool is full. Not all at once: a fresh worker enters Python first
-            // (a GIL round), and sixteen of them held up the first call by ~25 ms.
+            // first, until the pool is full.
             if (serving < size) {
                 start(task, false);
                 serving++;

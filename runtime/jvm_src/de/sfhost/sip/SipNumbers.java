@@ -7,15 +7,16 @@ import java.util.Set;
 /**
  * What the SIP front needs of the host's number rules, in Java so that a decision never enters
  * Python: a number as signalled made plain, a withheld caller, and the display of a name in an
- * answer line. The reference is runtime/numbering.py ({@code normalise}, {@code is_withheld});
+ * answer line. The reference is runtime/pbx_number_plan.py ({@code normalise}, {@code is_withheld});
  * tests/sip/test_sip_decider.py holds the two to the same answers with hypothesis.
  */
 public final class SipNumbers {
-    /** What people paste between digits (runtime/numbering.py FORMATTING). */
+    /** What people paste between digits (runtime/pbx_number_plan.py FORMATTING). */
     private static final String FORMATTING = " \t\u00a0-/()";
-    /** Caller ids that mean "no number" (runtime/numbering.py WITHHELD). */
+    /** Caller ids that mean "no number" (runtime/pbx_number_plan.py WITHHELD). */
     private static final Set<String> WITHHELD =
-            Set.of("", "anonymous", "unknown", "withheld", "restricted", "private");
+            Set.of("", "anonymous", "unknown", "withheld", "restricted", "private",
+                    "unavailable");
     private static final int DISPLAY_MAX = 64;
 
     private SipNumbers() {

@@ -1,6 +1,5 @@
 package de.sfhost.module.runtime;
 
-import de.sfhost.core.GatedHook;
 import de.sfhost.core.HookFailure;
 import de.sfhost.module.api.CallContext;
 import de.sfhost.module.api.CallOverrides;
@@ -91,8 +90,7 @@ public final class FunctionHost {
     /**
      * The module's call-processing function (class {@code className}) as the routing core's hook: each call
      * runs a new {@code cls} object with the call's {@link CallEffects}; the invocation's
-     * instance is the module itself (its instances are decided together). When the module has
-     * Python code, the hook passes the core's Python gate.
+     * instance is the module itself (its instances are decided together).
      */
     public static KernelHook kernelFunction(String moduleId, String moduleName,
             ClassLoader loader, String className, ModuleLog log, ModulePython python)
@@ -101,13 +99,10 @@ public final class FunctionHost {
         final Object logger = Environment.logFor(moduleId, log);
         final InvocationInfo info = new InvocationInfo(moduleId, new ModuleInstance(moduleId,
                 moduleName, false, Collections.<Variable>emptyList()));
-        if (python != null) {
-            return new GatedKernelFunction(ctor, logger, info, python);
-        }
-        return new KernelFunction(ctor, logger, info, null);
+        return new KernelFunction(ctor, logger, info, python);
     }
 
-    private static class KernelFunction implements KernelHook {
+    private static final class KernelFunction implements KernelHook {
         private final Constructor<?> ctor;
         private final Object logger;
         private final InvocationInfo info;
@@ -126,13 +121,6 @@ public final class FunctionHost {
             IAGIJavaExecutable f = (IAGIJavaExecutable) newFunction(ctor);
             CallEffects effects = new CallEffects(ctx, overrides);
             f.execute(new Environment(logger, info, new InvocationProvider(effects, python)));
-        }
-    }
-
-    private static final class GatedKernelFunction extends KernelFunction implements GatedHook {
-        GatedKernelFunction(Constructor<?> ctor, Object logger, InvocationInfo info,
-                ModulePython python) {
-            super(ctor, logger, info, python);
         }
     }
 

@@ -4,6 +4,9 @@ STARFACE mostly signals `00492515906850`, sometimes `+492515906850` or `02515906
 the PBX's number plan these are forms of one number, and the rule engine matches a pattern
 against every form. A number without any prefix is an internal extension and has one form.
 
+The host has its own number plan (`runtime/pbx_number_plan.py`) for its directory: the module
+ships inside the .sfm and imports nothing of the host, so the two cannot be one file.
+
 This module is on the call path: `NumberPlan.forms` is plain string work. phonenumbers is
 used where it fits without costing call time: to check, once, that a plan's country code
 exists.

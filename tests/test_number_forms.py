@@ -7,8 +7,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from breakthrough import number_forms
 from breakthrough.errors import ConfigError
-from breakthrough.numbers import NumberPlan, is_withheld
+from breakthrough.number_forms import NumberPlan, is_withheld
+from runtime import pbx_number_plan
+from runtime.errors import Refused
 
 GERMAN = NumberPlan()
 THREE_FORMS = {"+492515906850", "00492515906850", "02515906850"}
@@ -153,3 +156,38 @@ class TestPlan:
             ConfigError, match=r"^pbx\.toml: .*" + culprit.replace("[", r"\[").replace("]", r"\]")
         ):
             NumberPlan.from_mapping(table, "pbx.toml")
+
+
+class TestTheHostReadsNumbersAlike:
+    """The module's number forms and the host's number plan are two copies (uploaded code
+    imports nothing of the host): they must agree, or a call the host routes to a user would
+    be judged by the module as another number."""
+
+    def test_the_same_caller_ids_mean_withheld(self) -> None:
+        assert number_forms.WITHHELD_WORDS == pbx_number_plan.WITHHELD
+
+    @settings(max_examples=400)
+    @given(
+        plan=st.sampled_from([("49", "251", "00", "0"), ("1", "415", "011", "1")]),
+        prefix=st.sampled_from(["", "+", "0", "00", "1", "011", "+1", "11", "0049", "+490"]),
+        digits=st.text(alphabet="0123456789", max_size=12),
+        formatting=st.sampled_from(["", " ", "-", "/", "()"]),
+    )
+    def test_both_give_the_same_forms_and_refuse_the_same_numbers(
+        self, plan: tuple[str, str, str, str], prefix: str, digits: str, formatting: str
+    ) -> None:
+        module = NumberPlan(*plan)
+        host = pbx_number_plan.PbxNumberPlan(*plan)
+        number = prefix + formatting.join(digits[i : i + 3] for i in range(0, len(digits), 3))
+        try:
+            module_forms: tuple[str, ...] | None = module.forms(number)
+        except ConfigError:
+            module_forms = None
+        try:
+            host_forms: tuple[str, ...] | None = host.forms(number)
+        except Refused:
+            host_forms = None
+        assert (module_forms is None) == (host_forms is None), (number, module_forms, host_forms)
+        if module_forms is not None and host_forms is not None:
+            assert module_forms[0] == host_forms[0]
+            assert set(module_forms) == set(host_forms), number

@@ -6,14 +6,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A module hook written in Python, as the core sees it: a plain {@link KernelHook} that asks
- * the module's {@link PythonHookBridge} on the calling thread and decodes its one-string
- * answer. The core calls it on its worker threads, which keep a Python thread state for their
- * whole life (see {@link ThreadHost}), so a call costs about one GIL crossing. The core's
- * watchdog enforces the time budget; a Java caller outside the core that calls
- * {@link #onCall} directly waits as long as the Python hook takes.
+ * A module hook's one-string answer (runtime/modules/hook_answer.py writes it): a flags
+ * character ('0' + flags) followed by the applied instances "name US effect US effect RS name
+ * ..." (nothing when none), or "!" message US detail when the hook failed (the message for the
+ * call result, the detail, e.g. the Python traceback, for the module log). {@link #apply}
+ * decodes an answer into a call's overrides, remembering the last answer with instances
+ * (hooks tend to answer the same again).
  */
-public final class PythonHook implements GatedHook {
+public final class HookAnswer {
     public static final int IGNORE_DND = 1;
     public static final int IGNORE_REDIRECTS = 2;
     public static final int IGNORE_REDIRECTS_TO_CALLER = 4;
@@ -26,8 +26,6 @@ public final class PythonHook implements GatedHook {
      * effects from each other, and a failure's message from its detail. */
     public static final char UNIT_SEP = '\u001f';
 
-    private final PythonHookBridge bridge;
-
     /** An answer text and its wishes, decoded once; never changed after construction. */
     private static final class Decoded {
         final String text;
@@ -39,21 +37,11 @@ public final class PythonHook implements GatedHook {
         }
     }
 
-    /** The last answer with instances (hooks tend to answer the same again). */
+    /** The last answer with instances. */
     private volatile Decoded last;
 
-    public PythonHook(PythonHookBridge bridge) {
-        if (bridge == null) {
-            throw new IllegalArgumentException("bridge is null");
-        }
-        this.bridge = bridge;
-    }
-
-    @Override
-    public void onCall(CallContext ctx, CallOverrides overrides) throws HookFailure {
-        String caller = ctx.getCallerNumber();
-        String called = ctx.getCalledNumber();
-        String answer = bridge.answer(caller == null ? called : called + UNIT_SEP + caller);
+    /** Add the wishes of {@code answer} to {@code overrides}; a failure answer throws. */
+    public void apply(String answer, CallOverrides overrides) throws HookFailure {
         if (answer != null && answer.length() > 1 && answer.charAt(0) != '!') {
             Decoded d = last;
             if (d == null || !d.text.equals(answer)) {
@@ -68,10 +56,18 @@ public final class PythonHook implements GatedHook {
         decode(answer, overrides);
     }
 
+    /** The call's numbers as a hook request: "called" or "called US caller" (withheld: no
+     * caller). */
+    public static String numbers(CallContext ctx) {
+        String caller = ctx.getCallerNumber();
+        String called = ctx.getCalledNumber();
+        return caller == null ? called : called + UNIT_SEP + caller;
+    }
+
     /** Add the wishes of a bridge answer to {@code overrides}; a failure answer throws. */
     public static void decode(String answer, CallOverrides o) throws HookFailure {
         if (answer == null || answer.isEmpty()) {
-            throw new HookFailure("the Python hook gave no answer", null);
+            throw new HookFailure("the module's Python code gave no answer", null);
         }
         char first = answer.charAt(0);
         if (first == '!') {
@@ -81,7 +77,7 @@ public final class PythonHook implements GatedHook {
         }
         int flags = first - '0';
         if (flags < 0 || flags > 63) {
-            throw new HookFailure("the Python hook gave a malformed answer", answer);
+            throw new HookFailure("the module's Python code gave a malformed answer", answer);
         }
         if ((flags & IGNORE_DND) != 0) {
             o.setIgnoreDnd(true);

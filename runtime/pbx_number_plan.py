@@ -5,6 +5,9 @@ its user or group, so the Java core finds a signalled number of any form with on
 lookup. STARFACE signals `00492515906201`, `+492515906201` or `02515906201` for one number;
 given country code and prefixes these are forms of each other. A number without a prefix is
 an internal extension and has exactly one form (the host never guesses a local number).
+
+A module that reads numbers has its own copy of such rules: the host imports no module code,
+and uploaded code imports nothing of the host.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from runtime.errors import Refused
 # What people paste between digits; dropped before a number is read.
 FORMATTING = frozenset(" \t\u00a0-/()")
 # Caller ids that mean "no number" (CLIR), compared after strip() and lower().
-WITHHELD = frozenset({"", "anonymous", "unknown", "withheld", "restricted", "private"})
+WITHHELD = frozenset(
+    {"", "anonymous", "unknown", "withheld", "restricted", "private", "unavailable"}
+)
 _DIGITS = frozenset("0123456789")
 
 

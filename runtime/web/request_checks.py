@@ -1,4 +1,5 @@
-"""The door of the web host: no page or API without login, no change without the CSRF token.
+"""The checks every request to the web host passes: no page or API without login, no
+change without the CSRF token.
 
 One ASGI middleware in front of every route, so that no page can forget the checks:
 - it finds who is asking: an API token (`Authorization: Bearer <token>`), else the browser's
@@ -108,7 +109,7 @@ def without_body(receive: Receive) -> Receive:
     return empty
 
 
-class LoginGate:
+class RequestChecks:
     """ASGI middleware: who is asking, login requirement, CSRF check, body caps, headers."""
 
     def __init__(self, app: ASGIApp, data_dir: Path, signer: Callable[[], Signer]) -> None:

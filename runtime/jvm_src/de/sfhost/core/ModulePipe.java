@@ -1,0 +1,236 @@
+package de.sfhost.core;
+
+import de.sfhost.module.api.LogLevel;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One started process of a module's Python code, with its pipe, its reader thread and its
+ * unanswered requests (the frames of runtime/modules/process_protocol.py). {@link ModuleProcess}
+ * decides when to start, restart and kill one.
+ */
+public final class ModulePipe {
+    /** What the owner hears from the reader thread. */
+    interface Listener {
+        /** A LOG frame: a line for one of the module's instance logs. */
+        void line(String instance, LogLevel level, String message);
+
+        /** The process ended (or wrote something that is not a frame). */
+        void ended(ModulePipe pipe);
+    }
+
+    /**
+     * Processes are started from this one long-lived thread: the child asks the kernel to end
+     * it when the thread that started it ends (PR_SET_PDEATHSIG).
+     */
+    private static final ExecutorService SPAWNER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "sfhost-module-spawner");
+        t.setDaemon(true);
+        return t;
+    });
+
+    final Process process;
+    private final Listener listener;
+    private final Thread reader;
+    final DataOutputStream out;
+    final ConcurrentHashMap<Integer, Pending> pending = new ConcurrentHashMap<>();
+    final AtomicInteger calls = new AtomicInteger();
+    final AtomicInteger ids = new AtomicInteger();
+    volatile String killedFor;
+
+    private ModulePipe(Process process, String name, Listener listener) {
+        this.process = process;
+        this.listener = listener;
+        this.reader = new Thread(this::read, "sfhost-module-reader-" + name);
+        this.reader.setDaemon(true);
+        this.out = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(),
+                1 << 16));
+    }
+
+    /**
+     * Start {@code builder}'s process from the spawner thread; its stderr is appended to
+     * {@code errorFile} (made only when there is something to write; null: dropped).
+     */
+    static ModulePipe spawn(ProcessBuilder builder, String name, File errorFile,
+            Listener listener) throws HookFailure {
+        builder.redirectError(errorFile == null ? ProcessBuilder.Redirect.DISCARD
+                : ProcessBuilder.Redirect.PIPE);
+        try {
+            Process process = SPAWNER.submit(builder::start).get();
+            if (errorFile != null) {
+                Thread drain = new Thread(() -> drain(process.getErrorStream(), errorFile),
+                        "sfhost-module-stderr-" + name);
+                drain.setDaemon(true);
+                drain.start();
+            }
+            return new ModulePipe(process, name, listener);
+        } catch (ExecutionException e) {
+            throw new HookFailure("its Python process cannot be started (" + e.getCause() + ")",
+                    null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HookFailure("interrupted while starting its Python process", null);
+        }
+    }
+
+    /** Copy what the process writes to stderr into {@code file}, until it ends. */
+    private static void drain(InputStream in, File file) {
+        byte[] buffer = new byte[8192];
+        OutputStream out = null;
+        try {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                if (out == null) {
+                    File parent = file.getParentFile();
+                    if (parent != null) {
+                        parent.mkdirs();
+                    }
+                    out = new FileOutputStream(file, true);
+                }
+                out.write(buffer, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // the process ended, or the file cannot be written: its output is lost
+        } finally {
+            try {
+                in.close();
+                if (out != null) {
+                    out.close();
+                }
+            } catch (IOException e) {
+                // nothing more to do
+            }
+        }
+    }
+
+    void startReading() {
+        reader.start();
+    }
+
+    /** Fail every unanswered request with {@code reason}. */
+    void failAll(String reason) {
+        IOException gone = new IOException(reason);
+        for (Integer id : pending.keySet()) {
+            Pending p = pending.remove(id);
+            if (p != null) {
+                p.answer.completeExceptionally(gone);
+            }
+        }
+        calls.set(0);
+    }
+
+    /** Send a request; its pending answer, or null when the pipe is gone. */
+    Pending send(byte kind, String payload) {
+        Pending p = new Pending(kind);
+        int id = ids.incrementAndGet();
+        pending.put(id, p);
+        if (kind == ModuleProcess.CALL) {
+            calls.incrementAndGet();
+        }
+        byte[] body = payload.getBytes(StandardCharsets.UTF_8);
+        try {
+            synchronized (out) {
+                out.writeInt(body.length + 5);
+                out.writeByte(kind);
+                out.writeInt(id);
+                out.write(body);
+                out.flush();
+            }
+        } catch (IOException e) {
+            if (pending.remove(id) != null && kind == ModuleProcess.CALL) {
+                calls.decrementAndGet();
+            }
+            return null;
+        }
+        return p;
+    }
+
+    void kill(String reason) {
+        if (killedFor == null) {
+            killedFor = reason;
+        }
+        process.destroyForcibly();
+    }
+
+    /** The reader thread: completes answers, queues the module's log lines. */
+    void read() {
+        try (DataInputStream in = new DataInputStream(
+                new BufferedInputStream(process.getInputStream(), 1 << 16))) {
+            while (true) {
+                int length = in.readInt();
+                byte kind = in.readByte();
+                int id = in.readInt();
+                byte[] body = new byte[length - 5];
+                in.readFully(body);
+                String text = new String(body, StandardCharsets.UTF_8);
+                if (kind == ModuleProcess.ANSWER) {
+                    Pending p = pending.remove(id);
+                    if (p != null) {
+                        if (p.kind == ModuleProcess.CALL) {
+                            calls.decrementAndGet();
+                        }
+                        p.answer.complete(text);
+                    }
+                } else if (kind == ModuleProcess.LOG) {
+                    logLine(text);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the process ended (or wrote something that is not a frame): see ended()
+        } finally {
+            listener.ended(this);
+        }
+    }
+
+    /** A LOG frame's text: instance US level US message. */
+    private void logLine(String text) {
+        int a = text.indexOf(HookAnswer.UNIT_SEP);
+        int b = a < 0 ? -1 : text.indexOf(HookAnswer.UNIT_SEP, a + 1);
+        if (b < 0) {
+            return;
+        }
+        LogLevel level;
+        try {
+            level = LogLevel.valueOf(text.substring(a + 1, b));
+        } catch (IllegalArgumentException e) {
+            level = LogLevel.INFO;
+        }
+        listener.line(text.substring(0, a), level, text.substring(b + 1));
+    }
+
+    /** The oldest unanswered call's age at {@code now}, or -1. */
+    long oldestCall(long now) {
+        long oldest = -1;
+        for (Pending p : pending.values()) {
+            if (p.kind == ModuleProcess.CALL && now - p.sent > oldest) {
+                oldest = now - p.sent;
+            }
+        }
+        return oldest;
+    }
+
+    static final class Pending {
+        final byte kind;
+        final long sent = System.nanoTime();
+        final CompletableFuture<String> answer = new CompletableFuture<>();
+
+        Pending(byte kind) {
+            this.kind = kind;
+        }
+    }
+}
