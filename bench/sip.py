@@ -10,14 +10,20 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 
 Per case with the host: `decision_service` is the decision service alone (one kept-alive
 HTTP connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms
-resolution. Per case: `calls_per_s` (calls completed per second of the run), `failed`
-(calls that did not end as the scenario says), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's
-response time from the INVITE to the 180 Ringing, which comes after the decision), and
-`p99_over_fixed_ms` against the baseline of the same run. Targets (issue 12): breakthrough
-holds 500 calls/s for 20 s with no failed call, and its p99 adds at most 2 ms to the fixed
-case's.
+resolution; `decision_under_load` is the decider's own time per INVITE during the measured
+run (from the query to the answer line, microseconds p50/p99/max), so a slow call can be told
+apart from a slow decision. Each case first places calls at a low rate for a few seconds
+(not measured): the JIT, Kamailio's connections and sipp warm up. Per case: `calls_per_s`
+(calls completed per second of the run), `failed` (calls that did not end as the scenario
+says), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's response time from the INVITE to the 180
+Ringing, which comes after the decision), `p99_over_fixed_ms` against the baseline of the same
+run, and `cpu_ms_per_call` (CPU time per measured call of the host process with its JVM, of
+Kamailio's processes, of the calling sipp and of the phone's sipp: where the time goes).
+Targets (issue 12): breakthrough holds 500 calls/s for 20 s with no failed call, and its p99
+adds at most 2 ms to the fixed case's.
 
-Run: `.venv/bin/python bench/sip.py [--rate 500] [--seconds 20]`.
+Run: `.venv/bin/python bench/sip.py [--rate 500] [--seconds 20]` (`--cases`, `--keep DIR`
+for probing one case and keeping its logs). `load_before`/`load_after`: the load average.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -159,10 +166,20 @@ def run_case(
         warm.mkdir()
         place_calls(warm, target, trunk_port, folder / "caller.xml", rate=WARMUP_RATE,
                     total=WARMUP_RATE * WARMUP_SECONDS, seconds=WARMUP_SECONDS)  # fmt: skip
+        front.decider.java.latency().reset()
+        assert front.kamailio is not None and front.kamailio.pid is not None
+        cpu_before = _cpu(front.kamailio.pid, phone.pid)
         started = time.monotonic()
         done = place_calls(folder, target, trunk_port, folder / "caller.xml", rate=rate,
                            total=total, seconds=seconds)  # fmt: skip
+        cpu_after = _cpu(front.kamailio.pid, phone.pid)
         elapsed = time.monotonic() - started
+        latency = front.decider.java.latency()
+        under_load = {
+            "p50_us": int(latency.quantileMicros(0.5)),
+            "p99_us": int(latency.quantileMicros(0.99)),
+            "max_us": int(latency.quantileMicros(1.0)),
+        }
         decision = decision_round_trip(front) if not fixed else None
     finally:
         phone.kill()
@@ -188,8 +205,42 @@ def run_case(
         "p99_ms": round(percentile(rtt, 0.99), 3) if rtt else None,
         "measured": len(rtt),
         "decision_service": decision,
+        "decision_under_load": None if fixed else under_load,
+        "cpu_ms_per_call": {
+            k: round((cpu_after[k] - cpu_before[k]) * 1000 / total, 3) for k in cpu_after
+        },
         "decided_by_host": front.decider.decided,
         "fallbacks": front.decider.fallbacks,
+    }
+
+
+def _cpu(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
+    """CPU seconds so far (user + system) of this process (the host and its JVM), of
+    Kamailio's process group, of waited-for children (the calling sipp) and of the phone."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def proc_stat(pid: str) -> list[str]:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        return text[text.rindex(")") + 2 :].split()  # fields from the state on
+
+    kamailio = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = proc_stat(entry.name)
+        except (OSError, ValueError):
+            continue
+        if int(fields[2]) == kamailio_pid:  # the process group
+            kamailio += (int(fields[11]) + int(fields[12])) / tick
+    phone = proc_stat(str(phone_pid))
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "host": own.ru_utime + own.ru_stime,
+        "kamailio": kamailio,
+        "caller_sipp": children.ru_utime + children.ru_stime,
+        "phone_sipp": (int(phone[11]) + int(phone[12])) / tick,
     }
 
 

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from runtime import db
 from runtime.errors import Refused
+from runtime.json_request import json_object
 from runtime.modules import installer, instance_log, instances, store
 from runtime.modules.upload_checks import DEFAULT_LIMITS
 from sfm_format.toml_file import parse_toml
@@ -75,16 +76,6 @@ def _conn(data_dir: Path) -> Iterator[Any]:
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Refused("request body: not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused("request body: a JSON object is expected")
-    return body
 
 
 def _whole_number(request: Request, name: str) -> int | None:
@@ -244,7 +235,7 @@ def api_routes(data_dir: Path) -> list[Route]:
         return JSONResponse(await run_in_threadpool(work))
 
     async def instances_post(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_object(request)
         mapping, source = _config_from_body(body)
 
         def work() -> dict[str, Any]:
@@ -264,7 +255,7 @@ def api_routes(data_dir: Path) -> list[Route]:
 
     async def instance_put(request: Request) -> Response:
         instance_id = request.path_params["instance_id"]
-        body = await _json_body(request)
+        body = await json_object(request)
         mapping, source = _config_from_body(body)
 
         revision = body.get("revision")
@@ -284,7 +275,7 @@ def api_routes(data_dir: Path) -> list[Route]:
     async def instance_patch(request: Request) -> Response:
         """Change some fields: `config` holds only them, merged into what is stored."""
         instance_id = request.path_params["instance_id"]
-        body = await _json_body(request)
+        body = await json_object(request)
         changes = body.get("config")
         if not isinstance(changes, dict):
             raise Refused("config: give the fields to change as an object")
@@ -388,7 +379,7 @@ def api_routes(data_dir: Path) -> list[Route]:
     # ---- a test call -------------------------------------------------------------------
 
     async def call_post(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_object(request)
         caller, called = body.get("from"), body.get("to")
         if not isinstance(called, str) or not called.strip():
             raise Refused("to: the called number is missing")

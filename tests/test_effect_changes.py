@@ -120,13 +120,6 @@ def test_a_group_call_and_a_call_without_hooks_changed_nothing(
         bare.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EffectChanges.java replays the call on the live directory: each replay turns a "
-    "round-robin group on, so its ring order differs from the call's and an effect that "
-    "changed nothing is listed (and the replays move the group's rotation). Turns red when "
-    "fixed: then drop this mark.",
-)
 def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
     hosted: tuple[RoutingHost, SwitchableHook],
 ) -> None:
@@ -140,9 +133,10 @@ def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
                      "redirects": {"always": {"enabled": True, "destination": "300"}}},
                     {"id": "b", "name": "B", "numbers": ["202"]},
                     {"id": "c", "name": "C", "numbers": ["203"]},
+                    {"id": "d", "name": "D", "numbers": ["204"]},
                 ],
-                "groups": [{"id": "g", "name": "G", "numbers": ["300"], "members": ["b", "c"],
-                            "strategy": "round_robin"}],
+                "groups": [{"id": "g", "name": "G", "numbers": ["300"],
+                            "members": ["b", "c", "d"], "strategy": "round_robin"}],
             },  # fmt: skip
             "test directory",
         )
@@ -151,6 +145,12 @@ def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
     hook.answer = answer(("T", ("bypass_dnd",)))
     for _ in range(4):
         assert host.route("0049301234567", "201")["changed"] == []
+    # The replays behind `changed` (two per call here) moved no rotation: three calls in a
+    # row are offered first to three different members, each one further on.
+    firsts = [host.route("0049301234567", "201")["rings"][0] for _ in range(3)]
+    order = ["b", "c", "d"]
+    start = order.index(firsts[0])
+    assert firsts == [order[(start + i) % 3] for i in range(3)]
 
 
 def key(result: dict[str, Any]) -> tuple[Any, ...]:

@@ -280,3 +280,14 @@ def test_confirmed_licence_is_bound_to_this_pbx(
     licence = confirm_code(conn, data, MODULE, code_from(inbox.wait_for(1)[0]))
     assert licence.hardware_id == hardware_id(data)
     assert licence.module_id == MODULE and licence.max_build == BUILD
+
+
+def test_a_body_that_is_no_json_object_is_refused_in_words(service: str) -> None:
+    for path in ("verify", "confirm", "trial"):
+        for body, sentence in (
+            (b'{"module_id": ', "request body: not JSON"),
+            (b"[1, 2]", "request body: a JSON object is expected"),
+        ):
+            answer = httpx.post(f"{service}/api/v1/{path}", content=body)
+            assert answer.status_code == 400, (path, answer.status_code)
+            assert answer.json() == {"error": sentence}

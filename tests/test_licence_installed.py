@@ -16,8 +16,8 @@ import time_machine
 
 from runtime.licensing.hardware_id import hardware_id
 from sfm_build.build import BuildOptions, build
-from sfm_cli.main import main
 from tests.machine_clocks import time_travel_is_real_time
+from tests.test_licence_flow import sfm
 from tests.test_licence_harness import BUILD, MODULE, dev_licence
 from tests.vendor_keys import new_vendor_key, signing_with
 
@@ -72,13 +72,6 @@ def sfm_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pa
         "foreign-key": foreign_build,
         "foreign-trust": tmp / "trusted",
     }
-
-
-def sfm(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def status(capsys: pytest.CaptureFixture[str], data: Path) -> dict[str, object]:

@@ -480,3 +480,22 @@ def test_the_log_api_answers_in_pages(
         assert bad.status_code == 400 and "offset" in bad.json()["error"]
     for path in folder.iterdir():
         path.unlink()
+
+
+@pytest.mark.parametrize("body", [b'{"dnd": tru', b'["dnd", true]', b'{"dnd": "\xff"}'])
+def test_a_json_api_body_that_is_no_json_object_is_refused_in_words(
+    admin: httpx.Client, data: Path, body: bytes
+) -> None:
+    # The module manager's API and the phones' API read JSON bodies the same way.
+    headers = {"X-CSRF-Token": token_of(admin.get("/instances/new").text)}
+    instances_before = instance_rows(data)
+    users_before = admin.get("/api/pbx/users").json()
+    for path in ("/api/instances", "/api/pbx/users/boss"):
+        answer = admin.post(path, content=body, headers=headers)
+        assert answer.status_code == 400, (path, answer.status_code, answer.text)
+        assert answer.json()["error"] in (
+            "request body: not JSON",
+            "request body: a JSON object is expected",
+        ), answer.text
+    assert instance_rows(data) == instances_before
+    assert admin.get("/api/pbx/users").json() == users_before

@@ -17,7 +17,7 @@ budget) rings the called number plainly: the call always goes through.
 `GET /event?kind=start|end&callid=..` records that a call was answered or ended (Kamailio
 sends these over evapi, read by the same Java part), which is how users become busy.
 
-The service runs in the host's JVM (`de.sfhost.sip`: an HTTP server of the JDK, the decider,
+The service runs in the host's JVM (`de.sfhost.sip`: a small HTTP/1.1 server, the decider,
 the call events): a decision calls the routing core from Java and takes Python's GIL only
 where an installed module's own hook does, so the host's Python threads (web page, API) never
 delay a call. It routes through the same core, with every installed module's hook, as
@@ -38,8 +38,6 @@ from runtime.jvm import ensure_jvm
 from runtime.sip.calls import CallsInProgress
 
 log = logging.getLogger("sfm.sip")
-
-DECISION_THREADS = 16  # more than Kamailio's workers: each keeps one connection
 
 
 class HostLike(Protocol):
@@ -139,12 +137,13 @@ class Decider:
 
 
 class DecisionServer:
-    """The decision service on 127.0.0.1 (port 0: a free one), a Java HTTP server."""
+    """The decision service on 127.0.0.1 (port 0: a free one), `de.sfhost.sip.DecisionServer`
+    (one thread per kept-alive connection)."""
 
     def __init__(self, decider: Decider, port: int = 0) -> None:
         server_class = jpype.JClass("de.sfhost.sip.DecisionServer")
         try:
-            self.java = server_class(decider.java, port, DECISION_THREADS)
+            self.java = server_class(decider.java, port)
         except jpype.JException as exc:
             raise OSError(f"the decision service cannot listen on port {port}: {exc}") from None
         self.port: int = int(self.java.getPort())

@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from runtime.errors import Refused
+from runtime.json_request import json_object
 from runtime.licensing.email_address import normalise_email
 from runtime.licensing.hardware_id import HARDWARE_ID_PATTERN
 from runtime.licensing.licence import issue_licence
@@ -74,16 +75,6 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Refused("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused("the request body must be a JSON object")
-    return body
-
-
 def _text_field(body: dict[str, Any], name: str, pattern: re.Pattern[str], what: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not pattern.match(value):
@@ -116,7 +107,7 @@ def create_app(config: ServiceConfig) -> Starlette:
 
     async def verify(request: Request) -> JSONResponse:
         try:
-            body = await _json_body(request)
+            body = await json_object(request)
             module_id, hardware_id = _module_and_hardware(body)
             email = normalise_email(body.get("email"), "field 'email'")
         except Refused as exc:
@@ -165,7 +156,7 @@ def create_app(config: ServiceConfig) -> Starlette:
 
     async def confirm(request: Request) -> JSONResponse:
         try:
-            body = await _json_body(request)
+            body = await json_object(request)
             request_id = body.get("request_id")
             if not isinstance(request_id, str) or not 0 < len(request_id) <= 64:
                 raise Refused("field 'request_id': the id from the verify answer expected")
@@ -219,7 +210,7 @@ def create_app(config: ServiceConfig) -> Starlette:
 
     async def trial(request: Request) -> JSONResponse:
         try:
-            body = await _json_body(request)
+            body = await json_object(request)
             module_id, hardware_id = _module_and_hardware(body)
         except Refused as exc:
             return _error(400, str(exc))

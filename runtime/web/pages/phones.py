@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from runtime.errors import Refused
+from runtime.json_request import json_object
 from runtime.pbx_live import (
     UserChange,
     live_directory,
@@ -156,10 +157,10 @@ class PhonePages(PageArea):
     async def api_change(self, request: Request) -> Response:
         user_id = request.path_params["user_id"]
         try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "the body is not JSON."}, status_code=400)
-        if not isinstance(body, dict) or set(body) - {"dnd", "redirects"}:
+            body = await json_object(request)
+        except Refused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        if set(body) - {"dnd", "redirects"}:
             return JSONResponse(
                 {"error": 'send {"dnd": true|false, "redirects": {"always": "202"|"off"}}.'},
                 status_code=400,

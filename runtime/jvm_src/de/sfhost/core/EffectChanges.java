@@ -104,6 +104,7 @@ public final class EffectChanges {
     private static RoutingCore replayCore(RoutingCore like) {
         if (replayCore == null) {
             replayCore = new RoutingCore(1);
+            replayCore.holdGroupRotation();
             KernelHook hook = (ctx, overrides) -> apply(replaying, overrides);
             replayCore.register(REPLAY_MODULE, HookRegistry.STAGE_POST_TARGET_DETERMINATION_INCOMING,
                     hook);

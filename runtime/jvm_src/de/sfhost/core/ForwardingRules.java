@@ -32,12 +32,24 @@ public final class ForwardingRules {
     private static final Decision VOICEMAIL = new Decision(Step.VOICEMAIL, null);
 
     private final int hopLimit;
+    /** False for replays of a call: a round-robin group rings as the next call would, and its
+     * rotation stays where it is. */
+    private final boolean turnsRotation;
 
     public ForwardingRules(int hopLimit) {
+        this(hopLimit, true);
+    }
+
+    public ForwardingRules(int hopLimit, boolean turnsRotation) {
         if (hopLimit < 0) {
             throw new IllegalArgumentException("the hop limit must not be negative");
         }
         this.hopLimit = hopLimit;
+        this.turnsRotation = turnsRotation;
+    }
+
+    boolean turnsRotation() {
+        return turnsRotation;
     }
 
     /**
@@ -195,8 +207,8 @@ public final class ForwardingRules {
         return callerParty != null && dir.lookup(r.destination) == callerParty;
     }
 
-    static void ringGroup(Directory dir, Group g, RouteResult result) {
-        for (String memberId : g.ringOrder()) {
+    void ringGroup(Directory dir, Group g, RouteResult result) {
+        for (String memberId : g.ringOrder(turnsRotation)) {
             User m = dir.user(memberId);
             if (m != null && !m.dnd) {
                 result.rings.add(m.id);

@@ -30,12 +30,17 @@ public final class Group extends Party {
         this.members = Collections.unmodifiableList(m);
     }
 
-    /** The members in the order they are offered the call, for this call. */
-    List<String> ringOrder() {
+    /**
+     * The members in the order they are offered the call, for this call; {@code turn}: a
+     * round-robin group starts one further on the next call (false: a replay, which must
+     * neither see another order than its fellow replays nor move the real calls' rotation).
+     */
+    List<String> ringOrder(boolean turn) {
         if (!ROUND_ROBIN.equals(strategy) || members.isEmpty()) {
             return members;
         }
-        int start = Math.floorMod(nextStart.getAndIncrement(), members.size());
+        int at = turn ? nextStart.getAndIncrement() : nextStart.get();
+        int start = Math.floorMod(at, members.size());
         List<String> order = new ArrayList<>(members.size());
         for (int i = 0; i < members.size(); i++) {
             order.add(members.get((start + i) % members.size()));

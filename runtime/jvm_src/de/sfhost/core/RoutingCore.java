@@ -101,7 +101,12 @@ public final class RoutingCore implements HookRegistry {
             throw new IllegalArgumentException("the hop limit must not be negative");
         }
         this.hopLimit = limit;
-        this.rules = new ForwardingRules(limit);
+        this.rules = new ForwardingRules(limit, rules.turnsRotation());
+    }
+
+    /** Route without turning round-robin groups (a core that replays calls, EffectChanges). */
+    void holdGroupRotation() {
+        this.rules = new ForwardingRules(hopLimit, false);
     }
 
     public int getHopLimit() {
@@ -305,7 +310,7 @@ public final class RoutingCore implements HookRegistry {
                         "no user or group of the PBX directory has the number " + called);
             }
             if (target instanceof Group) {
-                ForwardingRules.ringGroup(dir, (Group) target, result);
+                rules.ringGroup(dir, (Group) target, result);
                 done.complete(result);
                 return;
             }

@@ -48,6 +48,7 @@ public final class Decider {
     private volatile long appliedVersion = -1;
     private final AtomicLong decided = new AtomicLong();
     private final AtomicLong fallbacks = new AtomicLong();
+    private final Latency latency = new Latency();
 
     /** A reason to ring plainly that is no fault (an unknown number, no directory). */
     static final class Refusal extends Exception {
@@ -77,6 +78,11 @@ public final class Decider {
 
     public long fallbacks() {
         return fallbacks.get();
+    }
+
+    /** How long decisions took (from the query to the answer line). */
+    public Latency latency() {
+        return latency;
     }
 
     public CallsInProgress calls() {
@@ -154,6 +160,15 @@ public final class Decider {
 
     /** The answer line for one INVITE; never throws (a fault answers {@code act=plain}). */
     public String decide(String caller, String called) {
+        long started = System.nanoTime();
+        try {
+            return decideNow(caller, called);
+        } finally {
+            latency.record(System.nanoTime() - started);
+        }
+    }
+
+    private String decideNow(String caller, String called) {
         try {
             Directory dir = syncBusy();
             if (dir.size() == 0) {
