@@ -17,8 +17,10 @@ apart from a slow decision. Each case first places calls at a low rate for a few
 (calls completed per second of the run), `failed` (calls that did not end as the scenario
 says), INVITE-to-180 `p50_ms`/`p99_ms` (sipp's response time from the INVITE to the 180
 Ringing, which comes after the decision), `p99_over_fixed_ms` against the baseline of the same
-run, and `cpu_ms_per_call` (CPU time per measured call of the host process with its JVM, of
-Kamailio's processes, of the calling sipp and of the phone's sipp: where the time goes).
+run, `kamailio_rang_plainly` (calls Kamailio rang without a decision: no answer within its
+budget, or nonsense), and `cpu_ms_per_call` (CPU time per measured call of the host process
+with its JVM, of the module processes it started, of Kamailio's processes, of the calling sipp
+and of the phone's sipp: where the time goes).
 Targets (issue 12): breakthrough holds 500 calls/s for 20 s with no failed call, and its p99
 adds at most 2 ms to the fixed case's.
 
@@ -206,12 +208,21 @@ def run_case(
         "measured": len(rtt),
         "decision_service": decision,
         "decision_under_load": None if fixed else under_load,
+        "kamailio_rang_plainly": kamailio_fallbacks(front),
         "cpu_ms_per_call": {
             k: round((cpu_after[k] - cpu_before[k]) * 1000 / total, 3) for k in cpu_after
         },
         "decided_by_host": front.decider.decided,
         "fallbacks": front.decider.fallbacks,
     }
+
+
+def kamailio_fallbacks(front: SipFront) -> int:
+    """Calls Kamailio rang plainly because the decision service did not answer in time or
+    answered nonsense (its log lines)."""
+    assert front.kamailio is not None
+    text = front.kamailio.log_path.read_text(encoding="utf-8", errors="replace")
+    return text.count("did not decide the call") + text.count("made no sense")
 
 
 def _cpu(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
@@ -234,6 +245,17 @@ def _cpu(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
         if int(fields[2]) == kamailio_pid:  # the process group
             kamailio += (int(fields[11]) + int(fields[12])) / tick
     phone = proc_stat(str(phone_pid))
+    modules = 0.0  # the module processes the host started (Breakthrough's Python)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = proc_stat(entry.name)
+            command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if int(fields[1]) == os.getpid() and b"runtime.modules.module_process" in command:
+            modules += (int(fields[11]) + int(fields[12])) / tick
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
@@ -241,6 +263,7 @@ def _cpu(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
         "kamailio": kamailio,
         "caller_sipp": children.ru_utime + children.ru_stime,
         "phone_sipp": (int(phone[11]) + int(phone[12])) / tick,
+        "module_processes": modules,
     }
 
 

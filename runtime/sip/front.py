@@ -9,7 +9,6 @@ DATA/sip/ and starts Kamailio; `stop()` ends both. The web page and the JSON API
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -71,13 +70,6 @@ class SipFront:
             raise Refused(
                 "--sip: no PBX directory is loaded; load one with `sfm pbx load FILE` first."
             )
-        # The modules' rules are loaded: a few million Python objects that the cyclic garbage
-        # collector would otherwise scan in every full collection, 20-85 ms each, about once a
-        # second at 500 calls/s (measured with Breakthrough, 10 instances x 4 lists x 10,000
-        # patterns), stalling every hook meanwhile. Frozen, they are left out of those scans
-        # (reference counting still frees them when a module is reloaded).
-        gc.collect()
-        gc.freeze()
         self.decision = DecisionServer(self.decider)
         self.decision.start()
         self._decision_port = self.decision.port

@@ -278,6 +278,9 @@ def test_a_decision_service_that_answers_nonsense_or_nothing_still_rings(
             if fault == "silence":
                 time.sleep(3)  # longer than Kamailio's budget (1 s)
             body = b"<html>500 things went wrong</html>"
+            # Kamailio's workers keep their connections: this stand-in closes each one, so no
+            # worker still asks it after the test has put the real service back.
+            self.close_connection = True
             try:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))

@@ -273,3 +273,17 @@ def test_a_display_name_is_kept_readable_for_kamailio(jvm: None, name: str) -> N
     # characters, percent-encode the UTF-8 (what Kamailio's s.unescape.param reads back).
     kept = "".join(ch for ch in name if ch not in '"\\\r\n;')[:64]
     assert str(_java().display(name)) == quote(kept, safe="")
+
+
+def test_a_user_in_two_calls_stays_busy_until_both_ended(service: Service) -> None:
+    decider, calls = service.front.decider, service.front.calls
+    decider.event({"kind": "start", "callid": "t-1", "users": "lead", "callee": "sec"})
+    decider.event({"kind": "start", "callid": "t-2", "users": "lead", "callee": "gina"})
+    assert calls.busy_users() == {"lead", "sec", "gina"}
+    decider.event({"kind": "end", "callid": "t-1"})
+    assert calls.busy_users() == {"lead", "gina"}
+    # still in a call, call waiting off (the default), no BUSY redirect: busy
+    assert service.decide("202", "205") == {"act": "busy", "cname": "Lena%20Lead"}
+    decider.event({"kind": "end", "callid": "t-2"})
+    decider.event({"kind": "end", "callid": "t-2"})  # Kamailio may tell twice: no harm
+    assert calls.busy_users() == frozenset()

@@ -100,7 +100,10 @@ def test_kamailio_configuration_holds_phones_trunks_and_voicemail() -> None:
     assert 'if ($si == "127.0.0.1" && $sp == 5099)' in text
     assert '$ru = "sip:vm@127.0.0.1:5098";' in text
     assert "listen=udp:127.0.0.1:5070" in text
-    assert "http://127.0.0.1:40002/decide" in text
+    # The decision service at its port, asked per INVITE on a kept-alive named connection.
+    assert '"httpcon", "decide=>http://127.0.0.1:40002")' in text
+    assert '$var(url) = "/decide?caller="' in text
+    assert 'http_connect("decide", "$var(url)", "$var(ans)")' in text
 
 
 @pytest.mark.parametrize(

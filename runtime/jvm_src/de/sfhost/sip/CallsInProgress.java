@@ -3,6 +3,7 @@ package de.sfhost.sip;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -35,32 +36,53 @@ public final class CallsInProgress {
     }
 
     private final Map<String, Call> calls = new ConcurrentHashMap<>();
+    /** How many answered calls each user is in (guarded by this). */
+    private final Map<String, Integer> inCalls = new HashMap<>();
     private volatile Set<String> busy = Collections.emptySet();
     private volatile long version;
 
     public synchronized void started(Call call) {
-        calls.put(call.callId, call);
-        changed();
+        Call before = calls.put(call.callId, call);
+        boolean changed = before != null && leave(before);
+        for (String u : call.users) {
+            changed |= inCalls.merge(u, 1, Integer::sum) == 1;
+        }
+        if (changed) {
+            changed();
+        }
     }
 
     public synchronized void ended(String callId) {
-        if (calls.remove(callId) != null) {
+        Call call = calls.remove(callId);
+        if (call != null && leave(call)) {
             changed();
         }
+    }
+
+    /** Count {@code call}'s users out; true when one of them is in no call any more. */
+    private boolean leave(Call call) {
+        boolean changed = false;
+        for (String u : call.users) {
+            Integer n = inCalls.get(u);
+            if (n == null || n <= 1) {
+                changed |= inCalls.remove(u) != null;
+            } else {
+                inCalls.put(u, n - 1);
+            }
+        }
+        return changed;
     }
 
     /** Forget every call (Kamailio restarted: its dialogs are gone). */
     public synchronized void clear() {
         calls.clear();
+        inCalls.clear();
         changed();
     }
 
+    /** The busy set changed: a new snapshot for the readers (a call event costs O(its users)). */
     private void changed() {
-        Set<String> b = new LinkedHashSet<>();
-        for (Call c : calls.values()) {
-            b.addAll(c.users);
-        }
-        busy = Collections.unmodifiableSet(b);
+        busy = Collections.unmodifiableSet(new LinkedHashSet<>(inCalls.keySet()));
         version++;
     }
 
@@ -69,7 +91,7 @@ public final class CallsInProgress {
         return busy;
     }
 
-    /** Changes whenever the busy set may have. */
+    /** Changes whenever the busy set changed. */
     public long version() {
         return version;
     }

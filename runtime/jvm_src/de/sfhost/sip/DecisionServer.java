@@ -13,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -20,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * answers the {@link Decider}'s line, {@code GET /event?kind=..&callid=..} records a call event,
  * {@code GET /health} answers "ok"; anything else 404, a request it cannot read 400.
  *
- * <p>HTTP/1.1 on 127.0.0.1 with kept-alive connections, one thread per connection: each Kamailio
+ * <p>HTTP/1.1 on 127.0.0.1 with kept-alive connections, a thread per connection: each Kamailio
  * worker keeps one connection and asks one query at a time, so a thread that reads the request,
  * decides and writes the answer in one write is all it takes. Measured against the JDK's
  * {@code com.sun.net.httpserver} (a selector thread handing each request to a pool): that cost
@@ -35,7 +37,9 @@ public final class DecisionServer {
     private final Decider decider;
     private final ServerSocket listener;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
-    private final AtomicInteger threads = new AtomicInteger();
+    /** Threads for the connections, kept a while when one closes (a client that does not
+     * keep its connection gets a waiting thread instead of a new one). */
+    private final ExecutorService pool;
     private volatile boolean stopping;
     private Thread acceptor;
 
@@ -47,6 +51,12 @@ public final class DecisionServer {
         this.listener = ServerSocketChannel.open().socket();
         listener.setReuseAddress(true);
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
+        AtomicInteger n = new AtomicInteger();
+        this.pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "sip-decision-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     public int getPort() {
@@ -73,6 +83,7 @@ public final class DecisionServer {
         for (Socket s : connections) {
             close(s);
         }
+        pool.shutdown();
     }
 
     private void accept() {
@@ -95,9 +106,12 @@ public final class DecisionServer {
                 close(s);
                 return;
             }
-            Thread t = new Thread(() -> serve(s), "sip-decision-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            t.start();
+            try {
+                pool.execute(() -> serve(s));
+            } catch (RuntimeException e) { // stopped meanwhile
+                connections.remove(s);
+                close(s);
+            }
         }
     }
 
