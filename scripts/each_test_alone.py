@@ -8,15 +8,18 @@ the end of its output. Not part of .ci/run: it takes long (every process starts 
 and builds what its fixtures need).
 
 Usage: .venv/bin/python scripts/each_test_alone.py [--jobs 2] [--timeout 900] [PATH ...]
-Exit code: 0 when every test passed alone, 1 otherwise.
+Exit code: 0 when every test ran and passed alone, 1 otherwise. Ctrl-C (SIGINT) or SIGTERM lets
+the running tests end, starts no other, and prints the document for what ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +82,10 @@ def _text(data: bytes | str | None) -> str:
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", help="test files or folders (default: all)")
@@ -89,23 +96,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     nodes = collect(args.paths)
     started = time.monotonic()
-    failures: list[Outcome] = []
-    finished = 0
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for outcome in pool.map(lambda node: run_alone(node, args.timeout), nodes):
-            finished += 1
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    stop = threading.Event()  # set by SIGINT or SIGTERM: the running tests end, no other starts
+
+    def alone(node: str) -> None:
+        if stop.is_set():
+            return
+        outcome = run_alone(node, args.timeout)
+        with lock:
+            outcomes.append(outcome)
             # pytest's 0 is "passed"; 5 ("no tests ran") cannot happen for a collected id.
-            if outcome.code != 0:
-                failures.append(outcome)
             mark = "ok" if outcome.code == 0 else f"FAILED ({outcome.code})"
             print(
-                f"[{finished}/{len(nodes)}] {mark} {outcome.seconds:6.1f} s  {outcome.node}",
+                f"[{len(outcomes)}/{len(nodes)}] {mark} {outcome.seconds:6.1f} s  {node}",
                 flush=True,
             )
+
+    # SIGTERM too (and SIGINT even where a shell started us with it ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    try:
+        for future in [pool.submit(alone, node) for node in nodes]:
+            future.result()
+    except KeyboardInterrupt:
+        stop.set()
+        print("interrupted: the tests running now end, no other starts", file=sys.stderr)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    failures = [o for o in outcomes if o.code != 0]
+    finished = len(outcomes)
     report = {
         "tests": len(nodes),
-        "passed": len(nodes) - len(failures),
+        "run": finished,
+        "passed": finished - len(failures),
         "failed": len(failures),
+        "not_run": len(nodes) - finished,
         "seconds": round(time.monotonic() - started, 1),
         "jobs": args.jobs,
         "failures": [
@@ -114,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
     }
     print(json.dumps(report, indent=2))
-    return 0 if not failures else 1
+    return 0 if not failures and finished == len(nodes) else 1
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def test_both_modules_are_asked_on_the_same_call(data: Path, jvm: None) -> None:
     assert applied(document) == {
         "Teamleiter": ["bypass_dnd", "bypass_redirects"],
         "Both": ["answer_voicemail"],
-    }
+    }, document
     assert document["outcome"] == "voicemail"
     # and the CLI refuses what the descriptor or the module refuses, naming the field
     code, _, err = run_sfm("--data", data, "instance", "update", "Both", "--set", "answer=hangup")
