@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Turns the routing core's decision of one INVITE into the answer line Kamailio carries out
  * (see runtime/sip/decision.py for the line's keys). Runs on the decision service's threads
- * and calls the core directly, so a decision takes Python's GIL only where a module's own
- * hook does.
+ * and calls the core directly, so a decision never takes the host's Python GIL (a module's
+ * Python answers from a process of its own).
  *
  * <p>Users in an answered call are busy: before a call is routed, the core's directory is the
  * host's (with the live DND/redirects) plus "busy" for them ({@link Directory#withBusy}),
