@@ -20,9 +20,9 @@ sends these over evapi, read by the same Java part), which is how users become b
 The service runs in the host's JVM (`de.sfhost.sip`: a small HTTP/1.1 server, the decider,
 the call events): a decision calls the routing core from Java and never takes the host's
 Python GIL (a module's Python answers from its own process), so the host's Python threads
-(web page, API) never delay a call. It routes through the same core, with every installed module's hook, as
-`sfm call` and the web page. This module is its Python face: start, stop, the counters, and
-the Java side's log lines written to the `sfm.sip` logger.
+(web page, API) never delay a call. It routes through the same core, with every installed
+module's hook, as `sfm call` and the web page. This module is its Python face: start, stop,
+the counters, and the Java side's log lines written to the `sfm.sip` logger.
 """
 
 from __future__ import annotations
