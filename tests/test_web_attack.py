@@ -2,7 +2,10 @@
 method that could change something needs a login and a CSRF or API token, HEAD and OPTIONS
 change nothing, error pages answer 404/405 in the page's language (never 500), every body
 has a cap enforced while it streams, names and descriptions have stated caps, the log API
-pages, and API tokens work for scripts."""
+pages, and API tokens work for scripts.
+
+Just over 500 lines on purpose: the attacks of one server, each written out with its proof,
+share the one server fixture and its login helpers below."""
 
 from __future__ import annotations
 
