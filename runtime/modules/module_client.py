@@ -129,7 +129,7 @@ class ModuleCodeProcess:
         except loader.UploadedCodeFailed as exc:
             raise Refused(f"{self.build_dir}: the module's code does not load ({exc})") from None
         if answer.startswith("!"):
-            self._kill()
+            self.close()
             raise Refused(answer[1:])
         self._functions = frozenset(answer.split()[1:])
 
@@ -168,7 +168,7 @@ class ModuleCodeProcess:
         for client in idle:
             if client._lock.acquire(blocking=False):
                 try:
-                    client._kill()
+                    client.close()
                 finally:
                     client._lock.release()
 
@@ -180,34 +180,24 @@ class ModuleCodeProcess:
             process.stdin.write(frame(kind, request_id, payload))
             process.stdin.flush()
         except OSError:
-            self._kill()
+            self.close()
             raise loader.UploadedCodeFailed(f"{what} failed (its Python process ended)") from None
         while True:
             try:
                 answer = self._answers.get(timeout=limit)
             except queue.Empty:
-                self._kill()
+                self.close()
                 raise loader.UploadedCodeFailed(
                     f"{what} did not finish within {limit:g} s"
                 ) from None
             if answer is None:
                 code = process.poll()
-                self._kill()
+                self.close()
                 raise loader.UploadedCodeFailed(
                     f"{what} failed (its Python process ended, exit code {code})"
                 )
             if answer[0] == request_id:
                 return answer[1]
-
-    def _kill(self) -> None:
-        with _live_lock:
-            _live.pop(id(self), None)
-        process, self._process = self._process, None
-        self._functions = None
-        if process is not None:
-            with contextlib.suppress(OSError):
-                process.kill()
-                process.wait(5)
 
 
 def _read_answers(stream: BinaryIO, answers: queue.SimpleQueue[tuple[int, str] | None]) -> None:

@@ -7,7 +7,8 @@ trunk from its address). Each test states the rule of DESIGN.md it makes a real 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,14 @@ class Pbx:
         return self.front.kamailio.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-@pytest.fixture(scope="module")
-def pbx(
-    tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path], jvm: None
+@contextmanager
+def running_pbx(
+    tmp_path_factory: pytest.TempPathFactory,
+    sfm: Path,
+    more: Callable[[Path, Path], None] = lambda folder, data: None,
 ) -> Iterator[Pbx]:
+    """A host with Kamailio on the SIP tests' data folder (tests/sip/pbx.py), `more(folder,
+    data)` done to the folder before the host starts; stopped at the end."""
     with pytest.MonkeyPatch.context() as mp:
         # As tests/conftest.py's licensing_environment, for the whole module's host.
         mp.setenv("SFM_DEV", "1")
@@ -68,13 +73,24 @@ def pbx(
         mp.setenv("SFM_LICENCE_SERVICE", "")
         folder = tmp_path_factory.mktemp("sip")
         trunk_port = free_udp_port()
-        data = make_data(folder, sfm_files["current"], trunk_port)
+        data = make_data(folder, sfm, trunk_port)
+        more(folder, data)
         host = open_host(data)
         front = SipFront(host, data, SipAddress("127.0.0.1", free_udp_port()), children=4)
         front.start()
-        yield Pbx(folder, host, front, trunk_port)
-        front.stop()
-        host.close()
+        try:
+            yield Pbx(folder, host, front, trunk_port)
+        finally:
+            front.stop()
+            host.close()
+
+
+@pytest.fixture(scope="module")
+def pbx(
+    tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path], jvm: None
+) -> Iterator[Pbx]:
+    with running_pbx(tmp_path_factory, sfm_files["current"]) as running:
+        yield running
 
 
 def test_a_registered_phone_is_rung_and_answers(pbx: Pbx) -> None:

@@ -14,13 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.host import open_host
-from runtime.sip.front import SipFront
-from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data import faulty_modules
 from tests.data.sfm_crafted import run_sfm, sfm_files
-from tests.sip.pbx import make_data
-from tests.sip.test_sip_calls import Pbx
+from tests.sip.test_sip_calls import Pbx, running_pbx
 
 __all__ = ["sfm_files"]
 
@@ -31,16 +27,9 @@ FAULTY_INSTANCE = 'name = "Faulty"\nactive = true\n'
 def pbx(
     tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path], jvm: None
 ) -> Iterator[Pbx]:
-    with pytest.MonkeyPatch.context() as mp:
-        state = tmp_path_factory.mktemp("user-state")
-        mp.setenv("SFM_DEV", "1")
-        mp.setenv("SFM_STATE_DIR", str(state))
-        mp.setenv("SFM_LICENCE_SERVICE", "")
-        folder = tmp_path_factory.mktemp("sip-faulty")
-        trunk_port = free_udp_port()
-        data = make_data(folder, sfm_files["current"], trunk_port)
+    def install_the_faulty_module(folder: Path, data: Path) -> None:
         faulty = faulty_modules.build(
-            state, faulty_modules.SOURCES / "gil_holding", folder / "faulty-dist"
+            folder / "build-state", faulty_modules.SOURCES / "gil_holding", folder / "faulty"
         )
         code, out, err = run_sfm("--data", data, "--json", "module", "install", faulty)
         assert code == 0, err
@@ -51,12 +40,9 @@ def pbx(
             "--config", folder / "faulty.toml",
         )  # fmt: skip
         assert code == 0, err
-        host = open_host(data)
-        front = SipFront(host, data, SipAddress("127.0.0.1", free_udp_port()), children=4)
-        front.start()
-        yield Pbx(folder, host, front, trunk_port)
-        front.stop()
-        host.close()
+
+    with running_pbx(tmp_path_factory, sfm_files["current"], install_the_faulty_module) as pbx:
+        yield pbx
 
 
 def test_calls_are_decided_with_breakthrough_while_a_module_holds_the_gil(pbx: Pbx) -> None:
