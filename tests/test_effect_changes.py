@@ -38,8 +38,12 @@ def answer(*instances: tuple[str, tuple[str, ...]]) -> HookAnswer:
 hosted = test_routing_property.hosted
 
 
-def load(host: RoutingHost, users: list[dict[str, Any]]) -> None:
-    host.load_directory(parse_directory({"pbx": PLAN, "users": users}, "test directory"))
+def load(
+    host: RoutingHost, users: list[dict[str, Any]], groups: list[dict[str, Any]] | None = None
+) -> None:
+    host.load_directory(
+        parse_directory({"pbx": PLAN, "users": users, "groups": groups or []}, "test directory")
+    )
 
 
 # The sample's people: 201 forwards always to 202; 203 is in DND; 204 is busy without call
@@ -100,16 +104,7 @@ def test_a_group_call_and_a_call_without_hooks_changed_nothing(
     hosted: tuple[RoutingHost, SwitchableHook],
 ) -> None:
     host, hook = hosted
-    host.load_directory(
-        parse_directory(
-            {
-                "pbx": PLAN,
-                "users": SAMPLE,
-                "groups": [{"id": "g", "name": "G", "numbers": ["300"], "members": ["dev"]}],
-            },
-            "test directory",
-        )
-    )
+    load(host, SAMPLE, [{"id": "g", "name": "G", "numbers": ["300"], "members": ["dev"]}])
     hook.answer = answer(("T", ("bypass_dnd",)))
     assert host.route("210", "300")["changed"] == []
     bare = RoutingHost()
@@ -124,23 +119,18 @@ def test_a_forward_to_a_round_robin_group_is_not_changed_by_an_unused_effect(
     hosted: tuple[RoutingHost, SwitchableHook],
 ) -> None:
     host, hook = hosted
-    host.load_directory(
-        parse_directory(
-            {
-                "pbx": PLAN,
-                "users": [
-                    {"id": "a", "name": "A", "numbers": ["201"],
-                     "redirects": {"always": {"enabled": True, "destination": "300"}}},
-                    {"id": "b", "name": "B", "numbers": ["202"]},
-                    {"id": "c", "name": "C", "numbers": ["203"]},
-                    {"id": "d", "name": "D", "numbers": ["204"]},
-                ],
-                "groups": [{"id": "g", "name": "G", "numbers": ["300"],
-                            "members": ["b", "c", "d"], "strategy": "round_robin"}],
-            },  # fmt: skip
-            "test directory",
-        )
-    )
+    load(
+        host,
+        [
+            {"id": "a", "name": "A", "numbers": ["201"],
+             "redirects": {"always": {"enabled": True, "destination": "300"}}},
+            {"id": "b", "name": "B", "numbers": ["202"]},
+            {"id": "c", "name": "C", "numbers": ["203"]},
+            {"id": "d", "name": "D", "numbers": ["204"]},
+        ],
+        [{"id": "g", "name": "G", "numbers": ["300"], "members": ["b", "c", "d"],
+          "strategy": "round_robin"}],
+    )  # fmt: skip
     # Nobody is in DND: ignoring DND changes nothing, whichever member the rotation starts at.
     hook.answer = answer(("T", ("bypass_dnd",)))
     for _ in range(4):

@@ -1,10 +1,10 @@
-"""The web page's own texts in German (the default) and English.
-
-The instance form's labels and help texts are not here: they come from the installed
-module's descriptor (its resource keys), through `sfm_format.descriptor_form`.
+"""The web page's own texts in German (the default) and English; over 500 lines on purpose.
 
 Why over 500 lines: it is one table, each text in both languages side by side, so that a
 translator reads and checks it in one place; splitting it by page would scatter the pairs.
+
+The instance form's labels and help texts are not here: they come from the installed
+module's descriptor (its resource keys), through `sfm_format.descriptor_form`.
 """
 
 from __future__ import annotations
