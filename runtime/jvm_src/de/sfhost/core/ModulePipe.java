@@ -14,8 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -35,13 +36,26 @@ public final class ModulePipe {
 
     /**
      * Processes are started from this one long-lived thread: the child asks the kernel to end
-     * it when the thread that started it ends (PR_SET_PDEATHSIG).
+     * it when the thread that started it ends (PR_SET_PDEATHSIG). The thread is started with
+     * the class ({@link #prepare}), not at the first spawn: a thread keeps the access context
+     * of the stack that made it, and a first spawn has a module's classes on the stack, whose
+     * class loader the thread would then keep alive after the module is removed.
      */
-    private static final ExecutorService SPAWNER = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "sfhost-module-spawner");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ThreadPoolExecutor SPAWNER = new ThreadPoolExecutor(1, 1, 0,
+            TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "sfhost-module-spawner");
+                t.setDaemon(true);
+                return t;
+            });
+
+    static {
+        SPAWNER.prestartCoreThread();
+    }
+
+    /** Start the spawner thread now (called where no module's classes are on the stack). */
+    static void prepare() {
+        // Initialising the class is the work; see SPAWNER.
+    }
 
     final Process process;
     private final Listener listener;

@@ -52,6 +52,9 @@ public final class ModuleProcess {
     private static final Set<ModuleProcess> LIVE = ConcurrentHashMap.newKeySet();
 
     static {
+        // The host makes the first ModuleProcess, not a module: threads made here keep no
+        // module's class loader alive (see ModulePipe.SPAWNER).
+        ModulePipe.prepare();
         Thread watch = new Thread(ModuleProcess::watch, "sfhost-module-watch");
         watch.setDaemon(true);
         watch.start();
