@@ -1,0 +1,64 @@
+"""bench/wire_timing.py, the SIP benchmark's clock: real packets on loopback, kernel-timed."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bound_udp() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def test_it_times_the_first_invite_of_a_call_to_its_first_180_and_ignores_the_rest() -> None:
+    caller, pbx, stranger = bound_udp(), bound_udp(), bound_udp()
+    port = caller.getsockname()[1]
+    timing = subprocess.Popen(
+        [sys.executable, "-m", "bench.wire_timing", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert timing.stdout is not None and timing.stdout.readline().strip() == "ready"
+        to_pbx, to_caller = pbx.getsockname(), caller.getsockname()
+
+        def invite(call: str) -> None:
+            caller.sendto(f"INVITE sip:201@pbx SIP/2.0\r\nCall-ID: {call}\r\n\r\n".encode(), to_pbx)
+
+        def answer(status: str, call: str, header: str = "Call-ID") -> None:
+            pbx.sendto(f"SIP/2.0 {status}\r\n{header}: {call}\r\n\r\n".encode(), to_caller)
+
+        invite("one")
+        answer("100 Trying", "one")
+        time.sleep(0.04)
+        answer("180 Ringing", "one", header="i")  # the compact form of Call-ID
+        answer("180 Ringing", "one")  # a second 180 changes nothing
+        invite("two")
+        time.sleep(0.02)
+        invite("two")  # a retransmission: the call's time runs from the first
+        time.sleep(0.03)
+        answer("180 Ringing", "two")
+        invite("three")  # never rung
+        # Another port's traffic is not ours.
+        stranger.sendto(b"INVITE sip:201@pbx SIP/2.0\r\nCall-ID: four\r\n\r\n", to_pbx)
+        time.sleep(0.2)
+    finally:
+        timing.terminate()
+        out, _ = timing.communicate(timeout=30)
+        for sock in (caller, pbx, stranger):
+            sock.close()
+    summary = json.loads(out)
+    assert summary["calls"] == 3 and summary["rung"] == 2
+    # Both rang 40 and 50 ms after their first INVITE; the upper bound leaves room for a busy
+    # machine's scheduling, the lower one is the kernel's clock.
+    assert 40_000 <= summary["p50_us"] < 400_000
+    assert 50_000 <= summary["max_us"] < 400_000
