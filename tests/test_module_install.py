@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtime import db
-from runtime.modules import installer, instances, loader, store
+from runtime.modules import installer, instances, loader, module_config, store
 from tests.data.sfm_crafted import (
     MODULE_ID,
     REPO,
@@ -250,6 +250,36 @@ def test_remove_is_refused_while_instances_exist(
     assert not (data / "modules" / MODULE_ID).exists()
     code, _, err = run_sfm("--data", data, "module", "remove", MODULE_ID)
     assert code == 2 and MODULE_ID in err
+
+
+def _config_processes(build: Path) -> list[int]:
+    """This process's children running the configuration code of `build`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(parent) == os.getpid() and str(build).encode() in argv and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_removing_a_module_ends_its_configuration_process(
+    tmp_path: Path, sfm_files: dict[str, Path]
+) -> None:
+    data = tmp_path / "data"
+    installed = installer.install(data, sfm_files["current"])
+    build = installer.build_dir(data, MODULE_ID, installed.module.current.build)
+    config = module_config.load(build)
+    assert config.has("check_instance")  # runs the build's Python code in its process
+    assert len(_config_processes(build)) == 1
+    installer.remove(data, MODULE_ID)
+    assert _config_processes(build) == []
 
 
 def test_legacy_build_installs_on_an_old_pbx(tmp_path: Path, sfm_files: dict[str, Path]) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from runtime import db
 from runtime.errors import Refused
 from runtime.licensing.vendor_signature import check_upload_signature
-from runtime.modules import store
+from runtime.modules import module_config, store
 from runtime.modules.upload_checks import (
     DEFAULT_LIMITS,
     DEFAULT_PBX_VERSION,
@@ -196,9 +196,7 @@ def _sweep(data_dir: Path, module_id: str | None, keep: set[str]) -> None:
     module_dir = root / module_id
     for child in module_dir.iterdir() if module_dir.is_dir() else ():
         if child.name not in keep:
-            from runtime.modules import loader
-
-            loader.forget(child)
+            module_config.forget(child)
             shutil.rmtree(child, ignore_errors=True)
 
 
@@ -376,12 +374,12 @@ def remove(data_dir: Path, module_id: str, *, with_instances: bool = False) -> s
                 store.delete_module(conn, module_id)
         finally:
             conn.close()
-    from runtime.modules import instance_log, loader
+    from runtime.modules import instance_log
 
     module_dir = modules_root(data_dir) / module_id
     if module_dir.is_dir():
         for child in module_dir.iterdir():
-            loader.forget(child)
+            module_config.forget(child)
         trash = modules_root(data_dir) / f"{TRASH_PREFIX}{secrets.token_hex(8)}"
         os.replace(module_dir, trash)
         shutil.rmtree(trash, ignore_errors=True)

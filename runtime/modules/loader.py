@@ -164,16 +164,3 @@ def load_package(build_dir: Path, time_limit: float | None = None) -> LoadedPack
         loaded = LoadedPackage(name=name, folder=folder, package=package)
         _loaded[folder] = loaded
         return loaded
-
-
-def forget(build_dir: Path) -> None:
-    """Drop a removed build from the cache and sys.modules (its folder is gone)."""
-    found = package_folder(build_dir)
-    if found is None:
-        return
-    with _lock:
-        loaded = _loaded.pop(found.resolve(), None)
-        if loaded is None:
-            return
-        for key in [k for k in sys.modules if k == loaded.name or k.startswith(loaded.name + ".")]:
-            del sys.modules[key]

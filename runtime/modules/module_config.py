@@ -313,5 +313,25 @@ def load(build_dir: Path, error_file: Path | None = None) -> ModuleConfig:
         code = ModuleCodeProcess(key[0], error_file)
     config = ModuleConfig(build_dir=key[0], form=form, code=code)
     with _lock:
+        # An earlier build in the same folder (installed again) is gone for good.
+        replaced = _pop_builds(key[0])
         _cache[key] = config
+    _close(replaced)
     return config
+
+
+def forget(build_dir: Path) -> None:
+    """Drop the cached configuration of a build being removed and end its Python process."""
+    with _lock:
+        gone = _pop_builds(build_dir.resolve())
+    _close(gone)
+
+
+def _pop_builds(build_dir: Path) -> list[ModuleConfig]:
+    return [_cache.pop(key) for key in [k for k in _cache if k[0] == build_dir]]
+
+
+def _close(configs: list[ModuleConfig]) -> None:
+    for config in configs:
+        if config.code is not None:
+            config.code.close()
