@@ -27,7 +27,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from runtime import db, jvm
 from runtime.modules import installer, java_code, loader, store
 from runtime.modules.instance_log import InstanceLogSink, InstanceLogWriter, writer_for
 from runtime.modules.module_client import python_log_path
+from runtime.pbx_number_plan import PbxNumberPlan
 from runtime.routing_host import RoutingHost
 
 MODULE_LOG_NAME = "module.log"
@@ -323,17 +324,10 @@ class Host:
         loaded.instance_names = tuple(r.name for r in active if r.name not in refused)
 
     def _plan(self) -> dict[str, str]:
-        """The loaded directory's [pbx] number plan, as modules get it (empty: none loaded)."""
+        """The loaded directory's [pbx] number plan as modules get it; the host's default plan
+        while none is loaded (what the call tester's explanations get too)."""
         directory = self.routing.directory
-        if directory is None:
-            return {}
-        plan = directory.plan
-        return {
-            "country_code": plan.country_code,
-            "area_code": plan.area_code,
-            "international_prefix": plan.international_prefix,
-            "national_prefix": plan.national_prefix,
-        }
+        return asdict(directory.plan if directory is not None else PbxNumberPlan())
 
     def module_problems(self, module_id: str) -> list[str]:
         """What is wrong with the module's loaded build, in words (empty: nothing)."""
