@@ -8,21 +8,24 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 - `breakthrough`: the same with Breakthrough installed, 10 instances x 10,000 patterns in each
   of their four lists (the last instance matches every call).
 
-Per case with the host: `decision_service` is the decision service alone (one kept-alive
-HTTP connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms
-resolution; `decision_under_load` is the decider's own time per INVITE during the measured
-run (from the query to the answer line, microseconds p50/p99/max), so a slow call can be told
-apart from a slow decision. Each case first places calls at a low rate for a few seconds
-(not measured): the JIT, Kamailio's connections and sipp warm up. Per case: `calls_per_s`
-(calls completed per second of the run), `failed` (calls that did not end as the scenario
-says), INVITE-to-180 `p50_ms`/`p99_ms`/`max_ms` (from the INVITE to the 180 Ringing, which
-comes after the decision, as the kernel timed both packets on `lo`: bench/wire_timing.py;
-`measured` calls), `sipp_p50_ms`/`sipp_p99_ms` (the same as sipp's own clock has it: it moves
-in its event loop's steps, 4 ms at 500 calls/s, too coarse for the target), `p99_over_fixed_ms`
-against the baseline of the same run, `kamailio_rang_plainly` (calls Kamailio rang without a
-decision: no answer within its budget, or nonsense), and `cpu_ms_per_call` (CPU time per
-measured call of the host process with its JVM, of the module processes it started, of
-Kamailio's processes, of the calling sipp and of the phone's sipp: where the time goes).
+Per case with the host: `decision_service` is the decision service alone (one kept-alive HTTP
+connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms resolution;
+`decision_under_load` is the decider's own time per INVITE during the measured run (from the
+query to the answer line, microseconds p50/p99/max), so a slow call can be told apart from a
+slow decision. Each case first places calls at a low rate for a few seconds (not measured): the
+JIT, Kamailio's connections and sipp warm up. Per case: `calls_per_s` (calls completed per
+second of the run), `failed` (calls that did not end as the scenario says), INVITE-to-180
+`p50_ms`/`p99_ms`/`max_ms` (from the INVITE to the 180 Ringing, which comes after the decision,
+as the kernel timed both packets on `lo`: bench/wire_timing.py; `measured` calls; `steps_us`:
+the same for each step of a call, from the INVITE to the decision query, the query, to the
+INVITE relayed to the phone, the phone, the 180 relayed, with each step's mean over the slowest
+1% of calls: where a slow call spent its time), `sipp_p50_ms`/`sipp_p99_ms` (the same as sipp's
+own clock has it: it moves in its event loop's steps, 4 ms at 500 calls/s, too coarse for the
+target), `p99_over_fixed_ms` against the baseline of the same run, `kamailio_rang_plainly`
+(calls Kamailio rang without a decision: no answer within its budget, or nonsense), and
+`cpu_ms_per_call` (CPU time per measured call of the host process with its JVM, of the module
+processes it started, of Kamailio's processes, of the calling sipp and of the phone's sipp:
+where the time goes).
 Targets (issue 12): breakthrough holds 500 calls/s for 20 s with no failed call, and its p99
 adds at most 2 ms to the fixed case's.
 
@@ -173,7 +176,7 @@ def run_case(
         front.decider.java.latency().reset()
         assert front.kamailio is not None and front.kamailio.pid is not None
         cpu_before = _cpu(front.kamailio.pid, phone.pid)
-        wire = WireTiming(trunk_port)
+        wire = WireTiming(trunk_port, phone_port, front.decision_port)
         started = time.monotonic()
         done = place_calls(folder, target, trunk_port, folder / "caller.xml", rate=rate,
                            total=total, seconds=seconds)  # fmt: skip
@@ -211,6 +214,7 @@ def run_case(
         "p99_ms": _ms(on_wire["p99_us"]),
         "max_ms": _ms(on_wire["max_us"]),
         "measured": on_wire["rung"],
+        "steps_us": on_wire["steps"],
         "sipp_p50_ms": round(statistics.median(rtt), 3) if rtt else None,
         "sipp_p99_ms": round(percentile(rtt, 0.99), 3) if rtt else None,
         "decision_service": decision,
@@ -228,9 +232,10 @@ class WireTiming:
     """bench/wire_timing.py in a process of its own (not to share the host's GIL), watching
     the calling sipp's port from now until `stop`."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, caller: int, phone: int, decision: int | None) -> None:
+        ports = [caller, phone] if decision is None else [caller, phone, decision]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.wire_timing", str(port)],
+            [sys.executable, "-m", "bench.wire_timing", *map(str, ports)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -239,7 +244,7 @@ class WireTiming:
         assert self.process.stdout.readline().strip() == "ready", "the wire timing did not start"
 
     def stop(self) -> dict[str, Any]:
-        """The summary: calls, rung, p50_us, p99_us, max_us."""
+        """The summary: calls, rung, p50_us, p99_us, max_us, steps."""
         self.process.terminate()
         out, _ = self.process.communicate(timeout=30)
         summary: dict[str, Any] = json.loads(out)
