@@ -60,15 +60,28 @@ class ModuleServer:
         self.shim: Any = None
         self.hook: Any = None
         self._admin: queue.SimpleQueue[tuple[bytes, int, str]] = queue.SimpleQueue()
+        self._call_thread = threading.get_ident()
+        # Log frames the hook writes during a call, sent with its answer in one write: the
+        # host's reader then wakes once per call, not once per line and once for the answer.
+        self._held: list[bytes] | None = None
 
     def send(self, kind: bytes, request_id: int, payload: str) -> None:
         data = frame(kind, request_id, payload)
         with self._write_lock:
             write_all(self._out, data)
 
+    def log(self, text: str) -> None:
+        """A LOG frame: held for the call's answer when the call thread writes it."""
+        held = self._held
+        if held is not None and threading.get_ident() == self._call_thread:
+            held.append(frame(LOG, 0, text))
+        else:
+            self.send(LOG, 0, text)
+
     def serve(self, stream: BinaryIO) -> None:
         """Answer requests until the host closes the stream."""
         threading.Thread(target=self._admin_loop, name="sfm-module-admin", daemon=True).start()
+        self._call_thread = threading.get_ident()
         while True:
             try:
                 kind, request_id, payload = read_frame(stream)
@@ -76,10 +89,18 @@ class ModuleServer:
                 return
             if kind == CALL:
                 hook = self.hook
-                text = "!the module registered no call hook" if hook is None else answer_text(
-                    hook, payload
-                )
-                self.send(ANSWER, request_id, text)
+                self._held = held = []
+                try:
+                    text = (
+                        "!the module registered no call hook"
+                        if hook is None
+                        else answer_text(hook, payload)
+                    )
+                finally:
+                    self._held = None
+                held.append(frame(ANSWER, request_id, text))
+                with self._write_lock:
+                    write_all(self._out, b"".join(held))
             else:
                 self._admin.put((kind, request_id, payload))
 
@@ -204,7 +225,7 @@ class _ModuleApi:
     def instance_log(self, instance: str, level: str, message: str) -> None:
         """A line for the named instance's log (the host writes it, off the call path)."""
         text = US.join((str(instance).replace(US, " "), str(level).replace(US, " "), str(message)))
-        self._server.send(LOG, 0, text)
+        self._server.log(text)
 
 
 def _take_protocol_fds() -> tuple[int, int]:
