@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
  * The decision service Kamailio asks per INVITE: {@code GET /decide?caller=..&called=..}
@@ -213,6 +214,8 @@ public final class DecisionServer {
 
     /** The parts of a request head the service reads. */
     static final class Request {
+        private static final Pattern LINES = Pattern.compile("\r?\n");
+
         final String path;
         final String query;
         final boolean keepAlive;
@@ -227,7 +230,7 @@ public final class DecisionServer {
 
         /** The request of {@code head} (request line and headers), or null when unreadable. */
         static Request parse(String head) {
-            String[] lines = head.split("\r?\n");
+            String[] lines = LINES.split(head);
             String[] first = lines[0].split(" ");
             if (first.length != 3 || !first[2].startsWith("HTTP/1.")) {
                 return null;

@@ -43,6 +43,9 @@ final class Query {
                     && hex(s.charAt(i + 2)) >= 0) {
                 bytes.write(hex(s.charAt(i + 1)) * 16 + hex(s.charAt(i + 2)));
                 i += 3;
+            } else if (c < 0x80) {
+                bytes.write(c);
+                i++;
             } else {
                 byte[] b = new String(Character.toChars(c)).getBytes(StandardCharsets.UTF_8);
                 bytes.write(b, 0, b.length);
