@@ -184,6 +184,11 @@ def run_case(
         cpu_after = _cpu(front.kamailio.pid, phone.pid)
         elapsed = time.monotonic() - started
         on_wire = wire.stop()
+        # 0: every call as the scenario says, 1: some failed (counted below); else sipp itself
+        # failed (a port taken, a scenario error) and no figure of this case means anything.
+        assert done.returncode in (0, 1), (
+            f"the calling sipp ended with {done.returncode}: {done.stderr.strip()[-600:]}"
+        )
         latency = front.decider.java.latency()
         under_load = {
             "p50_us": int(latency.quantileMicros(0.5)),
