@@ -219,7 +219,12 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     ports = [int(a) for a in argv]
-    print(json.dumps(capture(Timings(*ports))), flush=True)
+    try:
+        summary = capture(Timings(*ports))
+    except PermissionError:
+        print("bench.wire_timing needs CAP_NET_RAW (root) to watch packets on lo", file=sys.stderr)
+        return 2
+    print(json.dumps(summary), flush=True)
     return 0
 
 
