@@ -433,7 +433,7 @@ def over_rounds(rounds: list[dict[str, dict[str, Any]]], case: str) -> dict[str,
     if case != "fixed":
         over = [f["p99_over_fixed_ms"] for f in runs]
         summary["p99_over_fixed_ms_by_round"] = over
-        summary["p99_over_fixed_ms"] = statistics.median(over)
+        summary["p99_over_fixed_ms"] = None if None in over else statistics.median(over)
     return summary
 
 
