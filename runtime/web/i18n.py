@@ -1,15 +1,13 @@
-"""The web page's own texts in German (the default) and English; over 500 lines on purpose.
+"""The web page's own texts in German (the default) and English, and the request's language.
 
-Why over 500 lines: it is one table, each text in both languages side by side, so that a
-translator reads and checks it in one place; splitting it by page would scatter the pairs.
+One table, each text in both languages side by side, so that a translator reads and checks it
+in one place. Dates and times as each language writes them: `dates.py`.
 
 The instance form's labels and help texts are not here: they come from the installed
 module's descriptor (its resource keys), through `sfm_format.descriptor_form`.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, date, datetime
 
 from starlette.requests import Request
 
@@ -469,61 +467,3 @@ def text(key: str, lang: str) -> str:
 def localized(mapping: dict[str, str], lang: str) -> str:
     """Pick `lang` from a {de, en} mapping such as a form label."""
     return mapping.get(lang) or mapping.get(DEFAULT) or next(iter(mapping.values()), "")
-
-
-MONTHS = {
-    "de": (
-        "Januar", "Februar", "März", "April", "Mai", "Juni",
-        "Juli", "August", "September", "Oktober", "November", "Dezember",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
-
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_date(value: str | date | None, lang: str) -> str:
-    """A date as people of `lang` write it ("15. Dezember 2026", "15 December 2026")."""
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, str):
-        parsed = _parse_time(value)
-        if parsed is None:
-            return value
-        day = parsed.date()
-    else:
-        day = value
-    month = MONTHS.get(lang, MONTHS[DEFAULT])[day.month - 1]
-    if lang == "de":
-        return f"{day.day}. {month} {day.year}"
-    return f"{day.day} {month} {day.year}"
-
-
-def format_time(value: str | None, lang: str) -> str:
-    """An ISO time (UTC) in this host's local time zone, as people of `lang` write it."""
-    if not value:
-        return "–"
-    parsed = _parse_time(value)
-    if parsed is None:
-        return value
-    local = parsed.astimezone()
-    clock = f"{local.hour:02d}:{local.minute:02d}"
-    if lang == "de":
-        return f"{format_date(local.date(), lang)}, {clock} Uhr"
-    return f"{format_date(local.date(), lang)}, {clock}"
-
-
-def format_day(value: date, lang: str) -> str:
-    """A day in a chart's axis: "18.11." or "18 Nov"."""
-    if lang == "de":
-        return f"{value.day:02d}.{value.month:02d}."
-    return f"{value.day} {MONTHS['en'][value.month - 1][:3]}"

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
-from runtime.web import i18n
+from runtime.web import dates, i18n
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -42,8 +42,8 @@ def page_context(request: Request) -> dict[str, Any]:
         "lang": lang,
         "t": lambda key: i18n.text(key, lang),
         "localized": lambda mapping: i18n.localized(mapping, lang),
-        "when": lambda value: i18n.format_time(value, lang),
-        "day": lambda value: i18n.format_date(value, lang),
+        "when": lambda value: dates.format_time(value, lang),
+        "day": lambda value: dates.format_date(value, lang),
         "csrf": session.csrf_token if session is not None else "",
         "user": session.username if session is not None else None,
         "path": request.url.path,

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from runtime.web import i18n, interventions
+from runtime.web import dates, i18n, interventions
 from runtime.web.interventions import InterventionRecorder
 from runtime.web.pages.base import HostLink, PageArea, page_language
 from runtime.web.rendering import render
@@ -43,7 +43,7 @@ class InterventionPages(PageArea):
         svg = interventions.chart_svg(
             series,
             i18n.text("bt.chart_title", lang),
-            lambda day: i18n.format_day(day, lang),
+            lambda day: dates.format_day(day, lang),
         )
         return render(
             request,
