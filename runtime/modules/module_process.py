@@ -60,7 +60,7 @@ class ModuleServer:
         self.shim: Any = None
         self.hook: Any = None
         self._admin: queue.SimpleQueue[tuple[bytes, int, str]] = queue.SimpleQueue()
-        self._call_thread = threading.get_ident()
+        self._call_thread = threading.get_ident()  # main() serves on the thread that made it
         # Log frames the hook writes during a call, sent with its answer in one write: the
         # host's reader then wakes once per call, not once per line and once for the answer.
         self._held: list[bytes] | None = None
@@ -81,7 +81,6 @@ class ModuleServer:
     def serve(self, stream: BinaryIO) -> None:
         """Answer requests until the host closes the stream."""
         threading.Thread(target=self._admin_loop, name="sfm-module-admin", daemon=True).start()
-        self._call_thread = threading.get_ident()
         while True:
             try:
                 kind, request_id, payload = read_frame(stream)
