@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from breakthrough.hook import HookAnswer
 from runtime.errors import Refused
 from runtime.host import Host, open_host
 from runtime.pbx_directory import RedirectSetting
@@ -232,6 +234,48 @@ def test_the_http_face_answers_decide_event_and_health(service: Service) -> None
         server.stop()
     with pytest.raises(OSError):
         http.client.HTTPConnection("127.0.0.1", server.port, timeout=2).request("GET", "/health")
+
+
+def test_a_hook_that_hangs_is_answered_for_and_the_connection_goes_on(service: Service) -> None:
+    # "The call always goes through": the service routes each call on its connection's own
+    # thread; a module hook that overruns its budget (50 ms here) is routed around, Kamailio
+    # gets its answer then (not when the hook returns; it would ring plainly after 1 s), and
+    # its kept-alive connection answers the next query while the first hook still hangs.
+    release = threading.Event()
+    asked: list[str] = []
+
+    class Hanging:
+        def on_call(self, called: str, caller: str | None) -> HookAnswer:
+            asked.append(called)
+            release.wait(20)
+            return HookAnswer(ignore_dnd=True, applied=(("Late", ("bypass_dnd",)),))
+
+    path = "/decide?caller=205&called=201&callid=x"
+    server = DecisionServer(service.front.decider)
+    server.start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("GET", path)
+        without_it = conn.getresponse().read().decode()
+        service.host.routing.register_in_process_hook("hanging", Hanging())
+        answers, took = [], []
+        for _ in range(2):
+            started = time.monotonic()
+            conn.request("GET", path)  # the same connection
+            response = conn.getresponse()
+            answers.append((response.status, response.read().decode()))
+            took.append(time.monotonic() - started)
+    finally:
+        release.set()
+        service.host.routing.unregister_hook("hanging")
+        conn.close()
+        server.stop()
+    # Lead (201) forwards to the secretary (202) for caller 205: Breakthrough's answer, as if
+    # the hanging module were absent.
+    assert without_it.startswith("act=ring;aors=202;users=sec;")
+    assert answers == [(200, without_it), (200, without_it)]
+    assert asked == ["201", "201"]  # each call asked it and left it behind
+    assert max(took) < 0.9, took
 
 
 # ---- the Java number rules against runtime/pbx_number_plan.py ---------------------------------

@@ -5,7 +5,9 @@ import de.sfhost.module.api.CallOverrides;
 import de.sfhost.module.api.HookRegistry;
 import de.sfhost.module.api.KernelHook;
 import de.sfhost.module.api.ModuleLog;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +36,11 @@ import java.util.concurrent.locks.LockSupport;
  * hook with as many calls stuck in it as the pool has workers is skipped at once, so a hook
  * that hangs for good cannot make the core start thread after thread.
  *
+ * <p>{@link #routeHere} routes on a thread that is not a worker (the SIP decision service's,
+ * so a decision costs no hand-off between threads): the watchdog watches that thread's hooks
+ * alike, and when one overruns, a new thread carries the call on and completes its result
+ * while the calling thread is still in the hook.
+ *
  * <p>Parts: {@link ModuleHooks} holds the registered hooks, the switched-off modules and the
  * licence deadlines, {@link ForwardingRules} the PBX's behaviour (pure, no threads); this
  * class is the call loop: its workers and the watchdog. No module code runs in the host's
@@ -54,6 +61,8 @@ public final class RoutingCore implements HookRegistry {
     private final WorkerPool workers;
     private final int workerCount;
     private final Thread watchdog;
+    /** The threads in {@link #routeHere} right now, each with the call it is asking a hook. */
+    private final Set<Guest> guests = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger CORES = new AtomicInteger();
 
     public RoutingCore(int workerThreads) {
@@ -171,7 +180,7 @@ public final class RoutingCore implements HookRegistry {
     /** Route a call on one of the core's worker threads; the future holds the result. */
     public Future<RouteResult> submit(final String caller, final String called) {
         final CompletableFuture<RouteResult> done = new CompletableFuture<>();
-        workers.execute(() -> start(caller, called, done));
+        workers.execute(() -> start(caller, called, done, null));
         return done;
     }
 
@@ -201,8 +210,33 @@ public final class RoutingCore implements HookRegistry {
             return route(caller, called);
         }
         CompletableFuture<RouteResult> done = new CompletableFuture<>();
-        start(caller, called, done);
+        start(caller, called, done, null);
         return await(done);
+    }
+
+    /**
+     * Route a call on the calling thread, with no hand-off to a worker, completing {@code done}
+     * (an unknown called number completes it with IllegalArgumentException). The watchdog
+     * watches this thread's hooks as it watches a worker's: when one overruns its budget, a new
+     * thread carries the call on and completes {@code done} while this thread is still in the
+     * hook; callbacks on {@code done} run on whichever thread completes it. Returns when this
+     * thread is done with the call: usually with {@code done} completed; after an overrun, once
+     * the late hook has returned, and {@code done} may still be open then.
+     */
+    public void routeHere(String caller, String called, CompletableFuture<RouteResult> done) {
+        Guest self = new Guest();
+        guests.add(self);
+        try {
+            start(caller, called, done, self);
+        } finally {
+            guests.remove(self);
+        }
+    }
+
+    /** A thread in {@link #routeHere}: the watchdog reads {@link #asking} as a worker's. */
+    private static final class Guest {
+        /** The call whose hook this thread is running right now (null: none). */
+        volatile Object asking;
     }
 
     private static RouteResult await(Future<RouteResult> f) throws Exception {
@@ -258,10 +292,14 @@ public final class RoutingCore implements HookRegistry {
             }
         }
 
-        /** Watchdog: if {@code w}'s hook for this call overran, give it up and carry on. */
-        void overrun(WorkerPool.Worker w, long now) {
+        /**
+         * Watchdog: if the hook that worker {@code w} (or, when null, the guest thread
+         * {@code g}) asks for this call overran, give it up and carry on.
+         */
+        void overrun(WorkerPool.Worker w, Guest g, long now) {
             synchronized (this) {
-                if (asking < 0 || w.asking != this || now - deadline < 0) {
+                Object asked = w != null ? w.asking : g.asking;
+                if (asking < 0 || asked != this || now - deadline < 0) {
                     return;
                 }
                 ModuleHooks.Registration r = regs[asking];
@@ -271,7 +309,8 @@ public final class RoutingCore implements HookRegistry {
                 asking = -1;
                 final int nextEpoch = ++epoch;
                 try {
-                    workers.replace(w, () -> carryOn(this, nextEpoch));
+                    // A guest is no worker: replace() starts a thread that ends after the call.
+                    workers.replace(w, () -> carryOn(this, nextEpoch, null));
                 } catch (Throwable e) {
                     // No thread to carry the call on (e.g. none can be created): the call
                     // still goes through, without the hooks not yet asked.
@@ -295,10 +334,12 @@ public final class RoutingCore implements HookRegistry {
     }
 
     /**
-     * Determine the target and route the call, completing {@code done}, on this thread;
-     * when a hook overruns, another worker completes it (see {@link #carryOn}).
+     * Determine the target and route the call, completing {@code done}, on this thread
+     * ({@code guest}: its slot when it is no worker); when a hook overruns, another thread
+     * completes it (see {@link #carryOn}).
      */
-    private void start(String caller, String called, CompletableFuture<RouteResult> done) {
+    private void start(String caller, String called, CompletableFuture<RouteResult> done,
+            Guest guest) {
         RoutedCall c;
         try {
             Directory dir = directory;
@@ -319,15 +360,16 @@ public final class RoutingCore implements HookRegistry {
             done.completeExceptionally(t);
             return;
         }
-        carryOn(c, 0);
+        carryOn(c, 0, guest);
     }
 
     /**
      * Ask the call's remaining hooks, each on this thread within the budget, then route and
      * complete the call; {@code epoch} is the carrier's claim on the call. A carrier whose hook
      * the watchdog gave up on drops out when the hook returns: its answer is discarded.
+     * {@code guest} is this thread's slot when it is no worker ({@link #routeHere}).
      */
-    private void carryOn(RoutedCall c, int epoch) {
+    private void carryOn(RoutedCall c, int epoch, Guest guest) {
         try {
             Thread t = Thread.currentThread();
             WorkerPool.Worker self = t instanceof WorkerPool.Worker ? (WorkerPool.Worker) t : null;
@@ -363,6 +405,8 @@ public final class RoutingCore implements HookRegistry {
                 }
                 if (self != null) {
                     self.asking = c;
+                } else if (guest != null) {
+                    guest.asking = c;
                 }
                 CallOverrides own = new CallOverrides();
                 Throwable failure = null;
@@ -373,6 +417,8 @@ public final class RoutingCore implements HookRegistry {
                 }
                 if (self != null) {
                     self.asking = null;
+                } else if (guest != null) {
+                    guest.asking = null;
                 }
                 synchronized (c) {
                     if (c.epoch != epoch) {
@@ -415,9 +461,19 @@ public final class RoutingCore implements HookRegistry {
                 Object asked = w.asking;
                 if (asked instanceof RoutedCall) {
                     try {
-                        ((RoutedCall) asked).overrun(w, now);
+                        ((RoutedCall) asked).overrun(w, null, now);
                     } catch (Throwable e) {
                         // e.g. no thread could be started: try again on the next tick
+                    }
+                }
+            }
+            for (Guest g : guests) {
+                Object asked = g.asking;
+                if (asked instanceof RoutedCall) {
+                    try {
+                        ((RoutedCall) asked).overrun(null, g, now);
+                    } catch (Throwable e) {
+                        // as above
                     }
                 }
             }

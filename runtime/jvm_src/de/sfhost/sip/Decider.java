@@ -17,8 +17,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Turns the routing core's decision of one INVITE into the answer line Kamailio carries out
@@ -160,41 +162,78 @@ public final class Decider {
 
     /** The answer line for one INVITE; never throws (a fault answers {@code act=plain}). */
     public String decide(String caller, String called) {
-        long started = System.nanoTime();
-        try {
-            return decideNow(caller, called);
-        } finally {
-            latency.record(System.nanoTime() - started);
-        }
+        CompletableFuture<String> line = new CompletableFuture<>();
+        decide(caller, called, line::complete);
+        return line.join();
     }
 
-    private String decideNow(String caller, String called) {
+    /**
+     * Hand the answer line for one INVITE to {@code reply}, exactly once; never throws (a
+     * fault answers {@code act=plain}). The call is routed on this thread
+     * ({@link RoutingCore#routeHere}): usually {@code reply} runs here before this returns;
+     * when a module's hook overruns its budget, it runs on the thread that carried the call
+     * on, while this thread still waits for the hook to return.
+     */
+    public void decide(String caller, String called, Consumer<String> reply) {
+        long started = System.nanoTime();
+        Consumer<String> answer = line -> {
+            latency.record(System.nanoTime() - started);
+            reply.accept(line);
+        };
+        Directory dir;
+        String callerN = null;
+        String calledN;
         try {
-            Directory dir = syncBusy();
+            dir = syncBusy();
             if (dir.size() == 0) {
                 throw new Refusal("no PBX directory is loaded");
             }
-            String calledN = SipNumbers.normalise(called);
+            calledN = SipNumbers.normalise(called);
             if (calledN == null) {
                 throw new Refusal(SipNumbers.problem("the called number", called));
             }
-            String callerN = null;
             if (!SipNumbers.isWithheld(caller)) {
                 callerN = SipNumbers.normalise(caller);
                 if (callerN == null) {
                     throw new Refusal(SipNumbers.problem("the caller number", caller));
                 }
             }
-            RouteResult r = route(callerN, calledN);
+        } catch (Throwable e) {
+            answer.accept(plain(caller, called, e));
+            return;
+        }
+        final String routedCaller = callerN;
+        final String routedCalled = calledN;
+        CompletableFuture<RouteResult> routed = new CompletableFuture<>();
+        routed.whenComplete((r, failure) -> answer.accept(
+                line(dir, caller, called, routedCaller, routedCalled, r, failure)));
+        core.routeHere(callerN, calledN, routed);
+    }
+
+    /** The line for a routed call (or for its failure); counts it as decided or fallen back. */
+    private String line(Directory dir, String caller, String called, String callerN,
+            String calledN, RouteResult r, Throwable failure) {
+        try {
+            if (failure instanceof IllegalArgumentException) {
+                throw new Refusal(failure.getMessage()); // a number no user or group has
+            } else if (failure != null) {
+                throw failure;
+            }
             String line = answerLine(fields(dir, callerN, calledN, r));
             decided.incrementAndGet();
             return line;
-        } catch (Refusal e) {
-            fallbacks.incrementAndGet();
+        } catch (Throwable e) {
+            return plain(caller, called, e);
+        }
+    }
+
+    /** {@link #PLAIN}, counted and logged with the reason. */
+    private String plain(String caller, String called, Throwable e) {
+        fallbacks.incrementAndGet();
+        if (e instanceof Refusal) {
             log.warning("sip: call from " + caller + " to " + called + " rings plainly: "
                     + e.getMessage());
-        } catch (Throwable e) {
-            fallbacks.incrementAndGet();
+        } else {
             log.error("sip: call from " + caller + " to " + called
                     + " rings plainly: the decision failed (" + e + ")");
         }
