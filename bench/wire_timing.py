@@ -51,9 +51,17 @@ STEPS = {
 Op = tuple[int, str | int, str | int, int]  # code, jump if true, jump if false, k
 
 
+def word(text: bytes) -> int:
+    """Four bytes as the big-endian word a BPF load reads."""
+    return int(struct.unpack("!I", text)[0])
+
+
 def port_filter(ports: list[int]) -> list[tuple[int, int, int, int]]:
-    """A classic BPF program: IPv4 UDP or TCP packets from or to one of `ports`, unfragmented,
-    each once (the receiving side's copy; `lo` shows every packet also as outgoing)."""
+    """A classic BPF program: the IPv4 packets from or to one of `ports` that carry a moment
+    (a UDP payload starting `INVITE ` or `SIP/2.0 180`, a TCP payload starting `GET ` or
+    `HTTP`), unfragmented, each once (the receiving side's copy; `lo` shows every packet also
+    as outgoing). The kernel drops the rest (provisional answers, ACKs, BYEs, bare TCP
+    segments), so this process wakes for a few packets per call, not for every one."""
     ops: list[tuple[str | None, Op]] = [
         (None, (0x20, 0, "drop", 0xFFFFF004)),  # A = packet type (SKF_AD_OFF + SKF_AD_PKTTYPE)
         (None, (0x15, 0, "drop", PACKET_HOST)),
@@ -66,9 +74,26 @@ def port_filter(ports: list[int]) -> list[tuple[int, int, int, int]]:
         (None, (0x45, "drop", 0, 0x1FFF)),  # a later fragment
         (None, (0xB1, 0, 0, ETHERNET_HEADER)),  # X = IP header length
         (None, (0x48, 0, 0, ETHERNET_HEADER)),  # A = source port
-        *[(None, (0x15, "accept", 0, port)) for port in ports],
+        *[(None, (0x15, "ours", 0, port)) for port in ports],
         (None, (0x48, 0, 0, ETHERNET_HEADER + 2)),  # A = destination port
-        *[(None, (0x15, "accept", 0, port)) for port in ports],
+        *[(None, (0x15, "ours", 0, port)) for port in ports],
+        (None, (0x06, 0, 0, 0)),  # drop
+        ("ours", (0x30, 0, 0, 23)),  # A = IP protocol
+        (None, (0x15, "tcp", 0, TCP)),
+        (None, (0x40, 0, 0, ETHERNET_HEADER + 8)),  # A = the UDP payload's first 4 bytes
+        (None, (0x15, "accept", 0, word(b"INVI"))),
+        (None, (0x15, 0, "drop", word(b"SIP/"))),
+        (None, (0x40, 0, 0, ETHERNET_HEADER + 8 + 7)),  # A = " 180" in "SIP/2.0 180"?
+        (None, (0x15, "accept", "drop", word(b" 180"))),
+        ("tcp", (0x50, 0, 0, ETHERNET_HEADER + 12)),  # A = TCP data offset (high nibble)
+        (None, (0x74, 0, 0, 4)),  # A >>= 4
+        (None, (0x64, 0, 0, 2)),  # A <<= 2: the TCP header's length
+        (None, (0x0C, 0, 0, 0)),  # A += X (the IP header's length)
+        (None, (0x07, 0, 0, 0)),  # X = A
+        # A = the payload's first 4 bytes; a segment without payload ends the program: dropped
+        (None, (0x40, 0, 0, ETHERNET_HEADER)),
+        (None, (0x15, "accept", 0, word(b"GET "))),
+        (None, (0x15, "accept", "drop", word(b"HTTP"))),
         ("drop", (0x06, 0, 0, 0)),
         ("accept", (0x06, 0, 0, 0x40000)),
     ]
