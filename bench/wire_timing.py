@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import ctypes
 import json
-import select
 import signal
 import socket
 import struct
 import sys
 from types import FrameType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote_to_bytes
 
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
@@ -163,10 +162,14 @@ class Timings:
         self, from_ip: bytes, to_ip: bytes, source: int, destination: int, data: bytes, at: int
     ) -> None:
         if destination == self.decision and data.startswith(b"GET "):
-            target = data.split(b" ", 2)[1].decode("latin-1")
-            [asked] = parse_qs(urlsplit(target).query).get("callid", [""])
-            self._asked[(from_ip, source)] = asked.encode("latin-1")
-            self._moment(asked.encode("latin-1"), "query", at)
+            target = data.split(b" ", 2)[1]
+            start = target.find(b"callid=")
+            end = target.find(b"&", start)
+            if end < 0:
+                end = len(target)
+            asked = b"" if start < 0 else unquote_to_bytes(target[start + 7 : end])
+            self._asked[(from_ip, source)] = asked
+            self._moment(asked, "query", at)
         elif source == self.decision and data.startswith(b"HTTP/"):
             # The answer goes back on the connection of the query; one query at a time on each.
             self._moment(self._asked.pop((to_ip, destination), None), "decided", at)
@@ -202,39 +205,39 @@ def _quantiles(ordered: list[int]) -> dict[str, int | None]:
     return {"p50_us": at(0.5), "p99_us": at(0.99), "max_us": ordered[-1] if ordered else None}
 
 
+class _Stop(Exception):
+    """SIGTERM or SIGINT: ends the blocking read."""
+
+
 def capture(timings: Timings) -> dict[str, Any]:
     """Watch the ports of `timings` until SIGTERM/SIGINT; the summary of what was seen."""
-    stop = False
 
     def ask_stop(_signal: int, _frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
+        raise _Stop
 
-    signal.signal(signal.SIGTERM, ask_stop)
-    signal.signal(signal.SIGINT, ask_stop)
     ports = [p for p in (timings.caller, timings.phone, timings.decision) if p is not None]
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     attach_filter(sock, port_filter(ports))
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     sock.bind(("lo", 0))
-    sock.setblocking(False)
+    # One blocking read per packet, no select: this process shares the machine it measures.
+    signal.signal(signal.SIGTERM, ask_stop)
+    signal.signal(signal.SIGINT, ask_stop)
     print("ready", flush=True)
-    while not stop:
-        try:
-            readable, _, _ = select.select([sock], [], [], 0.2)
-        except InterruptedError:
-            continue
-        while readable:
-            try:
-                frame, ancillary, _flags, _address = sock.recvmsg(65536, 64)
-            except BlockingIOError:
-                break
+    try:
+        while True:
+            frame, ancillary, _flags, _address = sock.recvmsg(65536, 64)
             stamp = next((data for _, kind, data in ancillary if kind == SO_TIMESTAMPNS), None)
             if stamp is not None:
                 seconds, nanos = struct.unpack("qq", stamp[:16])
                 timings.packet(frame, seconds * 1_000_000_000 + nanos)
-    sock.close()
+    except _Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sock.close()
     return timings.summary()
 
 

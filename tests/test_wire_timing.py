@@ -82,12 +82,13 @@ def test_it_splits_a_call_into_its_steps_across_the_decision_query_and_the_phone
         assert timing.stdout is not None and timing.stdout.readline().strip() == "ready"
 
         def sip(sender: socket.socket, receiver: socket.socket, first_line: str) -> None:
-            message = f"{first_line}\r\nCall-ID: one\r\n\r\n".encode()
+            message = f"{first_line}\r\nCall-ID: one@pbx\r\n\r\n".encode()
             sender.sendto(message, receiver.getsockname())
 
         sip(caller, pbx, "INVITE sip:201@pbx SIP/2.0")
         time.sleep(0.01)
-        kamailio.sendall(b"GET /decide?caller=205&called=201&callid=one HTTP/1.1\r\n\r\n")
+        # Kamailio escapes the Call-ID in the query's URL.
+        kamailio.sendall(b"GET /decide?caller=205&called=201&callid=one%40pbx HTTP/1.1\r\n\r\n")
         assert service.recv(4096).startswith(b"GET ")
         time.sleep(0.02)
         service.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nact=ring")
