@@ -224,6 +224,7 @@ def run_case(
         "p99_ms": _ms(on_wire["p99_us"]),
         "max_ms": _ms(on_wire["max_us"]),
         "measured": on_wire["rung"],
+        "wire_dropped": on_wire["dropped"],
         "steps_us": on_wire["steps"],
         "sipp_p50_ms": round(statistics.median(rtt), 3) if rtt else None,
         "sipp_p99_ms": round(percentile(rtt, 0.99), 3) if rtt else None,
@@ -254,7 +255,7 @@ class WireTiming:
         assert self.process.stdout.readline().strip() == "ready", "the wire timing did not start"
 
     def stop(self) -> dict[str, Any]:
-        """The summary: calls, rung, p50_us, p99_us, max_us, steps."""
+        """The summary: calls, rung, p50_us, p99_us, max_us, steps, dropped."""
         self.process.terminate()
         out, _ = self.process.communicate(timeout=30)
         summary: dict[str, Any] = json.loads(out)

@@ -57,7 +57,7 @@ def test_it_times_the_first_invite_of_a_call_to_its_first_180_and_ignores_the_re
         for sock in (caller, pbx, stranger):
             sock.close()
     summary = json.loads(out)
-    assert summary["calls"] == 3 and summary["rung"] == 2
+    assert summary["calls"] == 3 and summary["rung"] == 2 and summary["dropped"] == 0
     # Both rang 40 and 50 ms after their first INVITE; the upper bound leaves room for a busy
     # machine's scheduling, the lower one is the kernel's clock.
     assert 40_000 <= summary["p50_us"] < 400_000
@@ -108,7 +108,7 @@ def test_it_splits_a_call_into_its_steps_across_the_decision_query_and_the_phone
         for sock in (caller, pbx, phone, decision, kamailio, service):
             sock.close()
     summary = json.loads(out)
-    assert (summary["calls"], summary["rung"]) == (1, 1)
+    assert (summary["calls"], summary["rung"], summary["dropped"]) == (1, 1, 0)
     steps = {name: step["p50_us"] for name, step in summary["steps"].items()}
     # Each step lasted at least its sleep (the kernel's clock); the upper bound leaves room for
     # a busy machine's scheduling.
