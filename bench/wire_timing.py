@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 import signal
 import socket
 import struct
@@ -115,12 +116,12 @@ def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]])
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
+CALL_ID = re.compile(rb"\r\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n", re.IGNORECASE)
+
+
 def call_id(sip: bytes) -> bytes | None:
-    for line in sip.split(b"\r\n", 30)[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() in (b"call-id", b"i"):
-            return value.strip()
-    return None
+    found = CALL_ID.search(sip)
+    return None if found is None else found.group(1)
 
 
 class Timings:
