@@ -194,7 +194,9 @@ def run_case(
         settle_rounds = 0
         while settle_rounds < SETTLE_ROUNDS_MAX:
             settle_rounds += 1
-            place_calls(warm / f"settle-{settle_rounds}", target, trunk_port,
+            settle = warm / f"settle-{settle_rounds}"
+            settle.mkdir()
+            place_calls(settle, target, trunk_port,
                         folder / "caller.xml", rate=rate, total=rate * SETTLE_SECONDS,
                         seconds=SETTLE_SECONDS)  # fmt: skip
             before, jit = jit, _jit_millis()
