@@ -20,6 +20,7 @@ could not queue for it (their moments are missing). Needs CAP_NET_RAW (root here
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import re
@@ -211,7 +212,7 @@ def _quantiles(ordered: list[int]) -> dict[str, int | None]:
 
 
 class _Stop(Exception):
-    """SIGTERM or SIGINT: ends the blocking read."""
+    """SIGTERM or SIGINT: ends the watch."""
 
 
 def capture(timings: Timings) -> dict[str, Any]:
@@ -233,22 +234,27 @@ def capture(timings: Timings) -> dict[str, Any]:
     signal.signal(signal.SIGTERM, ask_stop)
     signal.signal(signal.SIGINT, ask_stop)
     print("ready", flush=True)
-    try:
+
+    def read_waiting() -> None:
         while True:
-            try:
-                frame, ancillary, _flags, _address = sock.recvmsg(65536, 64)
-            except BlockingIOError:
-                time.sleep(BATCH_SECONDS)
-                continue
+            frame, ancillary, _flags, _address = sock.recvmsg(65536, 64)
             stamp = next((data for _, kind, data in ancillary if kind == SO_TIMESTAMPNS), None)
             if stamp is not None:
                 seconds, nanos = struct.unpack("qq", stamp[:16])
                 timings.packet(frame, seconds * 1_000_000_000 + nanos)
+
+    try:
+        while True:
+            with contextlib.suppress(BlockingIOError):
+                read_waiting()
+            time.sleep(BATCH_SECONDS)
     except _Stop:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(BlockingIOError):
+        read_waiting()  # what came since the last batch
     # struct tpacket_stats: packets kept by the filter, and of them dropped for want of buffer
     _kept, dropped = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
     sock.close()
