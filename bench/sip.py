@@ -50,7 +50,6 @@ import os
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,11 +64,12 @@ for extra in (ROOT, ROOT / "module_src"):
         sys.path.insert(0, str(extra))
 
 from bench.rule_lists import random_patterns  # noqa: E402
+from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
 from runtime.host import open_host  # noqa: E402
 from runtime.sip.front import SipFront  # noqa: E402
 from runtime.sip.kamailio import SipAddress, free_udp_port  # noqa: E402
 from tests.data.sfm_crafted import module_files, run_sfm  # noqa: E402
-from tests.sip.sipp import SIPP, SipTarget, register, uac_scenario, uas_scenario  # noqa: E402
+from tests.sip.sipp import SipTarget, register, uac_scenario, uas_scenario  # noqa: E402
 
 INSTANCES = 10
 PATTERNS_PER_LIST = 10_000
@@ -77,10 +77,6 @@ CALLER = "00492515906850"
 CALLED = "201"
 PASSWORD = "bench-phone-secret"
 CASES = ("fixed", "host_no_module", "breakthrough")
-# The outside world: the phone's and the caller's sipp and the wire timing each run in a session of
-# their own, as Kamailio does: the kernel schedules the processes of a session as one group
-# (autogroup) against the other sessions, so in the host's session they would be counted into
-# the PBX host's share of the CPU, which real phones, trunks and a stopwatch are not.
 WARMUP_SECONDS = 20  # at half the rate, before each case's measured run (see the docstring)
 # Then rounds at the full rate until the JVM compiled for less than this in one (2% of a core).
 SETTLE_SECONDS = 5
@@ -160,24 +156,7 @@ def run_case(
     target = SipTarget("127.0.0.1", front.address.port)
     phone_port = free_udp_port()
     (folder / "phone.xml").write_text(uas_scenario("answer", answer_after_ms=20), encoding="utf-8")
-    phone = subprocess.Popen(
-        [
-            SIPP,
-            "-sf",
-            str(folder / "phone.xml"),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(phone_port),
-            "-nostdin",
-            "-default_behaviors",
-            "bye,pingreply",  # not abortunexp: a 180 overtaken by its 200 is no failed call
-        ],  # fmt: skip
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # a device of its own: see 'The outside world'
-    )
+    phone = start_phone(folder, phone_port)
     try:
         time.sleep(0.3)
         assert register(folder, target, CALLED, PASSWORD, phone_port), "the phone did not register"
@@ -281,30 +260,6 @@ def _jit_millis() -> int:
     return int(management.getCompilationMXBean().getTotalCompilationTime())
 
 
-class WireTiming:
-    """bench/wire_timing.py in a process of its own (not to share the host's GIL), watching
-    the calling sipp's port from now until `stop`."""
-
-    def __init__(self, caller: int, phone: int, decision: int | None) -> None:
-        ports = [caller, phone] if decision is None else [caller, phone, decision]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.wire_timing", *map(str, ports)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # see 'The outside world' (above CASES)
-        )
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "ready", "the wire timing did not start"
-
-    def stop(self) -> dict[str, Any]:
-        """The summary: calls, rung, p50_us, p99_us, max_us, steps, dropped."""
-        self.process.terminate()
-        out, _ = self.process.communicate(timeout=30)
-        summary: dict[str, Any] = json.loads(out)
-        return summary
-
-
 def _ms(micros: int | None) -> float | None:
     return None if micros is None else round(micros / 1000, 3)
 
@@ -357,75 +312,6 @@ def _cpu(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
         "phone_sipp": (int(phone[11]) + int(phone[12])) / tick,
         "module_processes": modules,
     }
-
-
-def place_calls(
-    folder: Path,
-    target: SipTarget,
-    trunk_port: int,
-    scenario: Path,
-    *,
-    rate: int,
-    total: int,
-    seconds: int,
-) -> subprocess.CompletedProcess[str]:
-    """sipp as the trunk: `total` calls at `rate` per second; its statistics land in `folder`."""
-    caller = subprocess.Popen(
-        [
-            # The callers are the outside world, not the PBX: their sipp yields the CPU to it
-            # (its own timing is not measured; the wire timing starts at its INVITE).
-            "nice",
-            "-n",
-            "10",
-            SIPP,
-            target.address,
-            "-sf",
-            str(scenario),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(trunk_port),
-            "-r",
-            str(rate),
-            "-m",
-            str(total),
-            "-l",
-            str(rate * 4),
-            "-nostdin",
-            "-trace_rtt",
-            "-rtt_freq",
-            "1",
-            "-timeout",
-            f"{seconds * 3 + 30}s",
-            "-trace_stat",
-            "-trace_err",
-            "-timeout_error",
-            "-default_behaviors",
-            "bye,pingreply",
-            "-fd",
-            "1",
-        ],  # fmt: skip
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # see 'The outside world' (above CASES)
-    )
-    try:
-        yield_to_the_pbx(caller.pid)
-        out, err = caller.communicate()
-    except BaseException:  # its own session: Ctrl-C does not reach it
-        caller.kill()
-        caller.wait()
-        raise
-    return subprocess.CompletedProcess(caller.args, caller.returncode, out, err)
-
-
-def yield_to_the_pbx(pid: int) -> None:
-    """Give the session of `pid` (its autogroup) the weight of nice 10, where the kernel has
-    autogroups: the nice of a process only counts inside its session's group."""
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/autogroup").write_text("10", encoding="ascii")
 
 
 def decision_round_trip(front: SipFront, count: int = 500) -> dict[str, float]:
