@@ -195,7 +195,7 @@ def run_case(
             done = place_calls(folder, target, trunk_port, folder / "caller.xml", rate=rate,
                                total=total, seconds=seconds)  # fmt: skip
         except BaseException:
-            wire.process.kill()  # its own session: Ctrl-C does not reach it
+            wire.kill()
             raise
         cpu_after = _cpu(front.kamailio.pid, phone.pid)
         elapsed = time.monotonic() - started

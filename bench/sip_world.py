@@ -127,6 +127,11 @@ class WireTiming:
         assert self.process.stdout is not None
         assert self.process.stdout.readline().strip() == "ready", "the wire timing did not start"
 
+    def kill(self) -> None:
+        """End it without a summary (its own session: Ctrl-C does not reach it)."""
+        self.process.kill()
+        self.process.wait()
+
     def stop(self) -> dict[str, Any]:
         """The summary: calls, rung, p50_us, p99_us, max_us, steps, dropped."""
         self.process.terminate()

@@ -31,7 +31,7 @@ import sys
 import time
 from types import FrameType
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qs, urlsplit
 
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
@@ -168,14 +168,10 @@ class Timings:
         self, from_ip: bytes, to_ip: bytes, source: int, destination: int, data: bytes, at: int
     ) -> None:
         if destination == self.decision and data.startswith(b"GET "):
-            target = data.split(b" ", 2)[1]
-            start = target.find(b"callid=")
-            end = target.find(b"&", start)
-            if end < 0:
-                end = len(target)
-            asked = b"" if start < 0 else unquote_to_bytes(target[start + 7 : end])
-            self._asked[(from_ip, source)] = asked
-            self._moment(asked, "query", at)
+            target = data.split(b" ", 2)[1].decode("latin-1")
+            [asked] = parse_qs(urlsplit(target).query).get("callid", [""])
+            self._asked[(from_ip, source)] = asked.encode("latin-1")
+            self._moment(asked.encode("latin-1"), "query", at)
         elif source == self.decision and data.startswith(b"HTTP/"):
             # The answer goes back on the connection of the query; one query at a time on each.
             self._moment(self._asked.pop((to_ip, destination), None), "decided", at)

@@ -61,8 +61,8 @@ public final class RoutingCore implements HookRegistry {
     private final WorkerPool workers;
     private final int workerCount;
     private final Thread watchdog;
-    /** The threads in {@link #routeHere} right now, each with the call it is asking a hook. */
-    private final Set<Guest> guests = ConcurrentHashMap.newKeySet();
+    /** The slots of the threads in {@link #routeHere} right now (workers have their own). */
+    private final Set<WorkerPool.HookSlot> guests = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger CORES = new AtomicInteger();
 
     public RoutingCore(int workerThreads) {
@@ -224,19 +224,13 @@ public final class RoutingCore implements HookRegistry {
      * the late hook has returned, and {@code done} may still be open then.
      */
     public void routeHere(String caller, String called, CompletableFuture<RouteResult> done) {
-        Guest self = new Guest();
+        WorkerPool.HookSlot self = new WorkerPool.HookSlot(null);
         guests.add(self);
         try {
             start(caller, called, done, self);
         } finally {
             guests.remove(self);
         }
-    }
-
-    /** A thread in {@link #routeHere}: the watchdog reads {@link #asking} as a worker's. */
-    private static final class Guest {
-        /** The call whose hook this thread is running right now (null: none). */
-        volatile Object asking;
     }
 
     private static RouteResult await(Future<RouteResult> f) throws Exception {
@@ -292,14 +286,10 @@ public final class RoutingCore implements HookRegistry {
             }
         }
 
-        /**
-         * Watchdog: if the hook that worker {@code w} (or, when null, the guest thread
-         * {@code g}) asks for this call overran, give it up and carry on.
-         */
-        void overrun(WorkerPool.Worker w, Guest g, long now) {
+        /** Watchdog: if the hook {@code slot}'s thread asks for this call overran, give it up. */
+        void overrun(WorkerPool.HookSlot slot, long now) {
             synchronized (this) {
-                Object asked = w != null ? w.asking : g.asking;
-                if (asking < 0 || asked != this || now - deadline < 0) {
+                if (asking < 0 || slot.asking != this || now - deadline < 0) {
                     return;
                 }
                 ModuleHooks.Registration r = regs[asking];
@@ -309,8 +299,8 @@ public final class RoutingCore implements HookRegistry {
                 asking = -1;
                 final int nextEpoch = ++epoch;
                 try {
-                    // A guest is no worker: replace() starts a thread that ends after the call.
-                    workers.replace(w, () -> carryOn(this, nextEpoch, null));
+                    // Not a worker (null): replace() starts a thread that ends after the call.
+                    workers.replace(slot.worker, () -> carryOn(this, nextEpoch, null));
                 } catch (Throwable e) {
                     // No thread to carry the call on (e.g. none can be created): the call
                     // still goes through, without the hooks not yet asked.
@@ -339,7 +329,7 @@ public final class RoutingCore implements HookRegistry {
      * completes it (see {@link #carryOn}).
      */
     private void start(String caller, String called, CompletableFuture<RouteResult> done,
-            Guest guest) {
+            WorkerPool.HookSlot guest) {
         RoutedCall c;
         try {
             Directory dir = directory;
@@ -369,10 +359,11 @@ public final class RoutingCore implements HookRegistry {
      * the watchdog gave up on drops out when the hook returns: its answer is discarded.
      * {@code guest} is this thread's slot when it is no worker ({@link #routeHere}).
      */
-    private void carryOn(RoutedCall c, int epoch, Guest guest) {
+    private void carryOn(RoutedCall c, int epoch, WorkerPool.HookSlot guest) {
         try {
             Thread t = Thread.currentThread();
-            WorkerPool.Worker self = t instanceof WorkerPool.Worker ? (WorkerPool.Worker) t : null;
+            WorkerPool.HookSlot slot = guest != null ? guest
+                    : t instanceof WorkerPool.Worker ? ((WorkerPool.Worker) t).slot : null;
             int stuckLimit = Math.max(2, workerCount);
             while (true) {
                 ModuleHooks.Registration r = null;
@@ -403,10 +394,8 @@ public final class RoutingCore implements HookRegistry {
                 if (r == null) {
                     break;
                 }
-                if (self != null) {
-                    self.asking = c;
-                } else if (guest != null) {
-                    guest.asking = c;
+                if (slot != null) {
+                    slot.asking = c;
                 }
                 CallOverrides own = new CallOverrides();
                 Throwable failure = null;
@@ -415,10 +404,8 @@ public final class RoutingCore implements HookRegistry {
                 } catch (Throwable e) {
                     failure = e;
                 }
-                if (self != null) {
-                    self.asking = null;
-                } else if (guest != null) {
-                    guest.asking = null;
+                if (slot != null) {
+                    slot.asking = null;
                 }
                 synchronized (c) {
                     if (c.epoch != epoch) {
@@ -458,24 +445,22 @@ public final class RoutingCore implements HookRegistry {
             LockSupport.parkNanos(this, tick);
             long now = System.nanoTime();
             for (WorkerPool.Worker w : workers.workers()) {
-                Object asked = w.asking;
-                if (asked instanceof RoutedCall) {
-                    try {
-                        ((RoutedCall) asked).overrun(w, null, now);
-                    } catch (Throwable e) {
-                        // e.g. no thread could be started: try again on the next tick
-                    }
-                }
+                giveUpIfOverrun(w.slot, now);
             }
-            for (Guest g : guests) {
-                Object asked = g.asking;
-                if (asked instanceof RoutedCall) {
-                    try {
-                        ((RoutedCall) asked).overrun(null, g, now);
-                    } catch (Throwable e) {
-                        // as above
-                    }
-                }
+            for (WorkerPool.HookSlot g : guests) {
+                giveUpIfOverrun(g, now);
+            }
+        }
+    }
+
+    /** The watchdog's look at one thread: its hook given up if it overran the budget. */
+    private static void giveUpIfOverrun(WorkerPool.HookSlot slot, long now) {
+        Object asked = slot.asking;
+        if (asked instanceof RoutedCall) {
+            try {
+                ((RoutedCall) asked).overrun(slot, now);
+            } catch (Throwable e) {
+                // e.g. no thread could be started: try again on the next tick
             }
         }
     }

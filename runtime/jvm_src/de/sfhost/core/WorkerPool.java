@@ -19,12 +19,27 @@ import java.util.concurrent.atomic.AtomicInteger;
  * its task returns, so the pool keeps its size of working threads.
  */
 final class WorkerPool extends AbstractExecutorService {
-    /** A pool thread; the core's watchdog reads {@link #asking} to find overrunning hooks. */
+    /**
+     * What a thread routing a call is asking right now: the core's watchdog reads it to find
+     * overrunning hooks. Every worker has one; a thread that routes a call itself (the core's
+     * {@code routeHere}) gets one with no worker.
+     */
+    static final class HookSlot {
+        /** The worker this slot belongs to (null: a thread that is no worker). */
+        final Worker worker;
+        /** The call whose hook the thread is running right now (null: none). */
+        volatile Object asking;
+
+        HookSlot(Worker worker) {
+            this.worker = worker;
+        }
+    }
+
+    /** A pool thread, with its {@link HookSlot}. */
     static final class Worker extends Thread {
         final WorkerPool pool;
         private final Runnable first;
-        /** The call whose hook this worker is running right now (null: none). */
-        volatile Object asking;
+        final HookSlot slot = new HookSlot(this);
         /** Set when a replacement took over: end after the current task. */
         volatile boolean retiring;
 
