@@ -42,8 +42,9 @@ def _user_cache() -> Path:
 
 
 CLASSES_ROOT = _user_cache() / "jvm_classes"
-# The core uses Java 11 APIs; the module API inside it stays Java 8 compatible on its own.
-JAVA_RELEASE = "11"
+# The core uses Java 17 APIs (Unix domain sockets: de.sfhost.core.CallChannel); the module API
+# inside it stays Java 8 compatible on its own.
+JAVA_RELEASE = "17"
 
 _lock = threading.Lock()
 

@@ -10,7 +10,9 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 apt_missing=()
-command -v javac >/dev/null 2>&1 || apt_missing+=(openjdk-17-jdk-headless)
+# The host's Java core is compiled for Java 17 (runtime/jvm.py, JAVA_RELEASE).
+javac_major=$(javac -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p' || true)
+[ "${javac_major:-0}" -ge 17 ] 2>/dev/null || apt_missing+=(openjdk-17-jdk-headless)
 # The log APIs that STARFACE modules call (runtime/jvm_src/flavors/log_apis.toml).
 [ -f /usr/share/java/commons-logging.jar ] || apt_missing+=(libcommons-logging-java)
 [ -f /usr/share/java/log4j-api.jar ] || apt_missing+=(liblog4j2-java)

@@ -3,15 +3,20 @@
 `python -m runtime.modules.module_process BUILD_DIR` imports the build's package under the
 loader's rules and answers the host's requests (runtime/modules/process_protocol.py) on its
 stdin and stdout: import, start(api), calls, set_instances and the configuration functions
-(docs/MODULE_CONTRACT.md). Uploaded code that raises, hangs or never releases the GIL here
-stalls nothing of the host: the host waits for an answer only as long as it allows and kills
-this process when it is stuck (`de.sfhost.core.ModuleProcess`, runtime/modules/module_client.py).
+(docs/MODULE_CONTRACT.md). When the host names a Unix socket in `SFM_MODULE_CALLS`, this
+process connects to it before it reads a request and sends its call answers there (the host's
+waiting threads read them, `de.sfhost.core.CallChannel`); everything else stays on stdout.
+
+Uploaded code that raises, hangs or never releases the GIL here stalls nothing of the host:
+the host waits for an answer only as long as it allows and kills this process when it is
+stuck (`de.sfhost.core.ModuleProcess`, runtime/modules/module_client.py).
 
 Calls are answered on the thread that reads the requests, one after another in their order;
 the other requests run on a second thread, so a configuration being compiled does not hold up
 calls (the interpreter switches threads every millisecond here). Whatever the module prints
-goes to stderr (the host keeps it in a file); stdout carries only frames. The process ends
-when the host closes its stdin, and with the host process itself (Linux: PR_SET_PDEATHSIG).
+goes to stderr (the host keeps it in a file); stdout and the socket carry only frames. The
+process ends when the host closes its stdin, and with the host process itself (Linux:
+PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -47,22 +53,24 @@ from runtime.modules.process_protocol import (
 SHIM_MODULE = "sfm_module"
 CONFIG_FUNCTIONS = ("check_instance", "instance_from_file", "instance_to_file", "explain")
 PARENT_ENV = "SFM_MODULE_PARENT"  # the host's process id: this process ends with it
+CALLS_ENV = "SFM_MODULE_CALLS"  # the host's socket for call answers (CallChannel.ENV)
 _PR_SET_PDEATHSIG = 1
 
 
 class ModuleServer:
     """Answers the host's requests for one build (see the module docstring)."""
 
-    def __init__(self, build_dir: Path, out_fd: int) -> None:
+    def __init__(self, build_dir: Path, out_fd: int, calls_fd: int | None = None) -> None:
         self.build_dir = build_dir
         self._out = out_fd
+        self._calls = calls_fd  # where call answers go (None: stdout, with the rest)
         self._write_lock = threading.Lock()
         self.shim: Any = None
         self.hook: Any = None
         self._admin: queue.SimpleQueue[tuple[bytes, int, str]] = queue.SimpleQueue()
         self._call_thread = threading.get_ident()  # main() serves on the thread that made it
-        # Log frames the hook writes during a call, sent with its answer in one write: the
-        # host's reader then wakes once per call, not once per line and once for the answer.
+        # Log frames the hook writes during a call, sent in one write after its answer: the
+        # host's reader then wakes once per call, not once per line.
         self._held: list[bytes] | None = None
 
     def send(self, kind: bytes, request_id: int, payload: str) -> None:
@@ -97,9 +105,14 @@ class ModuleServer:
                     )
                 finally:
                     self._held = None
-                held.append(frame(ANSWER, request_id, text))
-                with self._write_lock:
-                    write_all(self._out, b"".join(held))
+                answer = frame(ANSWER, request_id, text)
+                if self._calls is None:
+                    held.append(answer)
+                else:
+                    write_all(self._calls, answer)  # only this thread writes there
+                if held:
+                    with self._write_lock:
+                        write_all(self._out, b"".join(held))
             else:
                 self._admin.put((kind, request_id, payload))
 
@@ -250,6 +263,16 @@ def _end_with_host() -> None:
         os._exit(0)  # the host ended before the signal was set up
 
 
+def _connect_calls() -> int | None:
+    """The socket for call answers the host named (its file descriptor), or None."""
+    address = os.environ.pop(CALLS_ENV, None)
+    if not address:
+        return None
+    calls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    calls.connect(address)
+    return calls.detach()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -258,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     frames_in, frames_out = _take_protocol_fds()
     _end_with_host()
     sys.setswitchinterval(0.001)
-    server = ModuleServer(Path(args[0]), frames_out)
+    server = ModuleServer(Path(args[0]), frames_out, _connect_calls())
     with open(frames_in, "rb", buffering=1 << 16) as frames:
         server.serve(frames)
     # Daemon threads may still run uploaded code: leave without waiting for them.

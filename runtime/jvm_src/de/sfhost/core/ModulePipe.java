@@ -17,12 +17,17 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * One started process of a module's Python code, with its pipe, its reader thread and its
- * unanswered requests (the frames of runtime/modules/process_protocol.py). {@link ModuleProcess}
- * decides when to start, restart and kill one.
+ * One started process of a module's Python code, with its pipe, its reader thread, its call
+ * socket and its unanswered requests (the frames of runtime/modules/process_protocol.py).
+ * Requests go over the process's stdin; call answers come back on the {@link CallChannel},
+ * read by the threads that wait for them; everything else (answers to other requests, log
+ * lines, the end of the process) on its stdout, read by the reader thread.
+ * {@link ModuleProcess} decides when to start, restart and kill one.
  */
 public final class ModulePipe {
     /** What the owner hears from the reader thread. */
@@ -60,15 +65,18 @@ public final class ModulePipe {
     final Process process;
     private final Listener listener;
     private final Thread reader;
+    private final CallChannel callChannel;
     final DataOutputStream out;
     final ConcurrentHashMap<Integer, Pending> pending = new ConcurrentHashMap<>();
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger ids = new AtomicInteger();
     volatile String killedFor;
 
-    private ModulePipe(Process process, String name, Listener listener) {
+    private ModulePipe(Process process, String name, Listener listener,
+            CallChannel callChannel) {
         this.process = process;
         this.listener = listener;
+        this.callChannel = callChannel;
         this.reader = new Thread(this::read, "sfhost-module-reader-" + name);
         this.reader.setDaemon(true);
         this.out = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(),
@@ -83,6 +91,13 @@ public final class ModulePipe {
             Listener listener) throws HookFailure {
         builder.redirectError(errorFile == null ? ProcessBuilder.Redirect.DISCARD
                 : ProcessBuilder.Redirect.PIPE);
+        CallChannel callChannel;
+        try {
+            callChannel = CallChannel.open();
+        } catch (IOException e) {
+            throw new HookFailure("its call socket cannot be made (" + e + ")", null);
+        }
+        builder.environment().put(CallChannel.ENV, callChannel.address());
         try {
             Process process = SPAWNER.submit(builder::start).get();
             if (errorFile != null) {
@@ -91,11 +106,13 @@ public final class ModulePipe {
                 drain.setDaemon(true);
                 drain.start();
             }
-            return new ModulePipe(process, name, listener);
+            return new ModulePipe(process, name, listener, callChannel);
         } catch (ExecutionException e) {
+            callChannel.close();
             throw new HookFailure("its Python process cannot be started (" + e.getCause() + ")",
                     null);
         } catch (InterruptedException e) {
+            callChannel.close();
             Thread.currentThread().interrupt();
             throw new HookFailure("interrupted while starting its Python process", null);
         }
@@ -136,21 +153,119 @@ public final class ModulePipe {
         reader.start();
     }
 
-    /** Fail every unanswered request with {@code reason}. */
+    /**
+     * Take the process's connection to its call socket, once it answered a request (it
+     * connects before it reads one). Throws with the reason when it did not connect.
+     */
+    void acceptCalls() throws HookFailure {
+        try {
+            callChannel.accept();
+        } catch (IOException e) {
+            throw new HookFailure(e.getMessage(), null);
+        }
+    }
+
+    /** Fail every unanswered request with {@code reason}; the call socket closes. */
     void failAll(String reason) {
+        callChannel.close();
         IOException gone = new IOException(reason);
         for (Integer id : pending.keySet()) {
             Pending p = pending.remove(id);
             if (p != null) {
                 p.answer.completeExceptionally(gone);
+                wake(p);
             }
         }
         calls.set(0);
     }
 
-    /** Send a request; its pending answer, or null when the pipe is gone. */
+    /** The answer to request {@code id} arrived. */
+    private void answered(int id, String text) {
+        Pending p = pending.remove(id);
+        if (p != null) {
+            if (p.kind == ModuleProcess.CALL) {
+                calls.decrementAndGet();
+            }
+            p.answer.complete(text);
+            wake(p);
+        }
+    }
+
+    private static void wake(Pending p) {
+        Thread waiter = p.waiter;
+        if (waiter != null) {
+            LockSupport.unpark(waiter);
+        }
+    }
+
+    /**
+     * Wait up to {@code waitNanos} for the answer to call {@code p} (sent by this thread),
+     * taking the reading turn of the call socket when it is free (see {@link CallChannel}).
+     * Throws TimeoutException past the wait, ExecutionException when the process ended.
+     */
+    String awaitCall(Pending p, long waitNanos)
+            throws TimeoutException, ExecutionException, InterruptedException {
+        long deadline = System.nanoTime() + waitNanos;
+        try {
+            while (!p.answer.isDone()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException();
+                }
+                if (callChannel.broken() != null) {
+                    // The process is ending (its reader fails every call then) or its socket
+                    // broke (the stuck watch kills it once no call is answered).
+                    return p.answer.get(left, TimeUnit.NANOSECONDS);
+                }
+                if (callChannel.tryTurn()) {
+                    try {
+                        callChannel.readUntil(p.answer::isDone, deadline, this::answered);
+                    } finally {
+                        callChannel.endTurn();
+                    }
+                } else {
+                    // Until the reader completes our answer or passes the turn on (both
+                    // unpark this thread).
+                    LockSupport.parkNanos(this, left);
+                }
+            }
+            return p.answer.get();
+        } finally {
+            p.waiter = null;
+            passTurnOn();
+        }
+    }
+
+    /**
+     * A thread stops waiting: when no one reads, wake the oldest call still waiting (its answer
+     * comes next: the process answers calls in order) to take the turn. One, not all: the one
+     * woken passes it on in turn when it leaves, so no waiter is left parked with the turn
+     * free, and sixteen waiting callers do not all wake for each answer.
+     */
+    private void passTurnOn() {
+        if (callChannel.turnTaken()) {
+            return; // its holder passes it on when it leaves
+        }
+        Pending oldest = null;
+        int oldestId = Integer.MAX_VALUE;
+        for (var e : pending.entrySet()) {
+            if (e.getValue().waiter != null && e.getKey() < oldestId) {
+                oldestId = e.getKey();
+                oldest = e.getValue();
+            }
+        }
+        if (oldest != null) {
+            wake(oldest);
+        }
+    }
+
+    /** Send a request; its pending answer, or null when the pipe is gone. A call's answer is
+     * for the sending thread to wait for ({@link #awaitCall}). */
     Pending send(byte kind, String payload) {
         Pending p = new Pending(kind);
+        if (kind == ModuleProcess.CALL) {
+            p.waiter = Thread.currentThread();
+        }
         int id = ids.incrementAndGet();
         pending.put(id, p);
         if (kind == ModuleProcess.CALL) {
@@ -181,7 +296,8 @@ public final class ModulePipe {
         process.destroyForcibly();
     }
 
-    /** The reader thread: completes answers, queues the module's log lines. */
+    /** The reader thread: completes answers other than calls', queues the module's log
+     * lines. */
     void read() {
         try (DataInputStream in = new DataInputStream(
                 new BufferedInputStream(process.getInputStream(), 1 << 16))) {
@@ -193,13 +309,7 @@ public final class ModulePipe {
                 in.readFully(body);
                 String text = new String(body, StandardCharsets.UTF_8);
                 if (kind == ModuleProcess.ANSWER) {
-                    Pending p = pending.remove(id);
-                    if (p != null) {
-                        if (p.kind == ModuleProcess.CALL) {
-                            calls.decrementAndGet();
-                        }
-                        p.answer.complete(text);
-                    }
+                    answered(id, text);
                 } else if (kind == ModuleProcess.LOG) {
                     logLine(text);
                 }
@@ -242,6 +352,8 @@ public final class ModulePipe {
         final byte kind;
         final long sent = System.nanoTime();
         final CompletableFuture<String> answer = new CompletableFuture<>();
+        /** The thread waiting for a call's answer (null once it stopped waiting). */
+        volatile Thread waiter;
 
         Pending(byte kind) {
             this.kind = kind;

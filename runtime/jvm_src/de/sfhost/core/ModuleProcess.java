@@ -21,8 +21,9 @@ import java.util.concurrent.locks.LockSupport;
  * owned by the host's Java side, so that no call ever needs the host's Python interpreter.
  *
  * <p>Requests go as frames over the process's stdin (length, kind byte, id, UTF-8 payload; see
- * runtime/modules/process_protocol.py); a reader thread completes them from its stdout. A call
- * ({@link #answer}) waits at most until the call's hook deadline; calls still waiting in the
+ * runtime/modules/process_protocol.py); a reader thread completes them from its stdout, but for
+ * calls, whose answers come on a Unix socket read by the waiting threads ({@link CallChannel}).
+ * A call ({@link #answer}) waits at most until the call's hook deadline; calls still waiting in the
  * process beyond {@link #IN_FLIGHT_CAP} are answered "busy" at once. A process that has not
  * answered a call for the stuck limit, or that died, is killed and started again (import,
  * start, the last instances), with a line in the module log and in {@link #problems()};
@@ -210,6 +211,12 @@ public final class ModuleProcess {
             g.kill("its import failed");
             throw new HookFailure(imported.substring(1), null);
         }
+        try {
+            g.acceptCalls();
+        } catch (HookFailure e) {
+            g.kill(e.getMessage());
+            throw e;
+        }
         String started = admin(g, START, "", startLimitNanos, "the module's start(api)");
         if (started.startsWith("!")) {
             g.kill("its start failed");
@@ -291,7 +298,7 @@ public final class ModuleProcess {
             return "!" + notRunning;
         }
         try {
-            return p.answer.get(Math.max(wait, 0L), TimeUnit.NANOSECONDS);
+            return g.awaitCall(p, Math.max(wait, 0L));
         } catch (TimeoutException e) {
             long budget = deadline != 0L ? ((CallView) ctx).budget : callWaitNanos;
             return "!the module's Python code did not answer within "
