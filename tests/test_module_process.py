@@ -17,6 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ SHIM = "gil_holding_hook/sfm_module.py"
 HOLD_THE_GIL = '__import__("re").match(r"(a+)+$", "a" * 40 + "b")'
 
 # sfm_module.py of the faulty module: {where} is replaced by the phase that holds the GIL.
-SHIM_TEXT = '''
+SHIM_TEXT = """
 from pathlib import Path
 
 {import_}
@@ -70,7 +71,7 @@ class Hook:
 def start(api):
     {start}
     api.register_call_hook(Hook())
-'''
+"""
 PHASES = ("import", "start", "set_instances", "on_call")
 # How long `sfm call` may wait for the phase beyond a healthy run: its stated time limit.
 PHASE_LIMITS = {
@@ -80,7 +81,33 @@ PHASE_LIMITS = {
     "on_call": 0.0,
 }
 MARGIN = 10.0  # a shared, loaded machine: starting a process and a JVM varies by seconds
-CALL = ("201", "203")  # 201 is on Teamleiter's caller list; 203 has DND on
+CALL = ("201", "203")
+# sfm_module.py of a module whose answer names the caller it was asked about, after a
+# millisecond: calls queue up in its process, so many wait for their answers at once.
+ECHO_SHIM = """
+import time
+
+
+class Answer:
+    ignore_dnd = True
+    ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
+
+    def __init__(self, caller):
+        self.applied = ((f"Echo {caller}", ("ignore_dnd",)),)
+
+
+class Hook:
+    def set_instances(self, instances, plan):
+        return {}
+
+    def on_call(self, called, caller):
+        time.sleep(0.001)
+        return Answer(caller)
+
+
+def start(api):
+    api.register_call_hook(Hook())
+"""  # 201 is on Teamleiter's caller list; 203 has DND on
 SFM_CALL = ("--json", "call", "--from", CALL[0], "--to", CALL[1])
 
 
@@ -214,3 +241,33 @@ def test_a_module_process_stuck_in_a_call_is_started_again(
         host.close()
     log = sfm(tmp_path / "user-state", "--data", data, "instance", "log", "Faulty")
     assert "the module's Python process stopped" in log and expected in log
+
+
+def test_calls_waiting_at_once_each_get_their_own_answer(
+    tmp_path: Path, breakthrough: Path, jvm: None
+) -> None:
+    """Call answers come back on a socket that the waiting threads read in turn: with many
+    calls waiting at once, each must get the answer to its own call, and none may be left
+    waiting while no thread reads (it would wait out the budget and miss the module)."""
+    faulty = faulty_build(tmp_path, ECHO_SHIM)
+    data, _ = prepare_data(tmp_path, breakthrough, TEAMLEITER_TOML, faulty)
+    # A budget far beyond any scheduling delay: a call that misses its answer was forgotten.
+    host = open_host(data, register=False, hook_budget_ms=3000.0)
+    callers = [f"0301234{i:04d}" for i in range(1200)]
+
+    core = host.routing.core
+
+    def echoed(caller: str) -> tuple[str, list[str], list[object]]:
+        # Straight into the Java core: the threads wait there together, not for the GIL.
+        document = json.loads(str(core.routeJson(caller, CALL[1])))
+        names = [a["instance"] for a in document["applied"] if a["instance"] != "Teamleiter"]
+        return caller, names, list(document["module_errors"])
+
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(echoed, callers))
+    finally:
+        host.close()
+    wrong = [(c, names, errors) for c, names, errors in results
+             if errors or len(names) != 1 or not names[0].endswith(c[-4:])]  # fmt: skip
+    assert not wrong, wrong[:5]
