@@ -4,8 +4,9 @@
 loader's rules and answers the host's requests (runtime/modules/process_protocol.py) on its
 stdin and stdout: import, start(api), calls, set_instances and the configuration functions
 (docs/MODULE_CONTRACT.md). When the host names a Unix socket in `SFM_MODULE_CALLS`, this
-process connects to it before it reads a request and sends its call answers there (the host's
-waiting threads read them, `de.sfhost.core.CallChannel`); everything else stays on stdout.
+process connects to it before it reads a request and sends its call answers there, with the
+log lines the hook wrote during the call (the host's waiting threads read them,
+`de.sfhost.core.CallChannel`); everything else stays on stdout.
 
 Uploaded code that raises, hangs or never releases the GIL here stalls nothing of the host:
 the host waits for an answer only as long as it allows and kills this process when it is
@@ -69,8 +70,8 @@ class ModuleServer:
         self.hook: Any = None
         self._admin: queue.SimpleQueue[tuple[bytes, int, str]] = queue.SimpleQueue()
         self._call_thread = threading.get_ident()  # main() serves on the thread that made it
-        # Log frames the hook writes during a call, sent in one write after its answer: the
-        # host's reader then wakes once per call, not once per line.
+        # Log frames the hook writes during a call, sent with its answer in one write: the
+        # host reads them with the answer, not woken once per line.
         self._held: list[bytes] | None = None
 
     def send(self, kind: bytes, request_id: int, payload: str) -> None:
@@ -105,12 +106,10 @@ class ModuleServer:
                     )
                 finally:
                     self._held = None
-                answer = frame(ANSWER, request_id, text)
-                if self._calls is None:
-                    held.append(answer)
+                held.append(frame(ANSWER, request_id, text))
+                if self._calls is not None:
+                    write_all(self._calls, b"".join(held))  # only this thread writes there
                 else:
-                    write_all(self._calls, answer)  # only this thread writes there
-                if held:
                     with self._write_lock:
                         write_all(self._out, b"".join(held))
             else:

@@ -31,9 +31,13 @@ final class CallChannel {
     /** An answer frame longer than this is a broken stream (answers are a few hundred bytes). */
     private static final int MAX_FRAME = 16 * 1024 * 1024;
 
-    /** Where the frames read go: request id and answer text. */
+    /** Where the frames read go. */
     interface Sink {
+        /** An ANSWER frame: request id and answer text. */
         void answer(int id, String text);
+
+        /** A LOG frame the hook wrote during a call (sent with the call's answer). */
+        void log(String text);
     }
 
     private final Path folder;
@@ -196,6 +200,8 @@ final class CallChannel {
             buffer.get(body);
             if (kind == ModuleProcess.ANSWER) {
                 sink.answer(id, new String(body, StandardCharsets.UTF_8));
+            } else if (kind == ModuleProcess.LOG) {
+                sink.log(new String(body, StandardCharsets.UTF_8));
             }
         }
         buffer.compact();

@@ -70,6 +70,18 @@ public final class ModulePipe {
     final ConcurrentHashMap<Integer, Pending> pending = new ConcurrentHashMap<>();
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger ids = new AtomicInteger();
+    /** What the turn's holder does with the frames on the call socket. */
+    private final CallChannel.Sink callFrames = new CallChannel.Sink() {
+        @Override
+        public void answer(int id, String text) {
+            answered(id, text);
+        }
+
+        @Override
+        public void log(String text) {
+            logLine(text);
+        }
+    };
     volatile String killedFor;
 
     private ModulePipe(Process process, String name, Listener listener,
@@ -219,7 +231,7 @@ public final class ModulePipe {
                 }
                 if (callChannel.tryTurn()) {
                     try {
-                        callChannel.readUntil(p.answer::isDone, deadline, this::answered);
+                        callChannel.readUntil(p.answer::isDone, deadline, callFrames);
                     } finally {
                         callChannel.endTurn();
                     }
