@@ -24,9 +24,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * One started process of a module's Python code, with its pipe, its reader thread, its call
  * socket and its unanswered requests (the frames of runtime/modules/process_protocol.py).
- * Requests go over the process's stdin; call answers come back on the {@link CallChannel},
- * read by the threads that wait for them; everything else (answers to other requests, log
- * lines, the end of the process) on its stdout, read by the reader thread.
+ * Requests go over the process's stdin; call answers (with the log lines written during the
+ * call) come back on the {@link CallChannel}, read by the threads that wait for them;
+ * everything else (answers to other requests, other log lines, the end of the process) on its
+ * stdout, read by the reader thread.
  * {@link ModuleProcess} decides when to start, restart and kill one.
  */
 public final class ModulePipe {
@@ -308,8 +309,8 @@ public final class ModulePipe {
         process.destroyForcibly();
     }
 
-    /** The reader thread: completes answers other than calls', queues the module's log
-     * lines. */
+    /** The reader thread: completes answers other than calls', queues the log lines written
+     * outside a call. */
     void read() {
         try (DataInputStream in = new DataInputStream(
                 new BufferedInputStream(process.getInputStream(), 1 << 16))) {

@@ -23,8 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Requests go as frames over the process's stdin (length, kind byte, id, UTF-8 payload; see
  * runtime/modules/process_protocol.py); a reader thread completes them from its stdout, but for
  * calls, whose answers come on a Unix socket read by the waiting threads ({@link CallChannel}).
- * A call ({@link #answer}) waits at most until the call's hook deadline; calls still waiting in the
- * process beyond {@link #IN_FLIGHT_CAP} are answered "busy" at once. A process that has not
+ * A call ({@link #answer}) waits at most until the call's hook deadline; calls still waiting in
+ * the process beyond {@link #IN_FLIGHT_CAP} are answered "busy" at once. A process that has not
  * answered a call for the stuck limit, or that died, is killed and started again (import,
  * start, the last instances), with a line in the module log and in {@link #problems()};
  * meanwhile calls are answered at once with the reason. Every answer is the one-string
