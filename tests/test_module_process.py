@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import jpype
 import pytest
 
 from runtime.host import Host, open_host
@@ -271,3 +272,30 @@ def test_calls_waiting_at_once_each_get_their_own_answer(
     wrong = [(c, names, errors) for c, names, errors in results
              if errors or len(names) != 1 or not names[0].endswith(c[-4:])]  # fmt: skip
     assert not wrong, wrong[:5]
+
+
+def test_a_thread_left_interrupted_still_gets_the_module_answer_and_stays_interrupted(
+    tmp_path: Path, breakthrough: Path, jvm: None
+) -> None:
+    """Module code running before a hook may leave the routing thread interrupted. The wait
+    for the answer is bounded by the call's deadline anyway: the interrupt does not cut it
+    short (the call would lose the module), and the flag stays for whoever set it."""
+    faulty = faulty_build(tmp_path, ECHO_SHIM)
+    data, _ = prepare_data(tmp_path, breakthrough, TEAMLEITER_TOML, faulty)
+    host = open_host(data, register=False, hook_budget_ms=3000.0)
+    thread = jpype.JClass("java.lang.Thread")
+    future = jpype.JClass("java.util.concurrent.CompletableFuture")
+    try:
+        for caller in ("03012340001", "03012340002", "03012340003"):
+            done = future()
+            thread.currentThread().interrupt()
+            # Routed on this (Python's own, now Java-attached) thread, not on a worker.
+            host.routing.core.routeHere(caller, CALL[1], done)
+            still_interrupted = bool(thread.interrupted())  # and clear it for the next one
+            result = done.getNow(None)
+            assert result is not None
+            applied = [str(a[0]) for a in result.getApplied()]
+            assert f"Echo {caller}" in applied, (applied, list(result.getModuleErrors()))
+            assert still_interrupted
+    finally:
+        host.close()

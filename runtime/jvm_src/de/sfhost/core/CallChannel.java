@@ -134,7 +134,8 @@ final class CallChannel {
     /**
      * With the turn held: read answers into {@code sink} until {@code done} or the deadline
      * ({@link System#nanoTime}); returns early when the channel ends or breaks
-     * ({@link #broken} then says why).
+     * ({@link #broken} then says why). The caller clears its thread's interrupt first: the
+     * selector returns at once while it is set.
      */
     void readUntil(BooleanSupplier done, long deadline, Sink sink) {
         SocketChannel c = channel;
@@ -142,9 +143,6 @@ final class CallChannel {
         if (c == null || s == null || broken != null) {
             return;
         }
-        // Module code the core runs on this thread may have left it interrupted; reading an
-        // interruptible channel then would close it for every call.
-        boolean interrupted = Thread.interrupted();
         try {
             while (true) {
                 int n = c.read(buffer);
@@ -169,10 +167,6 @@ final class CallChannel {
             }
         } catch (IOException | ClosedSelectorException e) {
             broken = "its call socket failed (" + e + ")";
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -214,11 +215,15 @@ public final class ModulePipe {
     /**
      * Wait up to {@code waitNanos} for the answer to call {@code p} (sent by this thread),
      * taking the reading turn of the call socket when it is free (see {@link CallChannel}).
-     * Throws TimeoutException past the wait, ExecutionException when the process ended.
+     * Throws TimeoutException past the wait, ExecutionException when the process ended. An
+     * interrupt does not cut the wait short (it is bounded by the call's deadline anyway); the
+     * thread is interrupted again when it returns.
      */
-    String awaitCall(Pending p, long waitNanos)
-            throws TimeoutException, ExecutionException, InterruptedException {
+    String awaitCall(Pending p, long waitNanos) throws TimeoutException, ExecutionException {
         long deadline = System.nanoTime() + waitNanos;
+        // Parking and selecting return at once while the flag is set: cleared here, or a
+        // thread that module code left interrupted would spin until its answer or deadline.
+        boolean interrupted = Thread.interrupted();
         try {
             while (!p.answer.isDone()) {
                 long left = deadline - System.nanoTime();
@@ -228,9 +233,8 @@ public final class ModulePipe {
                 if (callChannel.broken() != null) {
                     // The process is ending (its reader fails every call then) or its socket
                     // broke (the stuck watch kills it once no call is answered).
-                    return p.answer.get(left, TimeUnit.NANOSECONDS);
-                }
-                if (callChannel.tryTurn()) {
+                    parkUntilAnswered(p, left);
+                } else if (callChannel.tryTurn()) {
                     try {
                         callChannel.readUntil(p.answer::isDone, deadline, callFrames);
                     } finally {
@@ -241,11 +245,24 @@ public final class ModulePipe {
                     // unpark this thread).
                     LockSupport.parkNanos(this, left);
                 }
+                interrupted |= Thread.interrupted();
             }
-            return p.answer.get();
+            return p.answer.getNow(null);
+        } catch (CompletionException e) {
+            throw new ExecutionException(e.getCause());
         } finally {
             p.waiter = null;
             passTurnOn();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Park up to {@code nanos} or until {@code p} is answered (its completion unparks). */
+    private void parkUntilAnswered(Pending p, long nanos) {
+        if (!p.answer.isDone()) {
+            LockSupport.parkNanos(this, nanos);
         }
     }
 

@@ -305,9 +305,6 @@ public final class ModuleProcess {
                     + formatMillis(budget);
         } catch (ExecutionException e) {
             return "!" + e.getCause().getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "!interrupted while waiting for the module's Python code";
         }
     }
 
