@@ -299,3 +299,56 @@ def test_a_thread_left_interrupted_still_gets_the_module_answer_and_stays_interr
             assert still_interrupted
     finally:
         host.close()
+
+
+# sfm_module.py of a module whose first call (of all its processes) writes something that is
+# not a frame to its call socket, the one socket its process has.
+GARBLING_SHIM = """
+import os
+from pathlib import Path
+
+MARK = Path(__file__).with_name("garbled-once")
+
+
+class Answer:
+    ignore_dnd = True
+    ignore_redirects = ignore_redirects_to_caller = force_call_waiting = False
+    applied = (("Faulty", ("ignore_dnd",)),)
+
+
+class Hook:
+    def set_instances(self, instances, plan):
+        return {}
+
+    def on_call(self, called, caller):
+        if not MARK.exists():
+            MARK.write_text("")
+            for fd in os.listdir("/proc/self/fd"):
+                if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                    os.write(int(fd), b"\\x00\\x00\\x00\\x01junk")
+        return Answer()
+
+
+def start(api):
+    api.register_call_hook(Hook())
+"""
+
+
+def test_a_module_process_that_garbles_its_call_socket_is_started_again(
+    tmp_path: Path, breakthrough: Path, jvm: None
+) -> None:
+    faulty = faulty_build(tmp_path, GARBLING_SHIM)
+    data, _ = prepare_data(tmp_path, breakthrough, TEAMLEITER_TOML, faulty)
+    host = open_host(data, register=False)
+    try:
+        pid = host.module_process_id(FAULTY)
+        first = host.route(*CALL)  # the junk comes before the answer: the call misses it
+        assert [a["instance"] for a in first["applied"]] == ["Teamleiter"], first
+        # Killed at once with the reason (not after the stuck limit), started again, applied.
+        assert wait_for(lambda: sorted(applied(host)) == ["Faulty", "Teamleiter"], 60)
+        assert host.module_process_id(FAULTY) not in (None, pid)
+        problems = host.module_problems(FAULTY)
+        assert any("its call socket failed" in p and "a frame of 1 bytes" in p
+                   for p in problems), problems  # fmt: skip
+    finally:
+        host.close()

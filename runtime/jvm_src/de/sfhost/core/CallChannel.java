@@ -2,6 +2,7 @@ package de.sfhost.core;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -50,6 +51,8 @@ final class CallChannel {
     // Guarded by turn.
     private ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
     private volatile String broken;
+    // Set with broken when the socket failed while the process may still run (not at its end).
+    private volatile boolean failed;
 
     private CallChannel(Path folder, Path address, ServerSocketChannel server) {
         this.folder = folder;
@@ -117,6 +120,12 @@ final class CallChannel {
         return channel == null ? "its call socket is not connected" : broken;
     }
 
+    /** Why the socket failed while its process may still run (null: it did not): something
+     * not a frame came, or reading failed; not its end, which the process's end explains. */
+    String failure() {
+        return failed ? broken : null;
+    }
+
     /** Take the reading turn if no other thread has it. */
     boolean tryTurn() {
         return turn.tryLock();
@@ -167,6 +176,8 @@ final class CallChannel {
             }
         } catch (IOException | ClosedSelectorException e) {
             broken = "its call socket failed (" + e + ")";
+            failed = !(e instanceof ClosedChannelException
+                    || e instanceof ClosedSelectorException);
         }
     }
 

@@ -240,6 +240,10 @@ public final class ModulePipe {
                     } finally {
                         callChannel.endTurn();
                     }
+                    String failure = callChannel.failure();
+                    if (failure != null) {
+                        kill(failure); // started again; its reader then fails every call
+                    }
                 } else {
                     // Until the reader completes our answer or passes the turn on (both
                     // unpark this thread).
