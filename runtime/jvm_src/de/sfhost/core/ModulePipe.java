@@ -231,8 +231,8 @@ public final class ModulePipe {
                     throw new TimeoutException();
                 }
                 if (callChannel.broken() != null) {
-                    // The process is ending (its reader fails every call then) or its socket
-                    // broke (the stuck watch kills it once no call is answered).
+                    // The process is ending, or was killed for a failed socket (below): its
+                    // reader fails every call then, which unparks this thread.
                     parkUntilAnswered(p, left);
                 } else if (callChannel.tryTurn()) {
                     try {
