@@ -6,7 +6,13 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 - `fixed`: Kamailio rings the called user with a fixed decision, no host query (the baseline);
 - `host_no_module`: the host's routing core decides each call over the decision service;
 - `breakthrough`: the same with Breakthrough installed, 10 instances x 10,000 patterns in each
-  of their four lists (the last instance matches every call).
+  of their four lists (the last instance matches every call);
+- `breakthrough_normal_priority` (only when `--cases` names it): the same with the call path at
+  normal priority, to compare with `breakthrough` in the same run.
+
+The host's cases run the call path as `sfm serve --sip` does: at real-time priority on one CPU
+where the kernel allows it (runtime/realtime.py; `call_path` says how it ran), or at normal
+priority with `--no-realtime`.
 
 Per case with the host: `decision_service` is the decision service alone (one kept-alive HTTP
 connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms resolution;
@@ -65,7 +71,9 @@ for extra in (ROOT, ROOT / "module_src"):
 
 from bench.rule_lists import random_patterns  # noqa: E402
 from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
+from runtime import realtime  # noqa: E402
 from runtime.host import open_host  # noqa: E402
+from runtime.realtime import RealtimeCalls  # noqa: E402
 from runtime.sip.front import SipFront  # noqa: E402
 from runtime.sip.kamailio import SipAddress, free_udp_port  # noqa: E402
 from tests.data.sfm_crafted import module_files, run_sfm  # noqa: E402
@@ -76,7 +84,10 @@ PATTERNS_PER_LIST = 10_000
 CALLER = "00492515906850"
 CALLED = "201"
 PASSWORD = "bench-phone-secret"
-CASES = ("fixed", "host_no_module", "breakthrough")
+CASES = ("fixed", "host_no_module", "breakthrough", "breakthrough_normal_priority")
+DEFAULT_CASES = CASES[:3]
+# Breakthrough with the call path at normal priority, for comparing (runtime/realtime.py).
+NORMAL_PRIORITY_CASE = "breakthrough_normal_priority"
 WARMUP_SECONDS = 20  # at half the rate, before each case's measured run (see the docstring)
 # Then rounds at the full rate until the JVM compiled for less than this in one (2% of a core).
 SETTLE_SECONDS = 5
@@ -145,12 +156,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_case(
-    folder: Path, sfm: Path | None, *, fixed: bool, rate: int, seconds: int
+    folder: Path,
+    sfm: Path | None,
+    *,
+    fixed: bool,
+    rate: int,
+    seconds: int,
+    realtime: RealtimeCalls | None,
 ) -> dict[str, Any]:
     folder.mkdir(parents=True)
     trunk_port = free_udp_port()
     data = make_data(folder, trunk_port, sfm)
-    host = open_host(data, register=False)
+    host = open_host(data, register=False, realtime=realtime)
     front = SipFront(host, data, SipAddress("127.0.0.1", free_udp_port()), fixed_decision=fixed)
     front.start()
     target = SipTarget("127.0.0.1", front.address.port)
@@ -345,21 +362,28 @@ def _failed(folder: Path) -> int:
 
 
 def measure_round(
-    root: Path, cases: list[str], sfm: Path, *, rate: int, seconds: int
+    root: Path,
+    cases: list[str],
+    sfm: Path,
+    *,
+    rate: int,
+    seconds: int,
+    realtime: RealtimeCalls | None,
 ) -> dict[str, dict[str, Any]]:
     """Each case once, in order; each case's p99 against the fixed case's of this round."""
     figures = {
         case: run_case(
             root / case,
-            sfm if case == "breakthrough" else None,
+            sfm if case.startswith("breakthrough") else None,
             fixed=case == "fixed",
             rate=rate,
             seconds=seconds,
+            realtime=None if case == NORMAL_PRIORITY_CASE else realtime,
         )
         for case in cases
     }
     base = figures["fixed"]["p99_ms"] if "fixed" in figures else None
-    for case in ("host_no_module", "breakthrough"):
+    for case in CASES[1:]:
         if case in figures:
             p99 = figures[case]["p99_ms"]
             figures[case]["p99_over_fixed_ms"] = (
@@ -395,10 +419,21 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", type=Path, default=None, help="work in this folder and keep it (logs, sipp)"
     )
     parser.add_argument(
-        "--cases", default=",".join(CASES), help="for probing: a comma list of " + ", ".join(CASES)
+        "--cases",
+        default=",".join(DEFAULT_CASES),
+        help="a comma list of " + ", ".join(CASES) + " (default: the first three)",
+    )
+    parser.add_argument(
+        "--no-realtime",
+        dest="realtime",
+        action="store_false",
+        help="the call path at normal priority in every case (as `sfm serve --no-realtime`)",
     )
     args = parser.parse_args(argv)
     cases = [c for c in CASES if c in args.cases.split(",")]
+    placement, placement_line = (
+        realtime.choose() if args.realtime else (None, "normal priority (--no-realtime)")
+    )
     os.environ.setdefault("SFM_DEV", "1")  # the bench's own build is signed with the dev key
     with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
         root = Path(tmp) if args.keep is None else args.keep.resolve()
@@ -407,10 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.redirect_stdout(sys.stderr):  # the build's lines are no result
             sfm = module_files(root / "dist")["current"]
         result: dict[str, Any] = {"rate": args.rate, "seconds": args.seconds}
+        result["call_path"] = placement_line
         result["load_before"] = os.getloadavg()
         rounds = [
             measure_round(root / f"round-{r + 1}", cases, sfm, rate=args.rate,
-                          seconds=args.seconds)  # fmt: skip
+                          seconds=args.seconds, realtime=placement)  # fmt: skip
             for r in range(max(1, args.rounds))
         ]
         result["load_after"] = os.getloadavg()

@@ -45,6 +45,7 @@ from runtime.modules import loader
 from runtime.modules.hook_answer import HookAnswerLike, PythonCallHook, answer_text
 from runtime.pbx_directory import PbxDirectory
 from runtime.pbx_number_plan import is_withheld, normalise
+from runtime.realtime import RealtimeCalls
 
 _LOG = logging.getLogger("runtime.modules")
 # A module process that has not answered a call for this many seconds is killed and started
@@ -180,8 +181,10 @@ class RoutingHost:
         on_module_error: ModuleErrorCallback | None = None,
         on_module_log: ModuleLogCallback | None = None,
         on_instance_log: InstanceLogCallback | None = None,
+        realtime: RealtimeCalls | None = None,
     ) -> None:
         ensure_jvm()
+        self.realtime = realtime  # where module processes answer calls (None: normal priority)
         self._jc = _JavaClasses()
         _warm_up_once(self._jc)
         self._core = self._jc.RoutingCore(workers)
@@ -259,7 +262,10 @@ class RoutingHost:
         process = self._jc.ModuleProcess(
             module_id,
             self._jc.StringArray([*module_process_command(), str(build_dir)]),
-            self._jc.HashMap(module_process_environment()),
+            self._jc.HashMap(
+                module_process_environment()
+                | ({} if self.realtime is None else self.realtime.module_environment())
+            ),
             str(build_dir),
             None if error_file is None else str(error_file),
             self.module_log(module_id),

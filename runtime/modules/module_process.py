@@ -14,10 +14,12 @@ stuck (`de.sfhost.core.ModuleProcess`, runtime/modules/module_client.py).
 
 Calls are answered on the thread that reads the requests, one after another in their order;
 the other requests run on a second thread, so a configuration being compiled does not hold up
-calls (the interpreter switches threads every millisecond here). Whatever the module prints
-goes to stderr (the host keeps it in a file); stdout and the socket carry only frames. The
-process ends when the host closes its stdin, and with the host process itself (Linux:
-PR_SET_PDEATHSIG).
+calls (the interpreter switches threads every millisecond here). When the host runs its call
+path at real-time priority (runtime/realtime.py), it names the CPU in `SFM_MODULE_REALTIME`,
+and the thread that answers calls runs there at SCHED_FIFO; the other threads keep normal
+priority. Whatever the module prints goes to stderr (the host keeps it in a file); stdout and
+the socket carry only frames. The process ends when the host closes its stdin, and with the
+host process itself (Linux: PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from runtime import realtime
 from runtime.errors import Refused
 from runtime.modules import loader
 from runtime.modules.hook_answer import US, answer_text
@@ -61,8 +64,15 @@ _PR_SET_PDEATHSIG = 1
 class ModuleServer:
     """Answers the host's requests for one build (see the module docstring)."""
 
-    def __init__(self, build_dir: Path, out_fd: int, calls_fd: int | None = None) -> None:
+    def __init__(
+        self,
+        build_dir: Path,
+        out_fd: int,
+        calls_fd: int | None = None,
+        call_cpu: int | None = None,
+    ) -> None:
         self.build_dir = build_dir
+        self._call_cpu = call_cpu  # the call thread's CPU at real-time priority (None: normal)
         self._out = out_fd
         self._calls = calls_fd  # where call answers go (None: stdout, with the rest)
         self._write_lock = threading.Lock()
@@ -90,6 +100,11 @@ class ModuleServer:
     def serve(self, stream: BinaryIO) -> None:
         """Answer requests until the host closes the stream."""
         threading.Thread(target=self._admin_loop, name="sfm-module-admin", daemon=True).start()
+        if self._call_cpu is not None:  # after the admin thread started: it keeps normal priority
+            try:
+                realtime.enter(self._call_cpu, realtime.MODULE_PRIORITY)
+            except OSError as exc:
+                print(f"calls are answered at normal priority: {exc}", file=sys.stderr)
         while True:
             try:
                 kind, request_id, payload = read_frame(stream)
@@ -272,6 +287,23 @@ def _connect_calls() -> int | None:
     return calls.detach()
 
 
+def _realtime_placement() -> int | None:
+    """The call CPU the host asked for (runtime/realtime.py), or None. This thread, and every
+    thread started from it, first gets the CPUs the host's other work runs on."""
+    value = os.environ.pop(realtime.MODULE_ENV, None)
+    if not value:
+        return None
+    try:
+        call_cpu, others = realtime.parse_module_environment(value)
+        os.sched_setaffinity(0, others)
+    except (ValueError, OSError) as exc:
+        print(
+            f"calls are answered at normal priority: {realtime.MODULE_ENV}: {exc}", file=sys.stderr
+        )
+        return None
+    return call_cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -280,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     frames_in, frames_out = _take_protocol_fds()
     _end_with_host()
     sys.setswitchinterval(0.001)
-    server = ModuleServer(Path(args[0]), frames_out, _connect_calls())
+    server = ModuleServer(Path(args[0]), frames_out, _connect_calls(), _realtime_placement())
     with open(frames_in, "rb", buffering=1 << 16) as frames:
         server.serve(frames)
     # Daemon threads may still run uploaded code: leave without waiting for them.

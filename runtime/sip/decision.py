@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import jpype
 
 from runtime.jvm import ensure_jvm
+from runtime.realtime import RealtimeCalls
 from runtime.sip.calls import CallsInProgress
 
 log = logging.getLogger("sfm.sip")
@@ -136,14 +137,35 @@ class Decider:
             log.log(levels.get(level, logging.INFO), "%s", message)
 
 
+def _thread_setup(realtime: RealtimeCalls) -> Any:
+    """A Java Runnable that puts the thread running it on the real-time call path."""
+    warned = threading.Event()
+
+    @jpype.JImplements("java.lang.Runnable")
+    class _EnterCallPath:
+        @jpype.JOverride
+        def run(self) -> None:
+            try:
+                realtime.enter_decision_thread()
+            except BaseException as exc:  # the thread then decides at normal priority
+                if not warned.is_set():
+                    warned.set()
+                    log.warning("sip: a decision thread runs at normal priority (%s)", exc)
+
+    return _EnterCallPath()
+
+
 class DecisionServer:
     """The decision service on 127.0.0.1 (port 0: a free one), `de.sfhost.sip.DecisionServer`
-    (one thread per kept-alive connection)."""
+    (one thread per kept-alive connection; with `realtime`, each on the real-time call path)."""
 
-    def __init__(self, decider: Decider, port: int = 0) -> None:
+    def __init__(
+        self, decider: Decider, port: int = 0, realtime: RealtimeCalls | None = None
+    ) -> None:
         server_class = jpype.JClass("de.sfhost.sip.DecisionServer")
+        setup = None if realtime is None else _thread_setup(realtime)
         try:
-            self.java = server_class(decider.java, port)
+            self.java = server_class(decider.java, port, setup)
         except jpype.JException as exc:
             raise OSError(f"the decision service cannot listen on port {port}: {exc}") from None
         self.port: int = int(self.java.getPort())

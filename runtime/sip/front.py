@@ -3,7 +3,9 @@
 `SipFront(host, data_dir, address).start()` reads the host's directory (with live state),
 starts the decision service on a free loopback port, writes Kamailio's configuration into
 DATA/sip/ and starts Kamailio; `stop()` ends both. The web page and the JSON API read
-`registrations()` and `calls.snapshot()`.
+`registrations()` and `calls.snapshot()`. When the host was opened with a `RealtimeCalls`
+(`sfm serve --sip` does so where the kernel allows), the decision threads run on its real-time
+call path (runtime/realtime.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import Refused
+from runtime.realtime import RealtimeCalls
 from runtime.sip.calls import CallsInProgress
 from runtime.sip.decision import Decider, DecisionServer, HostLike
 from runtime.sip.kamailio import Kamailio, SipAddress, free_tcp_port, render_config
@@ -60,6 +63,12 @@ class SipFront:
         self.events: Any = None  # de.sfhost.sip.CallEvents, once started
 
     @property
+    def realtime(self) -> RealtimeCalls | None:
+        """Where the decisions run (the host's choice, runtime/realtime.py; None: normal)."""
+        realtime: RealtimeCalls | None = self.host.routing.realtime
+        return realtime
+
+    @property
     def folder(self) -> Path:
         return self.data_dir / "sip"
 
@@ -70,7 +79,7 @@ class SipFront:
             raise Refused(
                 "--sip: no PBX directory is loaded; load one with `sfm pbx load FILE` first."
             )
-        self.decision = DecisionServer(self.decider)
+        self.decision = DecisionServer(self.decider, realtime=self.realtime)
         self.decision.start()
         self._decision_port = self.decision.port
         rpc_port = free_tcp_port()
@@ -115,7 +124,9 @@ class SipFront:
     def resume_decisions(self) -> None:
         """Start the decision service again on its port (after `stop_decisions`)."""
         if self.decision is None and self._decision_port is not None:
-            self.decision = DecisionServer(self.decider, port=self._decision_port)
+            self.decision = DecisionServer(
+                self.decider, port=self._decision_port, realtime=self.realtime
+            )
             self.decision.start()
 
     def stop(self) -> None:

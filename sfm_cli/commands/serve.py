@@ -36,6 +36,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="also take SIP calls there (UDP), with Kamailio as the host's supervised SIP front",
     )
     serve.add_argument(
+        "--no-realtime",
+        dest="realtime",
+        action="store_false",
+        help=(
+            "with --sip: decide calls at normal priority (default: the decision threads and "
+            "the modules' call threads run at real-time priority on one CPU where the kernel "
+            "allows it; see docs/USING.md)"
+        ),
+    )
+    serve.add_argument(
         "--trusted-proxy",
         dest="trusted_proxies",
         action="append",
@@ -90,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    front = _start_sip(args.data, sip_address) if sip_address is not None else None
+    front = (
+        _start_sip(args.data, sip_address, realtime=args.realtime)
+        if sip_address is not None
+        else None
+    )
     app = create_app(
         args.data,
         host=None if front is None else front.host,
@@ -123,11 +137,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_sip(data: Any, address: Any) -> Any:
+def _start_sip(data: Any, address: Any, *, realtime: bool) -> Any:
     """The routing host, Kamailio and the decision service; the web page then uses this host.
-    Refused (nothing started) when no PBX directory is loaded."""
+    With `realtime`, the call path at real-time priority where the kernel allows it (a log
+    line says which). Refused (nothing started) when no PBX directory is loaded."""
     import logging
 
+    from runtime import realtime as call_path
     from runtime.host import open_host
     from runtime.sip.front import SipFront
 
@@ -136,7 +152,13 @@ def _start_sip(data: Any, address: Any) -> Any:
     sip_log = logging.getLogger("sfm.sip")
     sip_log.addHandler(handler)
     sip_log.setLevel(logging.INFO)
-    host = open_host(data)
+    placement, placement_line = (
+        call_path.choose()
+        if realtime
+        else (None, "the call path runs at normal priority (--no-realtime)")
+    )
+    sip_log.info("sip: %s", placement_line)
+    host = open_host(data, realtime=placement)
     front = SipFront(host, data, address)
     try:
         front.start()

@@ -157,6 +157,13 @@ def admin(serve: Serve) -> Iterator[httpx.Client]:
         yield client
 
 
+def test_serve_says_that_the_call_path_runs_at_real_time_priority(serve: Serve) -> None:
+    # The test machines run as root, where the kernel allows it (runtime/realtime.py).
+    cpu = max(os.sched_getaffinity(0))
+    expected = f"sfm serve: sip: the call path runs at real-time priority on CPU {cpu} "
+    assert any(line.startswith(expected) for line in serve.lines), "\n".join(serve.lines)
+
+
 def test_baresip_registers_and_is_rung_by_a_real_call(
     serve: Serve, admin: httpx.Client, tmp_path: Path
 ) -> None:

@@ -50,6 +50,15 @@ public final class DecisionServer {
 
     /** Bind 127.0.0.1:{@code port} (0: a free port); {@link #start} begins answering. */
     public DecisionServer(Decider decider, int port) throws IOException {
+        this(decider, port, null);
+    }
+
+    /**
+     * As above; each thread that serves connections first runs {@code threadSetup} on itself
+     * (may be null), e.g. to raise its scheduling priority. What it throws is ignored: the
+     * thread then serves as it is.
+     */
+    public DecisionServer(Decider decider, int port, Runnable threadSetup) throws IOException {
         this.decider = decider;
         // Through a channel, as the JDK's own server does: its SO_REUSEADDR lets a new server
         // bind the port again while connections of the stopped one are still closing.
@@ -57,8 +66,17 @@ public final class DecisionServer {
         listener.setReuseAddress(true);
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
         AtomicInteger n = new AtomicInteger();
+        Runnable setup = threadSetup;
         this.pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "sip-decision-" + n.incrementAndGet());
+            Runnable body = setup == null ? r : () -> {
+                try {
+                    setup.run();
+                } catch (RuntimeException e) {
+                    // the setup reports its own failure; the thread serves at its priority
+                }
+                r.run();
+            };
+            Thread t = new Thread(body, "sip-decision-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });

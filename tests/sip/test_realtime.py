@@ -1,0 +1,190 @@
+"""The real-time call path (runtime/realtime.py): which threads run where, read back from the
+kernel (/proc and sched_getscheduler), with the real JVM, the decision service's HTTP face and
+Breakthrough's own module process; and the cases where the kernel or the machine says no.
+
+The expected placement is written down from the module's promise: decision threads SCHED_FIFO
+priority 2, a module process's call thread (its main thread) priority 1, both on the last CPU
+the host may use; every other thread of the module process at normal priority on the host's
+CPUs. The test machines run the tests as root, where the kernel allows real-time scheduling.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.host import Host, open_host
+from runtime.realtime import RealtimeCalls, choose
+from runtime.sip.decision import DecisionServer
+from runtime.sip.front import SipFront
+from runtime.sip.kamailio import SipAddress, free_udp_port
+from tests.data.sfm_crafted import sfm_files
+from tests.sip.pbx import make_data
+
+__all__ = ["sfm_files"]
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE_ID = tomllib.loads((REPO / "module_src" / "module.toml").read_text())["module"]["id"]
+HOST_CPUS = frozenset(os.sched_getaffinity(0))
+
+
+def policy(tid: int) -> tuple[int, int]:
+    """The thread's scheduling policy (without the reset-on-fork flag) and its priority."""
+    return os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK, os.sched_getparam(tid)[0]
+
+
+def threads(pid: int) -> dict[int, str]:
+    """The process's threads: {tid: the name the kernel has for it}."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out[int(tid)] = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+        except OSError:
+            continue  # it ended meanwhile
+    return out
+
+
+def wait_for_pid(host: Host, other_than: int | None, seconds: float) -> int:
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        pid = host.module_process_id(MODULE_ID)
+        if pid is not None and pid != other_than:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError("the module's process did not start")
+
+
+@pytest.fixture(scope="module")
+def placement() -> RealtimeCalls:
+    chosen, line = choose()
+    assert chosen is not None, line
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def realtime_host(
+    tmp_path_factory: pytest.TempPathFactory,
+    sfm_files: dict[str, Path],
+    jvm: None,
+    placement: RealtimeCalls,
+) -> Iterator[Host]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SFM_DEV", "1")
+        mp.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("user-state")))
+        mp.setenv("SFM_LICENCE_SERVICE", "")
+        folder = tmp_path_factory.mktemp("sip-realtime")
+        data = make_data(folder, sfm_files["current"], free_udp_port())
+        # Opened on a thread pinned to the call CPU, as a decision thread is: the module's
+        # process inherits that and must give its other threads the host's CPUs back.
+        opened: list[Host] = []
+        pinned = threading.Thread(
+            target=lambda: (
+                os.sched_setaffinity(0, {placement.call_cpu}),
+                opened.append(open_host(data, register=False, realtime=placement)),
+            )
+        )
+        pinned.start()
+        pinned.join()
+        host = opened[0]
+        yield host
+        host.close()
+
+
+def test_the_call_path_takes_the_last_cpu_the_host_may_use(placement: RealtimeCalls) -> None:
+    chosen, line = choose()
+    assert chosen == RealtimeCalls(max(HOST_CPUS), HOST_CPUS)
+    assert f"real-time priority on CPU {max(HOST_CPUS)}" in line
+
+
+def test_decision_threads_and_the_module_call_thread_run_first_on_one_cpu(
+    realtime_host: Host, placement: RealtimeCalls
+) -> None:
+    front = SipFront(realtime_host, realtime_host.data_dir, SipAddress("127.0.0.1", 0))
+    assert front.realtime == placement
+    server = DecisionServer(front.decider, realtime=front.realtime)
+    server.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        # Lead (205) reaches Dora (210) through her DND: Breakthrough's process answered.
+        conn.request("GET", "/decide?caller=205&called=210&callid=rt-1")
+        assert conn.getresponse().read().decode().startswith("act=ring;aors=210;users=dora;")
+        deciders = {t: n for t, n in threads(os.getpid()).items() if n.startswith("sip-decision-")}
+        serving = [t for t, n in deciders.items() if n != "sip-decision-ac"]  # not the acceptor
+        assert serving, deciders
+        for tid in serving:
+            assert policy(tid) == (os.SCHED_FIFO, 2), deciders[tid]
+            assert os.sched_getaffinity(tid) == {placement.call_cpu}
+        conn.close()
+    finally:
+        server.stop()
+        front.decider.close()
+    pid = wait_for_pid(realtime_host, None, 30)
+    module_threads = threads(pid)
+    assert policy(pid) == (os.SCHED_FIFO, 1)  # the main thread answers the calls
+    assert os.sched_getaffinity(pid) == {placement.call_cpu}
+    others = [t for t in module_threads if t != pid]
+    assert others, "the module process has its admin thread"
+    for tid in others:
+        assert policy(tid) == (os.SCHED_OTHER, 0)
+        assert os.sched_getaffinity(tid) == HOST_CPUS
+    # The host's other threads (this test's, for one) keep normal priority.
+    assert policy(threading.get_native_id()) == (os.SCHED_OTHER, 0)
+
+
+def test_a_module_process_started_again_answers_calls_on_the_call_path_again(
+    realtime_host: Host, placement: RealtimeCalls
+) -> None:
+    before = wait_for_pid(realtime_host, None, 30)
+    os.kill(before, signal.SIGKILL)
+    after = wait_for_pid(realtime_host, before, 60)
+    until = time.monotonic() + 30  # it sets its priority once its main thread serves
+    while policy(after) != (os.SCHED_FIFO, 1) and time.monotonic() < until:
+        time.sleep(0.05)
+    assert policy(after) == (os.SCHED_FIFO, 1)
+    assert os.sched_getaffinity(after) == {placement.call_cpu}
+
+
+def _choose_in_child(preexec: str) -> tuple[bool, str]:
+    """`choose()` in a fresh interpreter after `preexec` ran there (imports first: a user
+    without rights may not read the interpreter's own files)."""
+    code = (
+        "import os, resource, sys\n"
+        "from runtime.realtime import choose\n"
+        f"{preexec}\n"
+        "chosen, line = choose()\n"
+        "print(chosen is not None)\nprint(line)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    placed, line = done.stdout.splitlines()[:2]
+    return placed == "True", line
+
+
+def test_without_the_right_to_real_time_priority_the_call_path_stays_normal() -> None:
+    # A user with no capability and an RLIMIT_RTPRIO of 0, as a host run by a plain user is.
+    placed, line = _choose_in_child(
+        "resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))\n"
+        "os.setgroups([]); os.setgid(65534); os.setuid(65534)"
+    )
+    assert not placed
+    assert line.startswith("the call path runs at normal priority: the kernel refused")
+    assert "RLIMIT_RTPRIO" in line
+
+
+def test_on_a_single_cpu_the_call_path_stays_normal() -> None:
+    # A module spinning at real-time priority on the only CPU would starve Kamailio.
+    placed, line = _choose_in_child(f"os.sched_setaffinity(0, {{{min(HOST_CPUS)}}})")
+    assert not placed
+    assert line == "the call path runs at normal priority: this host may use only one CPU"
