@@ -84,18 +84,7 @@ def realtime_host(
         mp.setenv("SFM_LICENCE_SERVICE", "")
         folder = tmp_path_factory.mktemp("sip-realtime")
         data = make_data(folder, sfm_files["current"], free_udp_port())
-        # Opened on a thread pinned to the call CPU, as a decision thread is: the module's
-        # process inherits that and must give its other threads the host's CPUs back.
-        opened: list[Host] = []
-        pinned = threading.Thread(
-            target=lambda: (
-                os.sched_setaffinity(0, {placement.call_cpu}),
-                opened.append(open_host(data, register=False, realtime=placement)),
-            )
-        )
-        pinned.start()
-        pinned.join()
-        host = opened[0]
+        host = open_host(data, register=False, realtime=placement)
         yield host
         host.close()
 
@@ -152,6 +141,38 @@ def test_a_module_process_started_again_answers_calls_on_the_call_path_again(
         time.sleep(0.05)
     assert policy(after) == (os.SCHED_FIFO, 1)
     assert os.sched_getaffinity(after) == {placement.call_cpu}
+
+
+def test_a_module_process_started_from_the_call_cpu_gives_its_other_threads_every_cpu(
+    tmp_path: Path, placement: RealtimeCalls
+) -> None:
+    # Started by a thread pinned to the call CPU (as a thread on the call path is), the process
+    # inherits that pin: its threads other than the call thread must get the host's CPUs back.
+    env = dict(os.environ, **placement.module_environment(), PYTHONPATH=str(REPO))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "runtime.modules.module_process", str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        preexec_fn=lambda: os.sched_setaffinity(0, {placement.call_cpu}),
+    )
+    try:
+        until = time.monotonic() + 20  # it serves (and is placed) once it has started
+        while time.monotonic() < until and not (
+            len(threads(child.pid)) >= 2 and policy(child.pid) == (os.SCHED_FIFO, 1)
+        ):
+            time.sleep(0.02)
+        assert policy(child.pid) == (os.SCHED_FIFO, 1)
+        assert os.sched_getaffinity(child.pid) == {placement.call_cpu}
+        others = [t for t in threads(child.pid) if t != child.pid]
+        assert others
+        for tid in others:
+            assert policy(tid) == (os.SCHED_OTHER, 0)
+            assert os.sched_getaffinity(tid) == HOST_CPUS
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()  # the host's end: the process ends
+        assert child.wait(20) == 0
 
 
 def _choose_in_child(preexec: str) -> tuple[bool, str]:
