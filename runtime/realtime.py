@@ -64,9 +64,13 @@ class RealtimeCalls:
 def enter(cpu: int, priority: int) -> None:
     """Run the calling thread on `cpu` at SCHED_FIFO `priority`; threads and processes it
     starts later get normal priority back (they keep the CPU: set theirs). OSError (e.g.
-    PermissionError) when the kernel refuses; the thread is then unchanged in its priority."""
-    os.sched_setaffinity(0, {cpu})
+    PermissionError) when the kernel refuses; the thread is then unchanged."""
     os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        raise
 
 
 def choose() -> tuple[RealtimeCalls | None, str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from runtime.host import Host, open_host
-from runtime.realtime import RealtimeCalls, choose
+from runtime.realtime import RealtimeCalls, choose, enter
 from runtime.sip.decision import DecisionServer
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
@@ -209,3 +209,21 @@ def test_on_a_single_cpu_the_call_path_stays_normal() -> None:
     placed, line = _choose_in_child(f"os.sched_setaffinity(0, {{{min(HOST_CPUS)}}})")
     assert not placed
     assert line == "the call path runs at normal priority: this host may use only one CPU"
+
+
+def test_a_thread_the_kernel_will_not_place_is_left_as_it_was() -> None:
+    seen: list[object] = []
+
+    def attempt() -> None:
+        try:
+            enter(4095, 1)  # no such CPU here: the kernel refuses the affinity
+        except OSError as exc:
+            seen.append(exc)
+        seen.append(policy(threading.get_native_id()))
+        seen.append(frozenset(os.sched_getaffinity(0)))
+
+    worker = threading.Thread(target=attempt)
+    worker.start()
+    worker.join()
+    assert isinstance(seen[0], OSError)
+    assert seen[1:] == [(os.SCHED_OTHER, 0), HOST_CPUS]
