@@ -32,7 +32,7 @@ from runtime.sip.decision import DecisionServer
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
-from tests.sip.pbx import make_data
+from tests.sip.pbx import licensing_environment, make_data
 
 __all__ = ["sfm_files"]
 
@@ -58,10 +58,7 @@ class Service:
 def service(
     tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path], jvm: None
 ) -> Iterator[Service]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SFM_DEV", "1")
-        mp.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("user-state")))
-        mp.setenv("SFM_LICENCE_SERVICE", "")
+    with licensing_environment(tmp_path_factory):
         folder = tmp_path_factory.mktemp("sip-decider")
         data = make_data(folder, sfm_files["current"], free_udp_port())
         host = open_host(data)
