@@ -18,8 +18,10 @@ had: the JVM's other threads, Kamailio, a module's admin thread and any thread i
 (both settings carry SCHED_RESET_ON_FORK, and a module process gives its other threads the
 host's CPUs itself, `module_environment`). Linux's real-time throttling (by default 95% of each
 second) leaves the rest of the machine its share even while a module's hook spins, until the
-host gives up on that hook as before. (When a hook overran its budget, the thread that carried
-that call on serves its connection from then on, at normal priority: rare enough to leave.)
+host gives up on that hook as before (meanwhile the decision threads pause in the throttled
+50 ms of each second too: decisions then wait, calls still go through). When a hook overran
+its budget, the thread that carried that call on serves its connection from then on, at
+normal priority: rare enough to leave.
 
 The kernel allows this to root, to CAP_SYS_NICE and within RLIMIT_RTPRIO; `choose()` says why
 not otherwise, and the path then runs at normal priority as before.
