@@ -71,9 +71,8 @@ for extra in (ROOT, ROOT / "module_src"):
 
 from bench.rule_lists import random_patterns  # noqa: E402
 from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
-from runtime import realtime  # noqa: E402
 from runtime.host import open_host  # noqa: E402
-from runtime.realtime import RealtimeCalls  # noqa: E402
+from runtime.realtime import RealtimeCalls, choose  # noqa: E402
 from runtime.sip.front import SipFront  # noqa: E402
 from runtime.sip.kamailio import SipAddress, free_udp_port  # noqa: E402
 from tests.data.sfm_crafted import module_files, run_sfm  # noqa: E402
@@ -432,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = [c for c in CASES if c in args.cases.split(",")]
     placement, placement_line = (
-        realtime.choose() if args.realtime else (None, "normal priority (--no-realtime)")
+        choose() if args.realtime else (None, "normal priority (--no-realtime)")
     )
     os.environ.setdefault("SFM_DEV", "1")  # the bench's own build is signed with the dev key
     with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:

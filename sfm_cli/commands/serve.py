@@ -143,8 +143,8 @@ def _start_sip(data: Any, address: Any, *, realtime: bool) -> Any:
     line says which). Refused (nothing started) when no PBX directory is loaded."""
     import logging
 
-    from runtime import realtime as call_path
     from runtime.host import open_host
+    from runtime.realtime import choose
     from runtime.sip.front import SipFront
 
     handler = logging.StreamHandler()
@@ -153,7 +153,7 @@ def _start_sip(data: Any, address: Any, *, realtime: bool) -> Any:
     sip_log.addHandler(handler)
     sip_log.setLevel(logging.INFO)
     placement, placement_line = (
-        call_path.choose()
+        choose()
         if realtime
         else (None, "the call path runs at normal priority (--no-realtime)")
     )

@@ -64,6 +64,17 @@ def wait_for_pid(host: Host, other_than: int | None, seconds: float) -> int:
     raise AssertionError("the module's process did not start")
 
 
+def assert_module_process_placed(pid: int, placement: RealtimeCalls) -> None:
+    """Its main thread (the call thread) FIFO 1 on the call CPU; its others normal, every CPU."""
+    assert policy(pid) == (os.SCHED_FIFO, 1)
+    assert os.sched_getaffinity(pid) == {placement.call_cpu}
+    others = [t for t in threads(pid) if t != pid]
+    assert others, "the module process has its admin thread"
+    for tid in others:
+        assert policy(tid) == (os.SCHED_OTHER, 0)
+        assert os.sched_getaffinity(tid) == HOST_CPUS
+
+
 def breakthrough_applies(host: Host) -> bool:
     """Whether Lead's call to Dora (DND) is changed by Breakthrough's "Teamleiter" now."""
     return [a["instance"] for a in host.route("205", "210")["applied"]] == ["Teamleiter"]
@@ -124,15 +135,7 @@ def test_decision_threads_and_the_module_call_thread_run_first_on_one_cpu(
     finally:
         server.stop()
         front.decider.close()
-    pid = wait_for_pid(realtime_host, None, 30)
-    module_threads = threads(pid)
-    assert policy(pid) == (os.SCHED_FIFO, 1)  # the main thread answers the calls
-    assert os.sched_getaffinity(pid) == {placement.call_cpu}
-    others = [t for t in module_threads if t != pid]
-    assert others, "the module process has its admin thread"
-    for tid in others:
-        assert policy(tid) == (os.SCHED_OTHER, 0)
-        assert os.sched_getaffinity(tid) == HOST_CPUS
+    assert_module_process_placed(wait_for_pid(realtime_host, None, 30), placement)
     # The host's other threads (this test's, for one) keep normal priority.
     assert policy(threading.get_native_id()) == (os.SCHED_OTHER, 0)
 
@@ -169,13 +172,7 @@ def test_a_module_process_started_from_the_call_cpu_gives_its_other_threads_ever
             len(threads(child.pid)) >= 2 and policy(child.pid) == (os.SCHED_FIFO, 1)
         ):
             time.sleep(0.02)
-        assert policy(child.pid) == (os.SCHED_FIFO, 1)
-        assert os.sched_getaffinity(child.pid) == {placement.call_cpu}
-        others = [t for t in threads(child.pid) if t != child.pid]
-        assert others
-        for tid in others:
-            assert policy(tid) == (os.SCHED_OTHER, 0)
-            assert os.sched_getaffinity(tid) == HOST_CPUS
+        assert_module_process_placed(child.pid, placement)
     finally:
         assert child.stdin is not None
         child.stdin.close()  # the host's end: the process ends

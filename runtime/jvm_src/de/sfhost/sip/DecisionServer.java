@@ -66,11 +66,10 @@ public final class DecisionServer {
         listener.setReuseAddress(true);
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
         AtomicInteger n = new AtomicInteger();
-        Runnable setup = threadSetup;
         this.pool = Executors.newCachedThreadPool(r -> {
-            Runnable body = setup == null ? r : () -> {
+            Runnable body = threadSetup == null ? r : () -> {
                 try {
-                    setup.run();
+                    threadSetup.run();
                 } catch (RuntimeException e) {
                     // the setup reports its own failure; the thread serves at its priority
                 }
