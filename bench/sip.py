@@ -12,7 +12,9 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 
 The host's cases run the call path as `sfm serve --sip` does: at real-time priority on one CPU
 where the kernel allows it (runtime/realtime.py; `call_path` says how it ran), or at normal
-priority with `--no-realtime`.
+priority with `--no-realtime`. As `sfm serve --sip` does, the bench asks the kernel to keep idle
+CPUs polling (runtime/cpu_latency.py; `idle_cpus` says whether it could), for the whole run so
+that the fixed case runs on the same machine; `--no-idle-polling` leaves them to sleep.
 
 Per case with the host: `decision_service` is the decision service alone (one kept-alive HTTP
 connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms resolution;
@@ -23,7 +25,8 @@ the full rate in rounds of 5 s until the JVM compiled for less than 100 ms in on
 C2 compiles the decision path's methods after some 15,000 calls, up to 0.6 s of a core each):
 Kamailio's connections, sipp and the JIT warm up; a PBX is measured as it runs, not as it
 starts. `warmup_s` says how long that took, `jit_ms_while_measured` what the JVM still compiled
-during the measured run.
+during the measured run, `steal_pct` the share of the machine's CPU time its hypervisor gave
+to others meanwhile.
 Per case: `calls_per_s` (calls completed per second of the run), `failed` (calls that did not
 end as the scenario says), INVITE-to-180 `p50_ms`/`p99_ms`/`max_ms` (from the INVITE to the 180
 Ringing, which comes after the decision, as the kernel timed both packets on `lo`:
@@ -71,6 +74,7 @@ for extra in (ROOT, ROOT / "module_src"):
 
 from bench.rule_lists import random_patterns  # noqa: E402
 from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
+from runtime.cpu_latency import request_polling_idle  # noqa: E402
 from runtime.host import open_host  # noqa: E402
 from runtime.realtime import RealtimeCalls, choose  # noqa: E402
 from runtime.sip.front import SipFront  # noqa: E402
@@ -205,6 +209,7 @@ def run_case(
         front.decider.java.latency().reset()
         assert front.kamailio is not None and front.kamailio.pid is not None
         cpu_before = _cpu(front.kamailio.pid, phone.pid)
+        machine_before = _machine_ticks()
         wire = WireTiming(trunk_port, phone_port, front.decision_port)
         started = time.monotonic()
         try:
@@ -214,6 +219,7 @@ def run_case(
             wire.kill()
             raise
         cpu_after = _cpu(front.kamailio.pid, phone.pid)
+        machine_after = _machine_ticks()
         elapsed = time.monotonic() - started
         jit_measured = _jit_millis() - jit
         on_wire = wire.stop()
@@ -263,11 +269,26 @@ def run_case(
         "cpu_ms_per_call": {
             k: round((cpu_after[k] - cpu_before[k]) * 1000 / total, 3) for k in cpu_after
         },
+        "steal_pct": _steal_pct(machine_before, machine_after),
         "warmup_s": WARMUP_SECONDS + settle_rounds * SETTLE_SECONDS,
         "jit_ms_while_measured": jit_measured,
         "decided_by_host": front.decider.decided,
         "fallbacks": front.decider.fallbacks,
     }
+
+
+def _machine_ticks() -> list[int]:
+    """The machine's CPU time so far by kind, in clock ticks (/proc/stat's first line)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        return [int(field) for field in stat.readline().split()[1:]]
+
+
+def _steal_pct(before: list[int], after: list[int]) -> float:
+    """The share of the machine's CPU time its hypervisor gave to others in between (the
+    8th field, `steal`): a round whose figures moved with it measured the machine."""
+    spent = [b - a for a, b in zip(before, after, strict=False)]
+    total = sum(spent[:8])  # user .. steal; guest time is already counted in user
+    return round(100 * spent[7] / total, 1) if total else 0.0
 
 
 def _jit_millis() -> int:
@@ -428,10 +449,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="the call path at normal priority in every case (as `sfm serve --no-realtime`)",
     )
+    parser.add_argument(
+        "--no-idle-polling",
+        dest="idle_polling",
+        action="store_false",
+        help="keep the real-time call path but let idle CPUs sleep (to compare the two)",
+    )
     args = parser.parse_args(argv)
     cases = [c for c in CASES if c in args.cases.split(",")]
     placement, placement_line = (
         choose() if args.realtime else (None, "normal priority (--no-realtime)")
+    )
+    # As `sfm serve --sip`, but for the whole run: the fixed case is measured on the same
+    # machine, idle CPUs polling, as the host's cases.
+    idle, idle_line = (
+        request_polling_idle()
+        if args.realtime and args.idle_polling
+        else (None, "idle CPUs sleep as the kernel chooses (not asked)")
     )
     os.environ.setdefault("SFM_DEV", "1")  # the bench's own build is signed with the dev key
     with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
@@ -442,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             sfm = module_files(root / "dist")["current"]
         result: dict[str, Any] = {"rate": args.rate, "seconds": args.seconds}
         result["call_path"] = placement_line
+        result["idle_cpus"] = idle_line
         result["load_before"] = os.getloadavg()
         rounds = [
             measure_round(root / f"round-{r + 1}", cases, sfm, rate=args.rate,
@@ -449,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in range(max(1, args.rounds))
         ]
         result["load_after"] = os.getloadavg()
+    if idle is not None:
+        idle.release()
     if len(rounds) == 1:
         result.update(rounds[0])
     else:

@@ -40,9 +40,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="realtime",
         action="store_false",
         help=(
-            "with --sip: decide calls at normal priority (default: the decision threads and "
-            "the modules' call threads run at real-time priority on one CPU where the kernel "
-            "allows it; see docs/USING.md)"
+            "with --sip: decide calls at normal priority and let idle CPUs sleep (default: "
+            "the decision threads and the modules' call threads run at real-time priority on "
+            "one CPU, and idle CPUs poll, where the kernel allows it; see docs/USING.md)"
         ),
     )
     serve.add_argument(
@@ -100,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    front = (
+    front, idle = (
         _start_sip(args.data, sip_address, realtime=args.realtime)
         if sip_address is not None
-        else None
+        else (None, None)
     )
     app = create_app(
         args.data,
@@ -132,17 +132,21 @@ def run(args: argparse.Namespace) -> int:
         if front is not None:
             front.stop()
             front.host.close()  # the host it runs on is ours, not the web app's
+        if idle is not None:
+            idle.release()
         keeper.stop()
         sock.close()
     return 0
 
 
-def _start_sip(data: Any, address: Any, *, realtime: bool) -> Any:
-    """The routing host, Kamailio and the decision service; the web page then uses this host.
-    With `realtime`, the call path at real-time priority where the kernel allows it (a log
-    line says which). Refused (nothing started) when no PBX directory is loaded."""
+def _start_sip(data: Any, address: Any, *, realtime: bool) -> tuple[Any, Any]:
+    """The routing host, Kamailio and the decision service (the web page then uses this host),
+    and the request that keeps idle CPUs polling or None. With `realtime`, the call path at
+    real-time priority and idle CPUs polling where the kernel allows it (log lines say which).
+    Refused (nothing started) when no PBX directory is loaded."""
     import logging
 
+    from runtime.cpu_latency import request_polling_idle
     from runtime.host import open_host
     from runtime.realtime import choose
     from runtime.sip.front import SipFront
@@ -158,11 +162,22 @@ def _start_sip(data: Any, address: Any, *, realtime: bool) -> Any:
         else (None, "the call path runs at normal priority (--no-realtime)")
     )
     sip_log.info("sip: %s", placement_line)
-    host = open_host(data, realtime=placement)
-    front = SipFront(host, data, address)
+    idle, idle_line = (
+        request_polling_idle()
+        if realtime
+        else (None, "idle CPUs sleep as the kernel chooses (--no-realtime)")
+    )
+    sip_log.info("sip: %s", idle_line)
     try:
-        front.start()
+        host = open_host(data, realtime=placement)
+        front = SipFront(host, data, address)
+        try:
+            front.start()
+        except BaseException:
+            host.close()
+            raise
     except BaseException:
-        host.close()
+        if idle is not None:
+            idle.release()
         raise
-    return front
+    return front, idle

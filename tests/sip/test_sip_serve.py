@@ -19,6 +19,7 @@ import pytest
 from runtime.sip.kamailio import free_udp_port
 from tests.data.sfm_crafted import run_sfm
 from tests.sip.baresip import Baresip
+from tests.sip.idle_cpus import bound_in_force
 from tests.sip.sipp import Phone, SipTarget, call
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,6 +137,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         while Path(f"/proc/{pid}").exists() and not _zombie(pid) and time.monotonic() < until:
             time.sleep(0.1)
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid), "Kamailio outlived the host"
+    assert bound_in_force() > 0, "idle CPUs still poll after the host ended"
 
 
 def _zombie(pid: int) -> bool:
@@ -162,6 +164,17 @@ def test_serve_says_that_the_call_path_runs_at_real_time_priority(serve: Serve) 
     cpu = max(os.sched_getaffinity(0))
     expected = f"sfm serve: sip: the call path runs at real-time priority on CPU {cpu} "
     assert any(line.startswith(expected) for line in serve.lines), "\n".join(serve.lines)
+
+
+def test_serve_keeps_idle_cpus_polling_while_it_runs(serve: Serve) -> None:
+    # As root the kernel takes the request (runtime/cpu_latency.py); the fixture checks that it
+    # ends with the host.
+    expected = (
+        "sfm serve: sip: idle CPUs poll while the host takes calls (CPU wake-up latency held "
+        "at 0 us through /dev/cpu_dma_latency)"
+    )
+    assert expected in serve.lines, "\n".join(serve.lines)
+    assert bound_in_force() == 0
 
 
 def test_baresip_registers_and_is_rung_by_a_real_call(
