@@ -25,8 +25,9 @@ the full rate in rounds of 5 s until the JVM compiled for less than 100 ms in on
 C2 compiles the decision path's methods after some 15,000 calls, up to 0.6 s of a core each):
 Kamailio's connections, sipp and the JIT warm up; a PBX is measured as it runs, not as it
 starts. `warmup_s` says how long that took, `jit_ms_while_measured` what the JVM still compiled
-during the measured run, `steal_pct` the share of the machine's CPU time its hypervisor gave
-to others meanwhile.
+during the measured run, `steal_pct` the share of the machine's CPU time that /proc/stat
+counts as stolen meanwhile (a CPU with work its hypervisor did not run: other tenants, or a
+halted CPU not yet running again).
 Per case: `calls_per_s` (calls completed per second of the run), `failed` (calls that did not
 end as the scenario says), INVITE-to-180 `p50_ms`/`p99_ms`/`max_ms` (from the INVITE to the 180
 Ringing, which comes after the decision, as the kernel timed both packets on `lo`:
@@ -284,7 +285,7 @@ def _machine_ticks() -> list[int]:
 
 
 def _steal_pct(before: list[int], after: list[int]) -> float:
-    """The share of the machine's CPU time its hypervisor gave to others in between (the
+    """The share of the machine's CPU time counted as stolen by its hypervisor in between (the
     8th field, `steal`): a round whose figures moved with it measured the machine."""
     spent = [b - a for a, b in zip(before, after, strict=False)]
     total = sum(spent[:8])  # user .. steal; guest time is already counted in user
@@ -428,6 +429,34 @@ def over_rounds(rounds: list[dict[str, dict[str, Any]]], case: str) -> dict[str,
     return summary
 
 
+def run_rounds(
+    args: argparse.Namespace,
+    cases: list[str],
+    placement_line: str,
+    idle_line: str,
+    *,
+    placement: RealtimeCalls | None,
+) -> tuple[dict[str, Any], list[dict[str, dict[str, Any]]]]:
+    """The build, then every round: (the result's head, each round's figures)."""
+    with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
+        root = Path(tmp) if args.keep is None else args.keep.resolve()
+        os.environ.setdefault("SFM_STATE_DIR", str(root / "state"))
+        os.environ.setdefault("SFM_LICENCE_SERVICE", "")
+        with contextlib.redirect_stdout(sys.stderr):  # the build's lines are no result
+            sfm = module_files(root / "dist")["current"]
+        result: dict[str, Any] = {"rate": args.rate, "seconds": args.seconds}
+        result["call_path"] = placement_line
+        result["idle_cpus"] = idle_line
+        result["load_before"] = os.getloadavg()
+        rounds = [
+            measure_round(root / f"round-{r + 1}", cases, sfm, rate=args.rate,
+                          seconds=args.seconds, realtime=placement)  # fmt: skip
+            for r in range(max(1, args.rounds))
+        ]
+        result["load_after"] = os.getloadavg()
+    return result, rounds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=500, help="calls per second (default 500)")
@@ -453,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-idle-polling",
         dest="idle_polling",
         action="store_false",
-        help="keep the real-time call path but let idle CPUs sleep (to compare the two)",
+        help="let idle CPUs sleep as the kernel chooses (as `sfm serve --no-idle-polling`)",
     )
     args = parser.parse_args(argv)
     cases = [c for c in CASES if c in args.cases.split(",")]
@@ -464,28 +493,15 @@ def main(argv: list[str] | None = None) -> int:
     # machine, idle CPUs polling, as the host's cases.
     idle, idle_line = (
         request_polling_idle()
-        if args.realtime and args.idle_polling
-        else (None, "idle CPUs sleep as the kernel chooses (not asked)")
+        if args.idle_polling
+        else (None, "idle CPUs sleep as the kernel chooses (--no-idle-polling)")
     )
     os.environ.setdefault("SFM_DEV", "1")  # the bench's own build is signed with the dev key
-    with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
-        root = Path(tmp) if args.keep is None else args.keep.resolve()
-        os.environ.setdefault("SFM_STATE_DIR", str(root / "state"))
-        os.environ.setdefault("SFM_LICENCE_SERVICE", "")
-        with contextlib.redirect_stdout(sys.stderr):  # the build's lines are no result
-            sfm = module_files(root / "dist")["current"]
-        result: dict[str, Any] = {"rate": args.rate, "seconds": args.seconds}
-        result["call_path"] = placement_line
-        result["idle_cpus"] = idle_line
-        result["load_before"] = os.getloadavg()
-        rounds = [
-            measure_round(root / f"round-{r + 1}", cases, sfm, rate=args.rate,
-                          seconds=args.seconds, realtime=placement)  # fmt: skip
-            for r in range(max(1, args.rounds))
-        ]
-        result["load_after"] = os.getloadavg()
-    if idle is not None:
-        idle.release()
+    try:
+        result, rounds = run_rounds(args, cases, placement_line, idle_line, placement=placement)
+    finally:
+        if idle is not None:
+            idle.release()
     if len(rounds) == 1:
         result.update(rounds[0])
     else:

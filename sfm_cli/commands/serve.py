@@ -40,9 +40,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="realtime",
         action="store_false",
         help=(
-            "with --sip: decide calls at normal priority and let idle CPUs sleep (default: "
-            "the decision threads and the modules' call threads run at real-time priority on "
-            "one CPU, and idle CPUs poll, where the kernel allows it; see docs/USING.md)"
+            "with --sip: decide calls at normal priority (default: the decision threads and "
+            "the modules' call threads run at real-time priority on one CPU where the kernel "
+            "allows it; see docs/USING.md)"
+        ),
+    )
+    serve.add_argument(
+        "--no-idle-polling",
+        dest="idle_polling",
+        action="store_false",
+        help=(
+            "with --sip: let idle CPUs sleep as the kernel chooses (default: they poll while "
+            "the host takes calls, where the kernel allows it, so a woken thread runs at once; "
+            "see docs/USING.md)"
         ),
     )
     serve.add_argument(
@@ -101,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
     front, idle = (
-        _start_sip(args.data, sip_address, realtime=args.realtime)
+        _start_sip(
+            args.data, sip_address, realtime=args.realtime, idle_polling=args.idle_polling
+        )
         if sip_address is not None
         else (None, None)
     )
@@ -139,11 +151,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_sip(data: Any, address: Any, *, realtime: bool) -> tuple[Any, Any]:
+def _start_sip(
+    data: Any, address: Any, *, realtime: bool, idle_polling: bool
+) -> tuple[Any, Any]:
     """The routing host, Kamailio and the decision service (the web page then uses this host),
     and the request that keeps idle CPUs polling or None. With `realtime`, the call path at
-    real-time priority and idle CPUs polling where the kernel allows it (log lines say which).
-    Refused (nothing started) when no PBX directory is loaded."""
+    real-time priority, with `idle_polling` idle CPUs polling, each where the kernel allows it
+    (log lines say which). Refused (nothing started) when no PBX directory is loaded."""
     import logging
 
     from runtime.cpu_latency import request_polling_idle
@@ -164,8 +178,8 @@ def _start_sip(data: Any, address: Any, *, realtime: bool) -> tuple[Any, Any]:
     sip_log.info("sip: %s", placement_line)
     idle, idle_line = (
         request_polling_idle()
-        if realtime
-        else (None, "idle CPUs sleep as the kernel chooses (--no-realtime)")
+        if idle_polling
+        else (None, "idle CPUs sleep as the kernel chooses (--no-idle-polling)")
     )
     sip_log.info("sip: %s", idle_line)
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.cpu_latency import DEVICE
 from runtime.sip.kamailio import free_udp_port
 from tests.data.sfm_crafted import run_sfm
 from tests.sip.baresip import Baresip
@@ -63,7 +64,7 @@ sip_password = "{PW["270"]}"
 
 
 class Serve:
-    def __init__(self, data: Path, sip_port: int) -> None:
+    def __init__(self, data: Path, sip_port: int, *options: str) -> None:
         self.data = data
         self.sip = SipTarget("127.0.0.1", sip_port)
         self.lines: list[str] = []
@@ -79,6 +80,7 @@ class Serve:
                 "0",
                 "--sip",
                 f"127.0.0.1:{sip_port}",
+                *options,
             ],  # fmt: skip
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -140,6 +142,17 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     assert bound_in_force() > 0, "idle CPUs still poll after the host ended"
 
 
+def open_files(pid: int) -> set[str]:
+    """What the process's file descriptors point to."""
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            out.add(os.readlink(fd))
+        except OSError:
+            continue  # closed meanwhile
+    return out
+
+
 def _zombie(pid: int) -> bool:
     try:
         return " Z " in Path(f"/proc/{pid}/stat").read_text()
@@ -175,6 +188,21 @@ def test_serve_keeps_idle_cpus_polling_while_it_runs(serve: Serve) -> None:
     )
     assert expected in serve.lines, "\n".join(serve.lines)
     assert bound_in_force() == 0
+    assert str(DEVICE) in open_files(serve.proc.pid)
+
+
+def test_serve_without_idle_polling_leaves_the_cpus_alone(tmp_path: Path) -> None:
+    (tmp_path / "pbx.toml").write_text(DIRECTORY, encoding="utf-8")
+    data = tmp_path / "data"
+    assert run_sfm("--data", data, "pbx", "load", tmp_path / "pbx.toml")[0] == 0
+    running = Serve(data, free_udp_port(), "--no-idle-polling")
+    try:
+        expected = "sfm serve: sip: idle CPUs sleep as the kernel chooses (--no-idle-polling)"
+        assert expected in running.lines, "\n".join(running.lines)
+        # Another host of this module may hold a request meanwhile: this one holds none.
+        assert str(DEVICE) not in open_files(running.proc.pid)
+    finally:
+        running.stop()
 
 
 def test_baresip_registers_and_is_rung_by_a_real_call(
