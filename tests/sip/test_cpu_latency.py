@@ -5,15 +5,12 @@ kernel (tests/sip/idle_cpus.py). The test machines run the tests as root, who ma
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from runtime.cpu_latency import request_polling_idle
+from tests.sip.child_python import run_python
 from tests.sip.idle_cpus import bound_in_force
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_idle_cpus_poll_while_the_request_is_held_and_sleep_again_after() -> None:
@@ -49,11 +46,7 @@ def test_a_process_the_host_starts_does_not_keep_the_request_after_the_host() ->
         "    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(child.pid, flush=True)\n"
     )
-    host = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
-    assert host.returncode == 0, host.stderr
-    child = int(host.stdout.split()[0])
+    child = int(run_python(code).split()[0])
     try:
         assert Path(f"/proc/{child}").exists(), "the host's child should still run"
         until = time.monotonic() + 5
@@ -73,11 +66,7 @@ def test_without_root_the_cpus_sleep_as_the_kernel_chooses() -> None:
         "request, line = request_polling_idle()\n"
         "print(request is None)\nprint(line)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    refused, line = done.stdout.splitlines()[:2]
+    refused, line = run_python(code).splitlines()[:2]
     assert refused == "True"
     assert line == (
         "idle CPUs sleep as the kernel chooses: /dev/cpu_dma_latency could not take the "

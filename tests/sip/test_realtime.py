@@ -29,6 +29,7 @@ from runtime.sip.decision import DecisionServer
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
+from tests.sip.child_python import run_python
 from tests.sip.pbx import licensing_environment, make_data
 
 __all__ = ["sfm_files"]
@@ -189,11 +190,7 @@ def _choose_in_child(preexec: str) -> tuple[bool, str]:
         "chosen, line = choose()\n"
         "print(chosen is not None)\nprint(line)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    placed, line = done.stdout.splitlines()[:2]
+    placed, line = run_python(code).splitlines()[:2]
     return placed == "True", line
 
 
