@@ -176,22 +176,18 @@ def _start_sip(
         else (None, "the call path runs at normal priority (--no-realtime)")
     )
     sip_log.info("sip: %s", placement_line)
+    host = open_host(data, realtime=placement)
+    front = SipFront(host, data, address)
+    try:
+        front.start()
+    except BaseException:
+        host.close()
+        raise
+    # Asked once the front runs: a start that is refused leaves the CPUs as they were.
     idle, idle_line = (
         request_polling_idle()
         if idle_polling
         else (None, "idle CPUs sleep as the kernel chooses (--no-idle-polling)")
     )
     sip_log.info("sip: %s", idle_line)
-    try:
-        host = open_host(data, realtime=placement)
-        front = SipFront(host, data, address)
-        try:
-            front.start()
-        except BaseException:
-            host.close()
-            raise
-    except BaseException:
-        if idle is not None:
-            idle.release()
-        raise
     return front, idle
