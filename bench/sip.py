@@ -58,7 +58,6 @@ import contextlib
 import json
 import os
 import random
-import resource
 import statistics
 import sys
 import tempfile
@@ -66,14 +65,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jpype
-
 ROOT = Path(__file__).resolve().parent.parent
 for extra in (ROOT, ROOT / "module_src"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
 from bench.rule_lists import random_patterns  # noqa: E402
+from bench.sip_costs import jit_millis, machine_ticks, process_cpu_seconds, steal_pct  # noqa: E402
 from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
 from runtime.cpu_latency import request_polling_idle  # noqa: E402
 from runtime.host import open_host  # noqa: E402
@@ -195,7 +193,7 @@ def run_case(
         # Then at the full rate until the JVM's compiler has done its work (C2 compiles the
         # decision path after some 15,000 calls, up to 0.6 s of a core per method): a PBX host
         # runs for days, and its steady state is what is measured.
-        jit = _jit_millis()
+        jit = jit_millis()
         settle_rounds = 0
         while settle_rounds < SETTLE_ROUNDS_MAX:
             settle_rounds += 1
@@ -204,13 +202,13 @@ def run_case(
             place_calls(settle, target, trunk_port,
                         folder / "caller.xml", rate=rate, total=rate * SETTLE_SECONDS,
                         seconds=SETTLE_SECONDS)  # fmt: skip
-            before, jit = jit, _jit_millis()
+            before, jit = jit, jit_millis()
             if jit - before < SETTLED_JIT_MILLIS:
                 break
         front.decider.java.latency().reset()
         assert front.kamailio is not None and front.kamailio.pid is not None
-        cpu_before = _cpu(front.kamailio.pid, phone.pid)
-        machine_before = _machine_ticks()
+        cpu_before = process_cpu_seconds(front.kamailio.pid, phone.pid)
+        machine_before = machine_ticks()
         wire = WireTiming(trunk_port, phone_port, front.decision_port)
         started = time.monotonic()
         try:
@@ -219,10 +217,10 @@ def run_case(
         except BaseException:
             wire.kill()
             raise
-        cpu_after = _cpu(front.kamailio.pid, phone.pid)
-        machine_after = _machine_ticks()
+        cpu_after = process_cpu_seconds(front.kamailio.pid, phone.pid)
+        machine_after = machine_ticks()
         elapsed = time.monotonic() - started
-        jit_measured = _jit_millis() - jit
+        jit_measured = jit_millis() - jit
         on_wire = wire.stop()
         # 0: every call as the scenario says, 1: some failed (counted below); else sipp itself
         # failed (a port taken, a scenario error) and no figure of this case means anything.
@@ -270,32 +268,12 @@ def run_case(
         "cpu_ms_per_call": {
             k: round((cpu_after[k] - cpu_before[k]) * 1000 / total, 3) for k in cpu_after
         },
-        "steal_pct": _steal_pct(machine_before, machine_after),
+        "steal_pct": steal_pct(machine_before, machine_after),
         "warmup_s": WARMUP_SECONDS + settle_rounds * SETTLE_SECONDS,
         "jit_ms_while_measured": jit_measured,
         "decided_by_host": front.decider.decided,
         "fallbacks": front.decider.fallbacks,
     }
-
-
-def _machine_ticks() -> list[int]:
-    """The machine's CPU time so far by kind, in clock ticks (/proc/stat's first line)."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        return [int(field) for field in stat.readline().split()[1:]]
-
-
-def _steal_pct(before: list[int], after: list[int]) -> float:
-    """The share of the machine's CPU time counted as stolen by its hypervisor in between (the
-    8th field, `steal`): a round whose figures moved with it measured the machine."""
-    spent = [b - a for a, b in zip(before, after, strict=False)]
-    total = sum(spent[:8])  # user .. steal; guest time is already counted in user
-    return round(100 * spent[7] / total, 1) if total else 0.0
-
-
-def _jit_millis() -> int:
-    """The milliseconds the JVM (the host's, in this process) spent compiling so far."""
-    management = jpype.JClass("java.lang.management.ManagementFactory")
-    return int(management.getCompilationMXBean().getTotalCompilationTime())
 
 
 def _ms(micros: int | None) -> float | None:
@@ -308,48 +286,6 @@ def kamailio_fallbacks(front: SipFront) -> int:
     assert front.kamailio is not None
     text = front.kamailio.log_path.read_text(encoding="utf-8", errors="replace")
     return text.count("did not decide the call") + text.count("made no sense")
-
-
-def _cpu(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
-    """CPU seconds so far (user + system) of this process (the host and its JVM), of
-    Kamailio's process group, of waited-for children (the calling sipp) and of the phone."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def proc_stat(pid: str) -> list[str]:
-        text = Path(f"/proc/{pid}/stat").read_text()
-        return text[text.rindex(")") + 2 :].split()  # fields from the state on
-
-    kamailio = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = proc_stat(entry.name)
-        except (OSError, ValueError):
-            continue
-        if int(fields[2]) == kamailio_pid:  # the process group
-            kamailio += (int(fields[11]) + int(fields[12])) / tick
-    phone = proc_stat(str(phone_pid))
-    modules = 0.0  # the module processes the host started (Breakthrough's Python)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = proc_stat(entry.name)
-            command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            continue
-        if int(fields[1]) == os.getpid() and b"runtime.modules.module_process" in command:
-            modules += (int(fields[11]) + int(fields[12])) / tick
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "host": own.ru_utime + own.ru_stime,
-        "kamailio": kamailio,
-        "caller_sipp": children.ru_utime + children.ru_stime,
-        "phone_sipp": (int(phone[11]) + int(phone[12])) / tick,
-        "module_processes": modules,
-    }
 
 
 def decision_round_trip(front: SipFront, count: int = 500) -> dict[str, float]:
