@@ -23,15 +23,14 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from types import TracebackType
 
 DEVICE = Path("/dev/cpu_dma_latency")
 BOUND_US = 0
 
 
 class LatencyRequest:
-    """A held request; `release()` (or leaving a `with` block) gives the CPUs their idle
-    states back. The kernel also drops it when this process ends, however it ends."""
+    """A held request; `release()` gives the CPUs their idle states back. The kernel also drops
+    it when this process ends, however it ends."""
 
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
@@ -46,17 +45,6 @@ class LatencyRequest:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-    def __enter__(self) -> LatencyRequest:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 def request_polling_idle(device: Path = DEVICE) -> tuple[LatencyRequest | None, str]:

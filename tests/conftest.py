@@ -11,25 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.dev_environment import development_environment
+
 
 @pytest.fixture(autouse=True)
 def licensing_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every test (and every process it starts) runs the host in development mode, since the
-    builds the tests make are signed with the development key; keeps the trial copy that lives
-    outside the data folder in a fresh folder of its own (never the real home); and asks no
-    licence service about trials unless the test names one. Yields that state folder.
-
-    A MonkeyPatch of its own, so a test's `monkeypatch.undo()` does not drop these.
-    """
-    state = tmp_path_factory.mktemp("user-state")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SFM_DEV", "1")
-    patch.setenv("SFM_STATE_DIR", str(state))
-    patch.setenv("SFM_LICENCE_SERVICE", "")
-    try:
+    """Every test (and every process it starts) runs the host in the development environment
+    (tests/dev_environment.py). Yields its state folder."""
+    with development_environment(tmp_path_factory) as state:
         yield state
-    finally:
-        patch.undo()
 
 
 @pytest.fixture(scope="session")

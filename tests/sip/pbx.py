@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from tests.data.sfm_crafted import run_sfm
 
@@ -124,13 +120,3 @@ def make_data(folder: Path, sfm: Path, trunk_port: int) -> Path:
         assert code == 0, err
     return data
 
-
-@contextmanager
-def licensing_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """As tests/conftest.py's licensing_environment, for a host that lives as long as a test
-    module: the development key, a user state of its own, no licence service."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SFM_DEV", "1")
-        mp.setenv("SFM_STATE_DIR", str(tmp_path_factory.mktemp("user-state")))
-        mp.setenv("SFM_LICENCE_SERVICE", "")
-        yield

@@ -29,8 +29,9 @@ from runtime.sip.decision import DecisionServer
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
+from tests.dev_environment import development_environment
 from tests.sip.child_python import run_python
-from tests.sip.pbx import licensing_environment, make_data
+from tests.sip.pbx import make_data
 
 __all__ = ["sfm_files"]
 
@@ -95,7 +96,7 @@ def realtime_host(
     jvm: None,
     placement: RealtimeCalls,
 ) -> Iterator[Host]:
-    with licensing_environment(tmp_path_factory):
+    with development_environment(tmp_path_factory):
         folder = tmp_path_factory.mktemp("sip-realtime")
         data = make_data(folder, sfm_files["current"], free_udp_port())
         host = open_host(data, register=False, realtime=placement)

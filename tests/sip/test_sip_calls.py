@@ -17,7 +17,8 @@ from runtime.host import Host, open_host
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
-from tests.sip.pbx import PASSWORDS, licensing_environment, make_data
+from tests.dev_environment import development_environment
+from tests.sip.pbx import PASSWORDS, make_data
 from tests.sip.sipp import Phone, SipTarget, call
 
 __all__ = ["sfm_files"]
@@ -66,7 +67,7 @@ def running_pbx(
 ) -> Iterator[Pbx]:
     """A host with Kamailio on the SIP tests' data folder (tests/sip/pbx.py), `more(folder,
     data)` done to the folder before the host starts; stopped at the end."""
-    with licensing_environment(tmp_path_factory):
+    with development_environment(tmp_path_factory):
         folder = tmp_path_factory.mktemp("sip")
         trunk_port = free_udp_port()
         data = make_data(folder, sfm, trunk_port)

@@ -32,7 +32,8 @@ from runtime.sip.decision import DecisionServer
 from runtime.sip.front import SipFront
 from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
-from tests.sip.pbx import licensing_environment, make_data
+from tests.dev_environment import development_environment
+from tests.sip.pbx import make_data
 
 __all__ = ["sfm_files"]
 
@@ -58,7 +59,7 @@ class Service:
 def service(
     tmp_path_factory: pytest.TempPathFactory, sfm_files: dict[str, Path], jvm: None
 ) -> Iterator[Service]:
-    with licensing_environment(tmp_path_factory):
+    with development_environment(tmp_path_factory):
         folder = tmp_path_factory.mktemp("sip-decider")
         data = make_data(folder, sfm_files["current"], free_udp_port())
         host = open_host(data)
