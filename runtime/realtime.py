@@ -33,8 +33,9 @@ import os
 import threading
 from dataclasses import dataclass
 
-DECISION_PRIORITY = 2
-MODULE_PRIORITY = 1
+DECISION_PRIORITY = 3
+MODULE_PRIORITY = 2
+KAMAILIO_PRIORITY = 1  # every Kamailio process (its configuration, runtime/sip/kamailio.cfg.j2)
 # Read by a module's process (runtime/modules/module_process.py): "CALL_CPU:OTHER,CPUS".
 MODULE_ENV = "SFM_MODULE_REALTIME"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import Refused
-from runtime.realtime import RealtimeCalls
+from runtime.realtime import KAMAILIO_PRIORITY, RealtimeCalls
 from runtime.sip.calls import CallsInProgress
 from runtime.sip.decision import Decider, DecisionServer, HostLike
 from runtime.sip.kamailio import Kamailio, SipAddress, free_tcp_port, render_config
@@ -92,6 +92,7 @@ class SipFront:
             event_port=event_port,
             children=self.children,
             fixed_decision=self.fixed_decision,
+            realtime_priority=None if self.realtime is None else KAMAILIO_PRIORITY,
         )
         self.kamailio = Kamailio(self.folder, config, rpc_port, on_restart=self.calls.clear)
         try:

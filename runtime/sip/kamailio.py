@@ -96,8 +96,10 @@ def render_config(
     event_port: int,
     children: int = 8,
     fixed_decision: bool = False,
+    realtime_priority: int | None = None,
 ) -> str:
-    """Kamailio's configuration for this directory (text)."""
+    """Kamailio's configuration for this directory (text); with `realtime_priority`, every
+    Kamailio process runs at SCHED_FIFO with that priority."""
     env = Environment(
         loader=FileSystemLoader(str(Path(__file__).parent)),
         undefined=StrictUndefined,
@@ -122,6 +124,7 @@ def render_config(
         trunks=directory.trunks,
         voicemail=directory.voicemail,
         fixed_decision=fixed_decision,
+        realtime_priority=realtime_priority,
     )
 
 

@@ -3,9 +3,10 @@ kernel (/proc and sched_getscheduler), with the real JVM, the decision service's
 Breakthrough's own module process; and the cases where the kernel or the machine says no.
 
 The expected placement is written down from the module's promise: decision threads SCHED_FIFO
-priority 2, a module process's call thread (its main thread) priority 1, both on the last CPU
+priority 3, a module process's call thread (its main thread) priority 2, both on the last CPU
 the host may use; every other thread of the module process at normal priority on the host's
-CPUs. The test machines run the tests as root, where the kernel allows real-time scheduling.
+CPUs; every Kamailio process SCHED_FIFO priority 1, on any CPU. The test machines run the
+tests as root, where the kernel allows real-time scheduling.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tests.data.sfm_crafted import sfm_files
 from tests.dev_environment import development_environment
 from tests.sip.child_python import run_python
 from tests.sip.pbx import make_data
+from tests.sip.process_group import members, policies
 
 __all__ = ["sfm_files"]
 
@@ -67,8 +69,8 @@ def wait_for_pid(host: Host, other_than: int | None, seconds: float) -> int:
 
 
 def assert_module_process_placed(pid: int, placement: RealtimeCalls) -> None:
-    """Its main thread (the call thread) FIFO 1 on the call CPU; its others normal, every CPU."""
-    assert policy(pid) == (os.SCHED_FIFO, 1)
+    """Its main thread (the call thread) FIFO 2 on the call CPU; its others normal, every CPU."""
+    assert policy(pid) == (os.SCHED_FIFO, 2)
     assert os.sched_getaffinity(pid) == {placement.call_cpu}
     others = [t for t in threads(pid) if t != pid]
     assert others, "the module process has its admin thread"
@@ -131,7 +133,7 @@ def test_decision_threads_and_the_module_call_thread_run_first_on_one_cpu(
         serving = [t for t, n in deciders.items() if n != "sip-decision-ac"]  # not the acceptor
         assert serving, deciders
         for tid in serving:
-            assert policy(tid) == (os.SCHED_FIFO, 2), deciders[tid]
+            assert policy(tid) == (os.SCHED_FIFO, 3), deciders[tid]
             assert os.sched_getaffinity(tid) == {placement.call_cpu}
         conn.close()
     finally:
@@ -142,6 +144,21 @@ def test_decision_threads_and_the_module_call_thread_run_first_on_one_cpu(
     assert policy(threading.get_native_id()) == (os.SCHED_OTHER, 0)
 
 
+def test_kamailio_runs_at_real_time_priority_below_the_hosts_threads(realtime_host: Host) -> None:
+    address = SipAddress("127.0.0.1", free_udp_port())
+    front = SipFront(realtime_host, realtime_host.data_dir, address, children=2)
+    front.start()
+    try:
+        assert front.kamailio is not None and front.kamailio.pid is not None
+        group = members(front.kamailio.pid)
+        assert len(group) > 2, group  # the main process, its workers, timers and helpers
+        assert policies(front.kamailio.pid) == {(os.SCHED_FIFO, 1)}
+        # Not pinned: Kamailio's processes may run on every CPU the host may use.
+        assert all(os.sched_getaffinity(pid) == HOST_CPUS for pid in group)
+    finally:
+        front.stop()
+
+
 def test_a_module_process_started_again_answers_calls_on_the_call_path_again(
     realtime_host: Host, placement: RealtimeCalls
 ) -> None:
@@ -149,9 +166,9 @@ def test_a_module_process_started_again_answers_calls_on_the_call_path_again(
     os.kill(before, signal.SIGKILL)
     after = wait_for_pid(realtime_host, before, 60)
     until = time.monotonic() + 30  # it sets its priority once its main thread serves
-    while policy(after) != (os.SCHED_FIFO, 1) and time.monotonic() < until:
+    while policy(after) != (os.SCHED_FIFO, 2) and time.monotonic() < until:
         time.sleep(0.05)
-    assert policy(after) == (os.SCHED_FIFO, 1)
+    assert policy(after) == (os.SCHED_FIFO, 2)
     assert os.sched_getaffinity(after) == {placement.call_cpu}
 
 
@@ -171,7 +188,7 @@ def test_a_module_process_started_from_the_call_cpu_gives_its_other_threads_ever
     try:
         until = time.monotonic() + 20  # it serves (and is placed) once it has started
         while time.monotonic() < until and not (
-            len(threads(child.pid)) >= 2 and policy(child.pid) == (os.SCHED_FIFO, 1)
+            len(threads(child.pid)) >= 2 and policy(child.pid) == (os.SCHED_FIFO, 2)
         ):
             time.sleep(0.02)
         assert_module_process_placed(child.pid, placement)

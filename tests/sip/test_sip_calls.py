@@ -7,6 +7,7 @@ trunk from its address). Each test states the rule of DESIGN.md it makes a real 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
 from tests.dev_environment import development_environment
 from tests.sip.pbx import PASSWORDS, make_data
+from tests.sip.process_group import policies
 from tests.sip.sipp import Phone, SipTarget, call
 
 __all__ = ["sfm_files"]
@@ -255,10 +257,15 @@ def test_the_call_rings_when_the_decision_path_is_stopped(pbx: Pbx) -> None:
     assert sec.wait() == 0 and sec.was_rung()
 
 
+def test_kamailio_runs_at_normal_priority_when_the_host_does(pbx: Pbx) -> None:
+    # This host was opened without a real-time placement (runtime/realtime.py).
+    assert pbx.front.kamailio is not None and pbx.front.kamailio.pid is not None
+    assert policies(pbx.front.kamailio.pid) == {(os.SCHED_OTHER, 0)}
+
+
 def test_kamailio_killed_is_started_again_by_the_host(
     pbx: Pbx, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import os
     import signal
     import time
 
