@@ -12,9 +12,13 @@ and a sipp UAC on the trunk's address placing calls at a fixed rate for a fixed 
 
 The host's cases run the call path as `sfm serve --sip` does: at real-time priority on one CPU
 where the kernel allows it (runtime/realtime.py; `call_path` says how it ran), or at normal
-priority with `--no-realtime`. As `sfm serve --sip` does, the bench asks the kernel to keep idle
-CPUs polling (runtime/cpu_latency.py; `idle_cpus` says whether it could), for the whole run so
-that the fixed case runs on the same machine; `--no-idle-polling` leaves them to sleep.
+priority with `--no-realtime`. At real-time priority Kamailio runs at SCHED_FIFO 1 (in the
+fixed case too), and so does the phone's sipp (`phone_priority`): beside Kamailio as its
+equal, as both are at normal priority; below it, the phone would answer only after all of
+Kamailio's work, which a phone on a machine of its own never waits for. As `sfm serve --sip`
+does, the bench asks the kernel to keep idle CPUs polling (runtime/cpu_latency.py; `idle_cpus`
+says whether it could), for the whole run so that the fixed case runs on the same machine;
+`--no-idle-polling` leaves them to sleep.
 
 Per case with the host: `decision_service` is the decision service alone (one kept-alive HTTP
 connection, queries one after another, microseconds p50/p99), free of sipp's 1 ms resolution;
@@ -75,7 +79,7 @@ from bench.sip_costs import jit_millis, machine_ticks, process_cpu_seconds, stea
 from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
 from runtime.cpu_latency import request_polling_idle  # noqa: E402
 from runtime.host import open_host  # noqa: E402
-from runtime.realtime import RealtimeCalls, choose  # noqa: E402
+from runtime.realtime import KAMAILIO_PRIORITY, RealtimeCalls, choose  # noqa: E402
 from runtime.sip.front import SipFront  # noqa: E402
 from runtime.sip.kamailio import SipAddress, free_udp_port  # noqa: E402
 from tests.data.sfm_crafted import module_files, run_sfm  # noqa: E402
@@ -175,7 +179,11 @@ def run_case(
     target = SipTarget("127.0.0.1", front.address.port)
     phone_port = free_udp_port()
     (folder / "phone.xml").write_text(uas_scenario("answer", answer_after_ms=20), encoding="utf-8")
-    phone = start_phone(folder, phone_port)
+    # The phone stands beside Kamailio as its equal, as both did at normal priority: with the
+    # call path at real-time priority, Kamailio's processes would otherwise always run before
+    # it (a real phone, on a machine of its own, waits for no PBX).
+    phone_priority = None if realtime is None else KAMAILIO_PRIORITY
+    phone = start_phone(folder, phone_port, phone_priority)
     try:
         time.sleep(0.3)
         assert register(folder, target, CALLED, PASSWORD, phone_port), "the phone did not register"
@@ -269,6 +277,7 @@ def run_case(
             k: round((cpu_after[k] - cpu_before[k]) * 1000 / total, 3) for k in cpu_after
         },
         "steal_pct": steal_pct(machine_before, machine_after),
+        "phone_priority": phone_priority,
         "warmup_s": WARMUP_SECONDS + settle_rounds * SETTLE_SECONDS,
         "jit_ms_while_measured": jit_measured,
         "decided_by_host": front.decider.decided,

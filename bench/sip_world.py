@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,14 @@ from tests.sip.sipp import SIPP, SipTarget
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_phone(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    """sipp as a phone on `port` with the scenario `folder`/phone.xml (rings and answers)."""
+def start_phone(folder: Path, port: int, priority: int | None = None) -> subprocess.Popen[bytes]:
+    """sipp as a phone on `port` with the scenario `folder`/phone.xml (rings and answers); with
+    `priority`, at SCHED_FIFO with it (the priority Kamailio runs at: see bench/sip.py)."""
+
+    def place() -> None:
+        if priority is not None:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+
     return subprocess.Popen(
         [
             SIPP,
@@ -39,6 +46,7 @@ def start_phone(folder: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=place,
     )
 
 
