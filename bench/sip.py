@@ -29,9 +29,10 @@ the full rate in rounds of 5 s until the JVM compiled for less than 100 ms in on
 C2 compiles the decision path's methods after some 15,000 calls, up to 0.6 s of a core each):
 Kamailio's connections, sipp and the JIT warm up; a PBX is measured as it runs, not as it
 starts. `warmup_s` says how long that took, `jit_ms_while_measured` what the JVM still compiled
-during the measured run, `steal_pct` the share of the machine's CPU time that /proc/stat
-counts as stolen meanwhile (a CPU with work its hypervisor did not run: other tenants, or a
-halted CPU not yet running again).
+during the measured run, `gc_while_measured` its collectors' collections and milliseconds,
+`steal_pct` the share of the machine's CPU time that /proc/stat counts as stolen meanwhile (a
+CPU with work its hypervisor did not run: other tenants, or a halted CPU not yet running
+again).
 Per case: `calls_per_s` (calls completed per second of the run), `failed` (calls that did not
 end as the scenario says), INVITE-to-180 `p50_ms`/`p99_ms`/`max_ms` (from the INVITE to the 180
 Ringing, which comes after the decision, as the kernel timed both packets on `lo`:
@@ -75,7 +76,14 @@ for extra in (ROOT, ROOT / "module_src"):
         sys.path.insert(0, str(extra))
 
 from bench.rule_lists import random_patterns  # noqa: E402
-from bench.sip_costs import jit_millis, machine_ticks, process_cpu_seconds, steal_pct  # noqa: E402
+from bench.sip_costs import (  # noqa: E402
+    gc_since,
+    gc_totals,
+    jit_millis,
+    machine_ticks,
+    process_cpu_seconds,
+    steal_pct,
+)
 from bench.sip_world import WireTiming, place_calls, start_phone  # noqa: E402
 from runtime.cpu_latency import request_polling_idle  # noqa: E402
 from runtime.host import open_host  # noqa: E402
@@ -217,6 +225,7 @@ def run_case(
         assert front.kamailio is not None and front.kamailio.pid is not None
         cpu_before = process_cpu_seconds(front.kamailio.pid, phone.pid)
         machine_before = machine_ticks()
+        gc_before = gc_totals()
         wire = WireTiming(trunk_port, phone_port, front.decision_port)
         started = time.monotonic()
         try:
@@ -229,6 +238,7 @@ def run_case(
         machine_after = machine_ticks()
         elapsed = time.monotonic() - started
         jit_measured = jit_millis() - jit
+        gc_measured = gc_since(gc_before)
         on_wire = wire.stop()
         # 0: every call as the scenario says, 1: some failed (counted below); else sipp itself
         # failed (a port taken, a scenario error) and no figure of this case means anything.
@@ -280,6 +290,7 @@ def run_case(
         "phone_priority": phone_priority,
         "warmup_s": WARMUP_SECONDS + settle_rounds * SETTLE_SECONDS,
         "jit_ms_while_measured": jit_measured,
+        "gc_while_measured": gc_measured,
         "decided_by_host": front.decider.decided,
         "fallbacks": front.decider.fallbacks,
     }

@@ -30,6 +30,24 @@ def jit_millis() -> int:
     return int(management.getCompilationMXBean().getTotalCompilationTime())
 
 
+def gc_totals() -> dict[str, tuple[int, int]]:
+    """Per collector of the host's JVM: (collections, milliseconds) so far."""
+    management = jpype.JClass("java.lang.management.ManagementFactory")
+    return {
+        str(bean.getName()): (int(bean.getCollectionCount()), int(bean.getCollectionTime()))
+        for bean in management.getGarbageCollectorMXBeans()
+    }
+
+
+def gc_since(before: dict[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
+    """What each collector did since `before` (gc_totals): its collections and milliseconds."""
+    out = {}
+    for name, (count, millis) in gc_totals().items():
+        count0, millis0 = before.get(name, (0, 0))
+        out[name] = {"collections": count - count0, "ms": millis - millis0}
+    return out
+
+
 def process_cpu_seconds(kamailio_pid: int, phone_pid: int) -> dict[str, float]:
     """CPU seconds so far (user + system) of this process (the host and its JVM), of
     Kamailio's process group, of the module processes the host started, of waited-for

@@ -13,21 +13,22 @@ SCHED_FIFO `DECISION_PRIORITY`, each module process's call thread (the one that 
 runtime/modules/module_process.py) at the lower `MODULE_PRIORITY`, all on one CPU. A decision
 thread that asks a module sleeps on that CPU, the module's thread runs there at once, and its
 answer wakes the decision thread there, ahead of the module's thread: uploaded code never keeps
-a decision thread from running. Kamailio, the rest of the path, runs every process of its own
-at SCHED_FIFO `KAMAILIO_PRIORITY`, below both and on every CPU (its own `real_time` settings,
+a decision thread from running. Kamailio, the rest of the path, runs every process of its own at
+SCHED_FIFO `KAMAILIO_PRIORITY`, below both and on every CPU (its own `real_time` settings,
 runtime/sip/kamailio.cfg.j2): at normal priority its workers waited behind whatever else ran
 (the JVM's other threads, the phones and callers of a bench on the same machine) before and
-after each query, and a worker woken by the decision's answer often landed on the call path's
-CPU behind the threads that had just answered. All its processes share the one priority, since
-they take the same locks and yield to each other while they wait. Everything else keeps normal
-priority and every CPU the host had: the JVM's other threads, a module's admin thread and any
-thread its code starts (both settings carry SCHED_RESET_ON_FORK, and a module process gives its
-other threads the host's CPUs itself, `module_environment`). Linux's real-time throttling (by
-default 95% of each second) leaves the rest of the machine its share even while a module's hook
-spins or Kamailio is flooded, until the host gives up on that hook as before (meanwhile the
-decision threads pause in the throttled 50 ms of each second too: decisions then wait, calls
-still go through). When a hook overran its budget, the thread that carried that call on serves
-its connection from then on, at normal priority: rare enough to leave.
+after each query, and a worker woken by the decision's answer could land on the call path's CPU
+(the kernel favours the waker's) behind the threads that had just answered. All its processes
+share the one priority, since they take the same locks and yield to each other while they wait.
+Everything else keeps normal priority and every CPU the host had: the JVM's other threads, a
+module's admin thread and any thread its code starts (both settings carry SCHED_RESET_ON_FORK,
+and a module process gives its other threads the host's CPUs itself, `module_environment`).
+Linux's real-time throttling (by default 95% of each second) leaves the rest of the machine its
+share even while a module's hook spins or Kamailio is flooded, until the host gives up on that
+hook as before (meanwhile the decision threads pause in the throttled 50 ms of each second too:
+decisions then wait, calls still go through). When a hook overran its budget, the thread that
+carried that call on serves its connection from then on, at normal priority: rare enough to
+leave.
 
 The kernel allows this to root, to CAP_SYS_NICE and within RLIMIT_RTPRIO; `choose()` says why
 not otherwise, and the path then runs at normal priority as before.

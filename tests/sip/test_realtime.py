@@ -33,18 +33,13 @@ from tests.data.sfm_crafted import sfm_files
 from tests.dev_environment import development_environment
 from tests.sip.child_python import run_python
 from tests.sip.pbx import make_data
-from tests.sip.process_group import members, policies
+from tests.sip.scheduling import group_members, group_policies, policy
 
 __all__ = ["sfm_files"]
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE_ID = tomllib.loads((REPO / "module_src" / "module.toml").read_text())["module"]["id"]
 HOST_CPUS = frozenset(os.sched_getaffinity(0))
-
-
-def policy(tid: int) -> tuple[int, int]:
-    """The thread's scheduling policy (without the reset-on-fork flag) and its priority."""
-    return os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK, os.sched_getparam(tid)[0]
 
 
 def threads(pid: int) -> dict[int, str]:
@@ -150,9 +145,9 @@ def test_kamailio_runs_at_real_time_priority_below_the_hosts_threads(realtime_ho
     front.start()
     try:
         assert front.kamailio is not None and front.kamailio.pid is not None
-        group = members(front.kamailio.pid)
+        group = group_members(front.kamailio.pid)
         assert len(group) > 2, group  # the main process, its workers, timers and helpers
-        assert policies(front.kamailio.pid) == {(os.SCHED_FIFO, 1)}
+        assert group_policies(front.kamailio.pid) == {(os.SCHED_FIFO, 1)}
         # Not pinned: Kamailio's processes may run on every CPU the host may use.
         assert all(os.sched_getaffinity(pid) == HOST_CPUS for pid in group)
     finally:

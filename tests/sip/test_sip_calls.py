@@ -20,7 +20,7 @@ from runtime.sip.kamailio import SipAddress, free_udp_port
 from tests.data.sfm_crafted import sfm_files
 from tests.dev_environment import development_environment
 from tests.sip.pbx import PASSWORDS, make_data
-from tests.sip.process_group import policies
+from tests.sip.scheduling import group_policies
 from tests.sip.sipp import Phone, SipTarget, call
 
 __all__ = ["sfm_files"]
@@ -260,7 +260,7 @@ def test_the_call_rings_when_the_decision_path_is_stopped(pbx: Pbx) -> None:
 def test_kamailio_runs_at_normal_priority_when_the_host_does(pbx: Pbx) -> None:
     # This host was opened without a real-time placement (runtime/realtime.py).
     assert pbx.front.kamailio is not None and pbx.front.kamailio.pid is not None
-    assert policies(pbx.front.kamailio.pid) == {(os.SCHED_OTHER, 0)}
+    assert group_policies(pbx.front.kamailio.pid) == {(os.SCHED_OTHER, 0)}
 
 
 def test_kamailio_killed_is_started_again_by_the_host(
