@@ -5,7 +5,7 @@ starts the decision service on a free loopback port, writes Kamailio's configura
 DATA/sip/ and starts Kamailio; `stop()` ends both. The web page and the JSON API read
 `registrations()` and `calls.snapshot()`. When the host was opened with a `RealtimeCalls`
 (`sfm serve --sip` does so where the kernel allows), the decision threads run on its real-time
-call path (runtime/realtime.py).
+call path, and Kamailio's processes below them (runtime/realtime.py).
 """
 
 from __future__ import annotations
